@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Ascent",
+    products: [
+        .library(name: "AscentIR", targets: ["AscentIR"]),
+        .library(name: "AscentImage", targets: ["AscentImage"]),
+        .library(name: "AscentONNX", targets: ["AscentONNX"]),
+        .library(name: "AscentKeras", targets: ["AscentKeras"]),
+        .executable(name: "ascent", targets: ["ascent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, each imported by exactly one Swift file.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "COnnx", path: "Sources/COnnx",
+                cSettings: [.unsafeFlags(["-Wno-unused-parameter"])],
+                linkerSettings: [.linkedLibrary("protobuf-c")]),
+
+        // Swift modules.
+        .target(name: "AscentIR"),
+        .target(name: "AscentImage", dependencies: ["AscentIR", "CZlib"]),
+        .target(name: "AscentONNX", dependencies: ["AscentIR", "COnnx"]),
+        .target(name: "AscentKeras", dependencies: ["AscentIR", "CHDF5", "CZlib"]),
+        .executableTarget(name: "ascent", dependencies: [
+            "AscentIR", "AscentImage", "AscentONNX", "AscentKeras",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Shared by the test targets: fixture paths, temporary folders, closeness checks.
+        .target(name: "AscentTestSupport", dependencies: ["AscentIR"], path: "Tests/AscentTestSupport"),
+        .testTarget(name: "AscentIRTests", dependencies: ["AscentIR", "AscentTestSupport"]),
+        .testTarget(name: "AscentImageTests", dependencies: ["AscentImage", "AscentIR", "AscentTestSupport"]),
+        .testTarget(name: "AscentONNXTests", dependencies: ["AscentONNX", "AscentIR", "AscentTestSupport"]),
+        .testTarget(name: "AscentKerasTests", dependencies: ["AscentKeras", "AscentIR", "AscentTestSupport"]),
+        .testTarget(name: "ascentTests", dependencies: ["AscentIR", "AscentTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

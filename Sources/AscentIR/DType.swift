@@ -1,0 +1,94 @@
+/// The element types a tensor can hold.
+///
+/// Raw values are the canonical lower-case names used in the text printer,
+/// the `.ascent` graph JSON and error messages.
+public enum DType: String, Sendable, CaseIterable, Codable {
+    case float32, float16, bfloat16, float64
+    case int8, int16, int32, int64, uint8
+    case bool
+
+    /// Bytes per element.
+    public var byteSize: Int {
+        switch self {
+        case .float64, .int64: return 8
+        case .float32, .int32: return 4
+        case .float16, .bfloat16, .int16: return 2
+        case .int8, .uint8, .bool: return 1
+        }
+    }
+
+    /// True for the IEEE and brain floating-point types.
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .float32, .float16, .bfloat16, .float64: return true
+        default: return false
+        }
+    }
+
+    /// True for the signed and unsigned integer types (not bool).
+    public var isInteger: Bool {
+        switch self {
+        case .int8, .int16, .int32, .int64, .uint8: return true
+        default: return false
+        }
+    }
+
+    /// The safetensors dtype code (`F32`, `BF16`, `I64`, `BOOL`...).
+    public var safetensorsCode: String {
+        switch self {
+        case .float32: return "F32"
+        case .float16: return "F16"
+        case .bfloat16: return "BF16"
+        case .float64: return "F64"
+        case .int8: return "I8"
+        case .int16: return "I16"
+        case .int32: return "I32"
+        case .int64: return "I64"
+        case .uint8: return "U8"
+        case .bool: return "BOOL"
+        }
+    }
+
+    /// The dtype for a safetensors code, or nil when Ascent has no such type.
+    public init?(safetensorsCode code: String) {
+        guard let match = DType.allCases.first(where: { $0.safetensorsCode == code }) else { return nil }
+        self = match
+    }
+}
+
+/// Swift scalar types that map one-to-one onto a ``DType``.
+public protocol TensorScalar: Sendable {
+    static var dtype: DType { get }
+}
+
+extension Float: TensorScalar { public static var dtype: DType { .float32 } }
+extension Double: TensorScalar { public static var dtype: DType { .float64 } }
+extension Float16: TensorScalar { public static var dtype: DType { .float16 } }
+extension Int8: TensorScalar { public static var dtype: DType { .int8 } }
+extension Int16: TensorScalar { public static var dtype: DType { .int16 } }
+extension Int32: TensorScalar { public static var dtype: DType { .int32 } }
+extension Int64: TensorScalar { public static var dtype: DType { .int64 } }
+extension UInt8: TensorScalar { public static var dtype: DType { .uint8 } }
+extension Bool: TensorScalar { public static var dtype: DType { .bool } }
+
+/// A bfloat16 value, stored as its 16 bits (the upper half of a float32).
+public struct BFloat16: TensorScalar, Hashable, CustomStringConvertible {
+    public static var dtype: DType { .bfloat16 }
+    public var bitPattern: UInt16
+
+    public init(bitPattern: UInt16) { self.bitPattern = bitPattern }
+
+    /// Rounds to nearest even, as TensorFlow and PyTorch do; NaN stays NaN.
+    public init(_ value: Float) {
+        let bits = value.bitPattern
+        if value.isNaN {
+            bitPattern = UInt16(truncatingIfNeeded: bits >> 16) | 0x0040
+        } else {
+            let rounding = 0x7FFF + ((bits >> 16) & 1)
+            bitPattern = UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
+        }
+    }
+
+    public var floatValue: Float { Float(bitPattern: UInt32(bitPattern) << 16) }
+    public var description: String { floatValue.description }
+}

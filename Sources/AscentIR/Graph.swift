@@ -1,0 +1,72 @@
+/// A computation graph: named inputs, constant initializers, nodes in topological
+/// order, and named outputs. The one IR that the importers produce and the runtime runs.
+public struct Graph: Sendable {
+    public var name: String
+    public var inputs: [ValueInfo]
+    public var outputs: [ValueInfo]
+    /// Constant tensors by value name (weights, folded constants).
+    public var initializers: [String: Tensor]
+    public var nodes: [Node]
+    /// Declared types of intermediate values (from the source file), by value name.
+    public var valueInfo: [String: ValueType]
+    /// Free-form facts about the source: `source_format`, `producer`, `keras_version`...
+    public var metadata: [String: String]
+
+    public init(name: String, inputs: [ValueInfo] = [], outputs: [ValueInfo] = [],
+                initializers: [String: Tensor] = [:], nodes: [Node] = [],
+                valueInfo: [String: ValueType] = [:], metadata: [String: String] = [:]) {
+        self.name = name
+        self.inputs = inputs
+        self.outputs = outputs
+        self.initializers = initializers
+        self.nodes = nodes
+        self.valueInfo = valueInfo
+        self.metadata = metadata
+    }
+
+    /// Nodes that are ``Node/isUnsupported`` placeholders, in graph order.
+    public var unsupportedNodes: [Node] { nodes.filter(\.isUnsupported) }
+
+    /// The number of weight scalars held by the initializers.
+    public var parameterCount: Int { initializers.values.reduce(0) { $0 + $1.count } }
+
+    /// The index of the node that defines each node-output value.
+    public var producers: [String: Int] {
+        var out: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() {
+            for o in node.outputs where !o.isEmpty { out[o] = i }
+        }
+        return out
+    }
+
+    /// The same graph with nodes reordered so every value is defined before use
+    /// (stable: keeps the given order where it is already valid). Throws on a cycle.
+    public func topologicallySorted() throws -> Graph {
+        var defined = Set(inputs.map(\.name)).union(initializers.keys)
+        var remaining = nodes
+        var sorted: [Node] = []
+        sorted.reserveCapacity(nodes.count)
+        let producedHere = Set(nodes.flatMap(\.outputs))
+        while !remaining.isEmpty {
+            var progressed = false
+            var next: [Node] = []
+            for node in remaining {
+                let ready = node.inputs.allSatisfy { $0.isEmpty || defined.contains($0) || !producedHere.contains($0) }
+                if ready {
+                    sorted.append(node)
+                    defined.formUnion(node.outputs)
+                    progressed = true
+                } else {
+                    next.append(node)
+                }
+            }
+            if !progressed {
+                throw AscentError.invalid("cycle through node \(next[0].label)")
+            }
+            remaining = next
+        }
+        var copy = self
+        copy.nodes = sorted
+        return copy
+    }
+}

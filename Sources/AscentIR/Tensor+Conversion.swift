@@ -1,0 +1,67 @@
+extension Tensor {
+    /// The elements converted to `Double` (bool as 0/1), whatever the dtype.
+    public func doubles() -> [Double] {
+        withUnsafeBytes { raw in
+            let n = count
+            var out = [Double](repeating: 0, count: n)
+            func load<T>(_: T.Type, _ f: (T) -> Double) {
+                for i in 0..<n { out[i] = f(raw.load(fromByteOffset: i * MemoryLayout<T>.stride, as: T.self)) }
+            }
+            switch dtype {
+            case .float32: load(Float.self) { Double($0) }
+            case .float16: load(Float16.self) { Double($0) }
+            case .bfloat16: load(UInt16.self) { Double(BFloat16(bitPattern: $0).floatValue) }
+            case .float64: load(Double.self) { $0 }
+            case .int8: load(Int8.self) { Double($0) }
+            case .int16: load(Int16.self) { Double($0) }
+            case .int32: load(Int32.self) { Double($0) }
+            case .int64: load(Int64.self) { Double($0) }
+            case .uint8: load(UInt8.self) { Double($0) }
+            case .bool: load(UInt8.self) { $0 != 0 ? 1 : 0 }
+            }
+            return out
+        }
+    }
+
+    /// The elements converted to `Float` (float16, bfloat16 and float64 included).
+    public func floats() -> [Float] {
+        if dtype == .float32 { return scalars(as: Float.self) }
+        return doubles().map(Float.init)
+    }
+
+    /// The elements converted to `Int64` (floats truncated toward zero).
+    public func int64s() -> [Int64] {
+        switch dtype {
+        case .int64: return scalars(as: Int64.self)
+        case .int32: return scalars(as: Int32.self).map(Int64.init)
+        default: return doubles().map { $0.isFinite ? Int64(clamping: Int64(exactly: $0.rounded(.towardZero)) ?? 0) : 0 }
+        }
+    }
+
+    /// A copy converted to `target`. Floating → floating rounds to nearest; to integers truncates.
+    public func converted(to target: DType) -> Tensor {
+        if target == dtype { return self }
+        let values = doubles()
+        switch target {
+        case .float32: return Tensor(shape: shape, scalars: values.map { Float($0) })
+        case .float64: return Tensor(shape: shape, scalars: values)
+        case .float16: return Tensor(shape: shape, scalars: values.map { Float16(Float($0)) })
+        case .bfloat16:
+            let bits = values.map { BFloat16(Float($0)).bitPattern }
+            return bits.withUnsafeBytes { try! Tensor(dtype: .bfloat16, shape: shape, bytes: $0) }
+        case .int8: return Tensor(shape: shape, scalars: values.map { Int8(clamping: Tensor.truncate($0)) })
+        case .int16: return Tensor(shape: shape, scalars: values.map { Int16(clamping: Tensor.truncate($0)) })
+        case .int32: return Tensor(shape: shape, scalars: values.map { Int32(clamping: Tensor.truncate($0)) })
+        case .int64: return Tensor(shape: shape, scalars: values.map { Tensor.truncate($0) })
+        case .uint8: return Tensor(shape: shape, scalars: values.map { UInt8(clamping: Tensor.truncate($0)) })
+        case .bool: return Tensor(shape: shape, scalars: values.map { $0 != 0 })
+        }
+    }
+
+    private static func truncate(_ v: Double) -> Int64 {
+        guard v.isFinite else { return 0 }
+        if v >= 9.2e18 { return .max }
+        if v <= -9.2e18 { return .min }
+        return Int64(v.rounded(.towardZero))
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Locations shared by the test targets.
+public enum TestPaths {
+    /// The package root (the folder holding Package.swift).
+    public static let root: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                return url
+            }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    /// `Fixtures/<relative>`.
+    public static func fixture(_ relative: String) -> URL {
+        root.appendingPathComponent("Fixtures").appendingPathComponent(relative)
+    }
+
+    /// A fresh, empty temporary folder, unique to the call.
+    public static func temporaryDirectory(_ label: String = "ascent-test") throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(label)-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
