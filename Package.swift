@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "AscentImage", targets: ["AscentImage"]),
         .library(name: "AscentONNX", targets: ["AscentONNX"]),
         .library(name: "AscentKeras", targets: ["AscentKeras"]),
+        .library(name: "AscentRuntime", targets: ["AscentRuntime"]),
         .executable(name: "ascent", targets: ["ascent"]),
     ],
     dependencies: [
@@ -18,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial",
                        providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "COnnx", path: "Sources/COnnx",
                 cSettings: [.unsafeFlags(["-Wno-unused-parameter"])],
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
@@ -26,7 +28,8 @@ let package = Package(
         .target(name: "AscentIR"),
         .target(name: "AscentImage", dependencies: ["AscentIR", "CZlib"]),
         .target(name: "AscentONNX", dependencies: ["AscentIR", "COnnx"]),
-        .target(name: "AscentKeras", dependencies: ["AscentIR", "CHDF5", "CZlib"]),
+        .target(name: "AscentKeras", dependencies: ["AscentIR", "AscentImage", "CHDF5"]),
+        .target(name: "AscentRuntime", dependencies: ["AscentIR", "CDNNL"]),
         .executableTarget(name: "ascent", dependencies: [
             "AscentIR", "AscentImage", "AscentONNX", "AscentKeras",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -38,6 +41,7 @@ let package = Package(
         .testTarget(name: "AscentImageTests", dependencies: ["AscentImage", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "AscentONNXTests", dependencies: ["AscentONNX", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "AscentKerasTests", dependencies: ["AscentKeras", "AscentIR", "AscentTestSupport"]),
+        .testTarget(name: "AscentRuntimeTests", dependencies: ["AscentRuntime", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "ascentTests", dependencies: ["AscentIR", "AscentTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,6 +8,9 @@ public enum OpRegistry {
             LinearOps.schemas,
             NormalizationOps.schemas,
             ShapeOps.schemas,
+            IndexingOps.schemas,
+            ReduceOps.schemas,
+            CastOps.schemas,
         ]
         for schema in families.joined() {
             precondition(all[schema.name] == nil, "op \(schema.name) is defined twice")

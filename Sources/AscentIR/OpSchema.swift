@@ -50,6 +50,12 @@ public struct InferenceContext: Sendable {
     public let inputTypes: [ValueType?]
     public let constantInputs: [Tensor?]
 
+    public init(node: Node, inputTypes: [ValueType?], constantInputs: [Tensor?]) {
+        self.node = node
+        self.inputTypes = inputTypes
+        self.constantInputs = constantInputs
+    }
+
     /// The type of input `i`, or nil when the input is omitted or unknown.
     public func input(_ i: Int) -> ValueType? { i < inputTypes.count ? inputTypes[i] : nil }
 

@@ -101,3 +101,27 @@ import Testing
         }
     }
 }
+
+@Suite struct AscentFileSafetensorsTests {
+    /// The reference `safetensors` library reads an `.ascent` file's weights.
+    @Test func safetensorsReadsTheWeights() throws {
+        var graph = sampleGraph()
+        for dtype in DType.allCases where dtype != .bfloat16 {
+            graph.initializers["extra/\(dtype.rawValue)"] = Tensor(shape: [3], scalars: [Double(-2), 0.5, 7]).converted(to: dtype)
+        }
+        let path = try TestPaths.temporaryDirectory().appendingPathComponent("w.ascent").path
+        try AscentFile.write(graph, to: path)
+        let result = try ReferencePython.script("checks/read_safetensors.py", [path])
+        try #require(result.status == 0, "reference safetensors failed (run Tools/pyenv): \(result.output)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let tensors = try #require(json["tensors"] as? [String: [String: Any]])
+        #expect((json["metadata_keys"] as? [String]) == ["ascent_graph", "format"])
+        #expect(Set(tensors.keys) == Set(graph.initializers.keys).union(["__attr__/4/value"]))
+        for (name, t) in graph.initializers {
+            let entry = try #require(tensors[name])
+            #expect((entry["shape"] as? [Int]) == t.shape, "\(name)")
+            let finiteSum = t.doubles().filter(\.isFinite).reduce(0, +)
+            #expect(abs((entry["sum"] as? Double ?? .nan) - finiteSum) <= 1e-9 * max(1, abs(finiteSum)), "\(name)")
+        }
+    }
+}

@@ -66,6 +66,7 @@ enum ShapeOps {
         if axis < 0 { axis += s.rank }
         guard axis >= 0, axis <= s.rank else { throw ctx.error("axis \(axis) is out of range for rank \(s.rank)") }
         func product(_ d: ArraySlice<Dim>) -> Dim {
+            if d.count == 1 { return d.first! }
             var n = 1
             for x in d { guard let v = x.value else { return .unknown }; n *= v }
             return .known(n)

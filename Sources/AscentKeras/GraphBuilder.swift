@@ -1,0 +1,65 @@
+import AscentIR
+
+/// Builds an IR graph node by node, inferring each new value's type as it goes so that
+/// layer converters can look at their inputs' shapes.
+struct GraphBuilder {
+    var graph: Graph
+    private(set) var types: [String: ValueType] = [:]
+    private var used: Set<String> = []
+
+    init(name: String) {
+        graph = Graph(name: name)
+    }
+
+    /// A value name not used yet, based on `base`.
+    mutating func unique(_ base: String) -> String {
+        var name = base
+        var i = 1
+        while used.contains(name) {
+            name = "\(base)_\(i)"
+            i += 1
+        }
+        used.insert(name)
+        return name
+    }
+
+    mutating func addInput(_ name: String, _ type: ValueType) {
+        used.insert(name)
+        graph.inputs.append(ValueInfo(name: name, type: type))
+        types[name] = type
+    }
+
+    /// Adds a constant; returns its value name.
+    mutating func constant(_ base: String, _ tensor: Tensor) -> String {
+        let name = unique(base)
+        graph.initializers[name] = tensor
+        types[name] = ValueType(tensor.dtype, Shape(tensor.shape))
+        return name
+    }
+
+    /// Adds a node with one output named after `output`; returns the output's value name.
+    @discardableResult
+    mutating func node(_ op: String, name: String, inputs: [String], output: String,
+                       attributes: [String: Attribute] = [:]) throws -> String {
+        let out = unique(output)
+        let node = Node(name: name, op: op, inputs: inputs, outputs: [out], attributes: attributes)
+        try add(node)
+        return out
+    }
+
+    /// Adds a node as given (its outputs must be fresh names from ``unique(_:)``).
+    mutating func add(_ node: Node) throws {
+        for o in node.outputs { used.insert(o) }
+        graph.nodes.append(node)
+        guard let schema = OpRegistry.schema(node.op) else { return }
+        let ctx = InferenceContext(node: node,
+                                   inputTypes: node.inputs.map { types[$0] },
+                                   constantInputs: node.inputs.map { graph.initializers[$0] })
+        let inferred = try schema.infer(ctx)
+        for (i, o) in node.outputs.enumerated() where i < inferred.count {
+            if let t = inferred[i] { types[o] = t }
+        }
+    }
+
+    func type(_ value: String) -> ValueType? { types[value] }
+}

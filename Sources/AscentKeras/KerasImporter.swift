@@ -1,0 +1,175 @@
+import AscentIR
+import Foundation
+
+/// Imports Keras models into the IR: legacy HDF5 (`.h5`, Keras 2.0 to 3.x), Keras 3
+/// archives (`.keras`), and weights-only files (`save_weights` `.h5`, Keras 3
+/// `.weights.h5`) together with an architecture JSON.
+///
+/// Models keep Keras's layout (channels-last values tagged `NHWC`); kernels stay in
+/// Keras's `[k..., in, out]` order. Layers with no converter become unsupported nodes.
+public enum KerasImporter {
+    /// Imports the model at `path`. `configPath` is the architecture JSON
+    /// (`model.to_json()`) for a weights-only file, and overrides an embedded config.
+    /// - Throws: ``AscentError`` naming the file (and the layer where one is at fault).
+    public static func load(path: String, configPath: String? = nil) throws -> Graph {
+        do {
+            return try loadUnchecked(path: path, configPath: configPath)
+        } catch let e as HDF5Error {
+            throw AscentError(e.isMissingOrUnreadable ? .missingFile : .invalidData, file: path,
+                              context: e.path.map { [$0] } ?? [], e.message)
+        } catch let e as AscentError {
+            throw e.inFile(path)
+        }
+    }
+
+    private static func loadUnchecked(path: String, configPath: String?) throws -> Graph {
+        var external: JSONValue? = nil
+        if let configPath {
+            guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
+                throw AscentError(.missingFile, file: configPath, "cannot read the architecture JSON")
+            }
+            do { external = try JSONValue.parse(text, what: "architecture JSON") } catch let e as AscentError { throw e.inFile(configPath) }
+        }
+        if path.lowercased().hasSuffix(".keras") {
+            return try loadArchive(path: path, external: external)
+        }
+        let file = try HDF5File(path: path)
+        let root = try file.root()
+        var metadata = ["source_format": "keras-h5"]
+        if let v = try stringAttribute(root, "keras_version") { metadata["keras_version"] = v }
+        if let b = try stringAttribute(root, "backend") { metadata["backend"] = b }
+        // Keras 3's `.weights.h5` store: no model_config, a `layers` group.
+        if try file.kind(at: "/layers") == .group, try !root.hasAttribute("model_config") {
+            guard let external else { throw AscentError.invalid("weights-only file: give the architecture with --config model.json") }
+            metadata["source_format"] = "keras-weights"
+            return try build(config: external, weights: try Keras3Weights(file: file), metadata: metadata)
+        }
+        let config: JSONValue
+        if let external {
+            config = external
+        } else if let text = try stringAttribute(root, "model_config") {
+            config = try JSONValue.parse(text, what: "model_config")
+        } else {
+            throw AscentError.invalid("weights-only file (no model_config): give the architecture with --config model.json")
+        }
+        if external != nil, try !root.hasAttribute("model_config") { metadata["source_format"] = "keras-weights" }
+        let weightsRoot = try file.kind(at: "/model_weights") == .group ? "/model_weights" : "/"
+        if weightsRoot == "/model_weights", metadata["keras_version"] == nil,
+           let v = try stringAttribute(try file.group(at: "/model_weights"), "keras_version") {
+            metadata["keras_version"] = v
+        }
+        return try build(config: config, weights: LegacyH5Weights(file: file, root: weightsRoot), metadata: metadata)
+    }
+
+    private static func loadArchive(path: String, external: JSONValue?) throws -> Graph {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AscentError(.missingFile, file: path, FileManager.default.fileExists(atPath: path) ? "file is not readable" : "no such file")
+        }
+        let zip = try ZipArchive(bytes: [UInt8](data), fileName: path)
+        var metadata = ["source_format": "keras"]
+        if zip.entries["metadata.json"] != nil {
+            let meta = try JSONValue.parse(String(decoding: try zip.read("metadata.json"), as: UTF8.self), what: "metadata.json")
+            if let v = meta["keras_version"].string { metadata["keras_version"] = v }
+        }
+        let config = try external ?? JSONValue.parse(String(decoding: try zip.read("config.json"), as: UTF8.self), what: "config.json")
+        guard zip.entries["model.weights.h5"] != nil else {
+            throw AscentError.invalid("archive has no model.weights.h5 (npz weights are not supported)")
+        }
+        let file = try HDF5File(image: try zip.read("model.weights.h5"), name: path + ":model.weights.h5")
+        return try build(config: config, weights: try Keras3Weights(file: file), metadata: metadata)
+    }
+
+    /// Builds the graph from a model config and its weights.
+    static func build(config: JSONValue, weights: KerasWeightStore, metadata: [String: String]) throws -> Graph {
+        let spec = try KerasModelSpec(config)
+        let kerasMajor = Int(metadata["keras_version"]?.split(separator: ".").first ?? "3") ?? 3
+        var builder = GraphBuilder(name: spec.name)
+        var values: [KerasTensorRef: String] = [:]
+        let layersByName = Dictionary(spec.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+
+        for ref in spec.inputs {
+            guard let layer = layersByName[ref.layer], layer.className == "InputLayer" else {
+                throw AscentError.invalid("model input '\(ref.layer)' is not an InputLayer")
+            }
+            builder.addInput(layer.name, try inputType(layer))
+            values[ref] = layer.name
+        }
+
+        // Call sites, converted as soon as their inputs exist (config order is usually
+        // topological already; shared layers may call back to later layers).
+        var pending: [(layer: KerasLayerSpec, call: Int)] = spec.layers.flatMap { l in
+            l.className == "InputLayer" ? [] : l.calls.indices.map { (l, $0) }
+        }
+        var unsupported: [String] = []
+        while !pending.isEmpty {
+            var next: [(layer: KerasLayerSpec, call: Int)] = []
+            for item in pending {
+                let refs = item.layer.calls[item.call]
+                guard refs.allSatisfy({ values[$0] != nil }) else { next.append(item); continue }
+                let inputs = refs.map { values[$0]! }
+                let call = LayerCall(layer: item.layer, inputs: inputs, weights: try layerWeights(item.layer.name, weights),
+                                     callIndex: item.call, kerasMajor: kerasMajor)
+                let outputs: [String]
+                if let convert = KerasLayers.table[item.layer.className] {
+                    do { outputs = try convert(call, &builder) } catch let e as AscentError {
+                        throw e.context.isEmpty ? e.within("layer '\(item.layer.name)' (\(item.layer.className))") : e
+                    }
+                } else {
+                    let out = builder.unique(call.outputName)
+                    try builder.add(.unsupported(name: item.layer.name, sourceOp: item.layer.className, source: "Keras",
+                                                 inputs: inputs, outputs: [out]))
+                    unsupported.append(item.layer.name)
+                    outputs = [out]
+                }
+                for (i, v) in outputs.enumerated() { values[KerasTensorRef(layer: item.layer.name, node: item.call, tensor: i)] = v }
+            }
+            if next.count == pending.count {
+                let stuck = next[0]
+                let missing = stuck.layer.calls[stuck.call].first { values[$0] == nil }!
+                throw AscentError.invalid("input \(missing) is never computed")
+                    .within("layer '\(stuck.layer.name)' (\(stuck.layer.className))")
+            }
+            pending = next
+        }
+
+        var graph = builder.graph
+        graph.outputs = try spec.outputs.map { ref in
+            guard let v = values[ref] else { throw AscentError.invalid("model output \(ref) is never computed") }
+            return ValueInfo(name: v, type: builder.type(v) ?? ValueType(.float32, nil))
+        }
+        graph.metadata = metadata
+        graph.metadata["producer"] = "keras " + (metadata["keras_version"] ?? "?")
+        try graph.validate()
+        return graph
+    }
+
+    private static func layerWeights(_ name: String, _ store: KerasWeightStore) throws -> [Tensor] {
+        do { return try store.weights(forLayer: name) } catch let e as AscentError {
+            throw e.within("layer '\(name)'")
+        }
+    }
+
+    /// The graph-input type of an InputLayer: `batch_shape` (Keras 3) or
+    /// `batch_input_shape` (Keras 2), `null` dims symbolic (`N` for the batch).
+    static func inputType(_ layer: KerasLayerSpec) throws -> ValueType {
+        let c = layer.config
+        let shapeJSON = c["batch_shape"].isNull ? c["batch_input_shape"] : c["batch_shape"]
+        guard let list = shapeJSON.array else {
+            throw AscentError.invalid("InputLayer '\(layer.name)' has no batch_shape or batch_input_shape")
+        }
+        let dims: [Dim] = list.enumerated().map { i, d in
+            if let v = d.int { return .known(v) }
+            return i == 0 ? .symbol("N") : .unknown
+        }
+        let dtype = try dtypeName(c["dtype"]).flatMap { DType(rawValue: $0) } ?? .float32
+        let layout: Layout? = dtype.isFloatingPoint ? [3: .nwc, 4: .nhwc, 5: .ndhwc][dims.count] : nil
+        return ValueType(dtype, Shape(dims), layout: layout)
+    }
+
+    /// A dtype string or a `DTypePolicy` object → `float32`... (mixed policies: the variable dtype).
+    static func dtypeName(_ v: JSONValue) throws -> String? {
+        if let s = v.string { return s.hasPrefix("mixed_") ? "float32" : s }
+        if let name = v["config"]["name"].string { return name.hasPrefix("mixed_") ? "float32" : name }
+        return nil
+    }
+}

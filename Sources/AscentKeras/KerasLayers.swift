@@ -1,0 +1,148 @@
+import AscentIR
+
+/// Converts one call of a Keras layer into IR nodes; returns the call's output values.
+typealias LayerConverter = @Sendable (LayerCall, inout GraphBuilder) throws -> [String]
+
+/// The registration table: Keras class name → converter. One line per layer class.
+enum KerasLayers {
+    static let table: [String: LayerConverter] = [
+        "Dense": dense,
+        "Conv1D": conv, "Conv2D": conv, "Conv3D": conv,
+        "DepthwiseConv2D": depthwise,
+        "SeparableConv2D": separable, "SeparableConv1D": separable,
+        "MaxPooling1D": pool("MaxPool"), "MaxPooling2D": pool("MaxPool"), "MaxPool2D": pool("MaxPool"),
+        "AveragePooling1D": pool("AveragePool"), "AveragePooling2D": pool("AveragePool"), "AvgPool2D": pool("AveragePool"),
+        "GlobalAveragePooling1D": globalPool("GlobalAveragePool"), "GlobalAveragePooling2D": globalPool("GlobalAveragePool"),
+        "GlobalMaxPooling1D": globalPool("GlobalMaxPool"), "GlobalMaxPooling2D": globalPool("GlobalMaxPool"),
+        "BatchNormalization": batchNorm,
+        "Activation": activation,
+        "ReLU": relu, "LeakyReLU": leakyRelu, "ELU": elu, "Softmax": softmax, "PReLU": prelu,
+        "Dropout": identity, "SpatialDropout1D": identity, "SpatialDropout2D": identity, "SpatialDropout3D": identity,
+        "GaussianNoise": identity, "GaussianDropout": identity, "AlphaDropout": identity,
+        "ActivityRegularization": identity,
+        "Flatten": flatten, "Reshape": reshape, "Permute": permute,
+        "Add": merge("Add"), "Subtract": merge("Sub"), "Multiply": merge("Mul"),
+        "Maximum": merge("Max"), "Minimum": merge("Min"), "Average": merge("Mean"),
+        "Concatenate": concatenate,
+        "Rescaling": rescaling,
+    ]
+
+    // MARK: - Core layers
+
+    static let dense: LayerConverter = { call, b in
+        let x = try call.input()
+        let units = try call.require("units").int ?? -1
+        let kernel = try call.weight(0, "kernel", shape: [nil, units])
+        var y = try b.node("MatMul", name: call.name, inputs: [x, b.constant("\(call.name)/kernel", kernel)],
+                           output: call.config["use_bias"].bool == false ? call.coreOutputName : call.outputName + "/matmul")
+        if call.config["use_bias"].bool != false {
+            let bias = try call.weight(1, "bias", shape: [units])
+            y = try b.node("Add", name: call.name, inputs: [y, b.constant("\(call.name)/bias", bias)], output: call.coreOutputName)
+        }
+        return [try KerasActivations.fused(call, core: y, builder: &b)]
+    }
+
+    static let identity: LayerConverter = { call, b in
+        [try b.node("Identity", name: call.name, inputs: [try call.input()], output: call.outputName)]
+    }
+
+    static let activation: LayerConverter = { call, b in
+        guard let name = KerasActivations.name(call.config["activation"]) else { throw call.error("config has no 'activation'") }
+        let x = try call.input()
+        if name == "linear" { return [try b.node("Identity", name: call.name, inputs: [x], output: call.outputName)] }
+        return [try KerasActivations.apply(name, to: x, call: call, output: call.outputName, builder: &b)]
+    }
+
+    static let relu: LayerConverter = { call, b in
+        let x = try call.input()
+        let maxValue = call.config["max_value"].double
+        let slope = call.config["negative_slope"].double ?? 0
+        let threshold = call.config["threshold"].double ?? 0
+        if maxValue == nil, slope == 0, threshold == 0 {
+            return [try b.node("Relu", name: call.name, inputs: [x], output: call.outputName)]
+        }
+        if slope == 0, threshold == 0, let m = maxValue {
+            let lo = b.constant("\(call.name)/min", Tensor(scalar: Float(0)))
+            let hi = b.constant("\(call.name)/max", Tensor(scalar: Float(m)))
+            return [try b.node("Clip", name: call.name, inputs: [x, lo, hi], output: call.outputName)]
+        }
+        throw call.error("ReLU with negative_slope or threshold is not supported yet")
+    }
+
+    static let leakyRelu: LayerConverter = { call, b in
+        // Keras 2: alpha (default 0.3); Keras 3: negative_slope (default 0.3).
+        let alpha = call.config["negative_slope"].double ?? call.config["alpha"].double ?? 0.3
+        return [try b.node("LeakyRelu", name: call.name, inputs: [try call.input()], output: call.outputName,
+                           attributes: ["alpha": .float(alpha)])]
+    }
+
+    static let elu: LayerConverter = { call, b in
+        [try b.node("Elu", name: call.name, inputs: [try call.input()], output: call.outputName,
+                    attributes: ["alpha": .float(call.config["alpha"].double ?? 1)])]
+    }
+
+    static let softmax: LayerConverter = { call, b in
+        let axis = call.config["axis"].int ?? call.config["axis"][0].int ?? -1
+        return [try b.node("Softmax", name: call.name, inputs: [try call.input()], output: call.outputName,
+                           attributes: ["axis": .int(axis)])]
+    }
+
+    static let prelu: LayerConverter = { call, b in
+        let alpha = try call.weight(0, "alpha")
+        return [try b.node("PRelu", name: call.name, inputs: [try call.input(), b.constant("\(call.name)/alpha", alpha)],
+                           output: call.outputName)]
+    }
+
+    static let rescaling: LayerConverter = { call, b in
+        let scale = try call.require("scale").double ?? 1
+        let offset = call.config["offset"].double ?? 0
+        var y = try b.node("Mul", name: call.name, inputs: [try call.input(), b.constant("\(call.name)/scale", Tensor(scalar: Float(scale)))],
+                           output: offset == 0 ? call.outputName : call.outputName + "/scaled")
+        if offset != 0 {
+            y = try b.node("Add", name: call.name, inputs: [y, b.constant("\(call.name)/offset", Tensor(scalar: Float(offset)))],
+                           output: call.outputName)
+        }
+        return [y]
+    }
+
+    // MARK: - Merging
+
+    static func merge(_ op: String) -> LayerConverter {
+        return { call, b in
+            guard call.inputs.count >= 2 else { throw call.error("expects at least 2 inputs, got \(call.inputs.count)") }
+            if op == "Sub" && call.inputs.count != 2 { throw call.error("Subtract expects exactly 2 inputs") }
+            return [try b.node(op, name: call.name, inputs: call.inputs, output: call.outputName)]
+        }
+    }
+
+    static let concatenate: LayerConverter = { call, b in
+        let axis = call.config["axis"].int ?? -1
+        return [try b.node("Concat", name: call.name, inputs: call.inputs, output: call.outputName,
+                           attributes: ["axis": .int(axis)])]
+    }
+
+    // MARK: - Reshaping
+
+    static let flatten: LayerConverter = { call, b in
+        let x = try call.input()
+        var input = x
+        if call.channelsFirst, let rank = b.type(x)?.shape?.rank, rank > 2 {
+            // Keras flattens channels_first data in its own (N, C, ...) order: nothing to move.
+            input = x
+        }
+        return [try b.node("Flatten", name: call.name, inputs: [input], output: call.outputName,
+                           attributes: ["axis": .int(1)])]
+    }
+
+    static let reshape: LayerConverter = { call, b in
+        guard let target = call.config["target_shape"].array?.compactMap(\.int) else { throw call.error("config has no 'target_shape'") }
+        let shape = b.constant("\(call.name)/shape", Tensor(shape: [target.count + 1], scalars: [Int64(0)] + target.map(Int64.init)))
+        return [try b.node("Reshape", name: call.name, inputs: [try call.input(), shape], output: call.outputName)]
+    }
+
+    static let permute: LayerConverter = { call, b in
+        guard let dims = call.config["dims"].array?.compactMap(\.int) else { throw call.error("config has no 'dims'") }
+        return [try b.node("Transpose", name: call.name, inputs: [try call.input()], output: call.outputName,
+                           attributes: ["perm": .ints([0] + dims)])]
+    }
+}

@@ -1,0 +1,113 @@
+import AscentIR
+
+/// Where a Keras file keeps each layer's weights.
+protocol KerasWeightStore {
+    /// The weights of layer `name`, in Keras order (trainable, then non-trainable); empty
+    /// when the layer has none.
+    func weights(forLayer name: String) throws -> [Tensor]
+}
+
+/// Legacy HDF5 (`model.save("x.h5")` and `save_weights("x.h5")`): a group per layer name
+/// with a `weight_names` attribute listing dataset paths relative to that group.
+struct LegacyH5Weights: KerasWeightStore {
+    let file: HDF5File
+    /// `/model_weights` for full models, `/` for weights-only files.
+    let root: String
+
+    func weights(forLayer name: String) throws -> [Tensor] {
+        let path = (root == "/" ? "" : root) + "/" + name
+        guard try file.kind(at: path) == .group else { return [] }
+        let group = try file.group(at: path)
+        let names = try stringList(group, "weight_names")
+        return try names.map { try readTensor(try group.dataset($0)) }
+    }
+}
+
+/// Keras 3 weights (`model.weights.h5` inside `.keras`, or a `.weights.h5` file):
+/// `layers/<snake_case class>[_N]/vars/<i>`, each `vars` group naming its layer in the
+/// attribute `name`.
+struct Keras3Weights: KerasWeightStore {
+    let file: HDF5File
+    /// Layer name → path of its `vars` group.
+    private(set) var varsByLayer: [String: String] = [:]
+
+    init(file: HDF5File) throws {
+        self.file = file
+        guard try file.kind(at: "/layers") == .group else { return }
+        try index(try file.group(at: "/layers"), depth: 0)
+    }
+
+    private mutating func index(_ layers: HDF5Group, depth: Int) throws {
+        guard depth < KerasModelSpec.maxDepth else { throw AscentError.invalid("weights nested too deep") }
+        for child in try layers.children() where child.kind == .group {
+            let layerPath = layers.path + "/" + child.name
+            if try file.kind(at: layerPath + "/vars") == .group {
+                let vars = try file.group(at: layerPath + "/vars")
+                if try vars.hasAttribute("name"), case .string(let real) = try vars.attribute("name") {
+                    if varsByLayer[real] == nil { varsByLayer[real] = vars.path }
+                }
+            }
+            if try file.kind(at: layerPath + "/layers") == .group {
+                try index(try file.group(at: layerPath + "/layers"), depth: depth + 1)
+            }
+        }
+    }
+
+    func weights(forLayer name: String) throws -> [Tensor] {
+        guard let path = varsByLayer[name] else { return [] }
+        let vars = try file.group(at: path)
+        let indexed = try vars.children().filter { $0.kind == .dataset }.compactMap { c in Int(c.name).map { ($0, c.name) } }
+        return try indexed.sorted { $0.0 < $1.0 }.map { try readTensor(try vars.dataset($0.1)) }
+    }
+}
+
+/// A string-list attribute, joining the `<name>0`, `<name>1`... chunks Keras writes for
+/// attributes over 64 KB.
+func stringList(_ object: HDF5Object, _ name: String) throws -> [String] {
+    if try object.hasAttribute(name) { return try strings(try object.attribute(name), name) }
+    var out: [String] = []
+    var i = 0
+    while try object.hasAttribute("\(name)\(i)") {
+        out += try strings(try object.attribute("\(name)\(i)"), name)
+        i += 1
+    }
+    return out
+}
+
+private func strings(_ value: HDF5Value, _ name: String) throws -> [String] {
+    switch value {
+    case .string(let s): return [s]
+    case .strings(let list, _): return list
+    case .empty: return []
+    case .floats(let v, _) where v.isEmpty: return []
+    case .integers(let v, _) where v.isEmpty: return []
+    default: throw AscentError.invalid("attribute '\(name)' is not a list of strings")
+    }
+}
+
+/// A string attribute, or nil when absent.
+func stringAttribute(_ object: HDF5Object, _ name: String) throws -> String? {
+    guard try object.hasAttribute(name) else { return nil }
+    if case .string(let s) = try object.attribute(name) { return s }
+    if case .strings(let list, _) = try object.attribute(name), list.count == 1 { return list[0] }
+    throw AscentError.invalid("attribute '\(name)' is not a string")
+}
+
+/// A dataset as a tensor of the matching dtype (bfloat16 when Keras marked it so).
+func readTensor(_ d: HDF5Dataset) throws -> Tensor {
+    let dtype: DType
+    switch d.elementType {
+    case .float(2): dtype = (try stringAttribute(d, "dtype")) == "bfloat16" ? .bfloat16 : .float16
+    case .float(4): dtype = .float32
+    case .float(8): dtype = .float64
+    case .signedInteger(1): dtype = .int8
+    case .signedInteger(2): dtype = .int16
+    case .signedInteger(4): dtype = .int32
+    case .signedInteger(8): dtype = .int64
+    case .unsignedInteger(1): dtype = .uint8
+    case .unsignedInteger(2) where (try stringAttribute(d, "dtype")) == "bfloat16": dtype = .bfloat16
+    case .boolean: dtype = .bool
+    default: throw AscentError.invalid("dataset \(d.path) has element type \(d.elementType), which Ascent cannot read")
+    }
+    return try Tensor(dtype: dtype, shape: d.shape, bytes: try d.readBytes())
+}

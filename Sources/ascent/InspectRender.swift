@@ -1,0 +1,126 @@
+import AscentIR
+import Foundation
+
+/// `ascent inspect --format text`: a table sized for the terminal.
+enum InspectText {
+    static func render(_ model: LoadedModel, _ s: GraphSummary, width: Int) -> String {
+        let g = model.graph
+        let bold = isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        func heading(_ t: String) -> String { bold ? "\u{1B}[1m\(t)\u{1B}[0m" : t }
+        var out = heading("\(g.name)") + "  (\(describeSource(model)))\n"
+        out += heading("inputs") + "\n"
+        for i in g.inputs { out += "  \(i.name)  \(s.types[i.name] ?? i.type)\n" }
+        out += heading("outputs") + "\n"
+        for o in g.outputs { out += "  \(o.name)  \(s.types[o.name] ?? o.type)\n" }
+
+        let typeWidth = 24, paramsWidth = 9, macsWidth = 11, opWidth = 18
+        let nameWidth = max(10, width - (typeWidth + paramsWidth + macsWidth + opWidth + 5))
+        out += heading("\n" + pad("name", nameWidth) + " " + pad("op", opWidth) + " " + pad("output", typeWidth)
+                       + " " + lpad("params", paramsWidth) + " " + lpad("MACs", macsWidth)) + "\n"
+        for row in s.rows {
+            let type = row.outputTypes.first.map { $0?.description ?? "?" } ?? ""
+            let op = row.unsupported ? row.op + " (!)" : row.op
+            out += pad(row.name, nameWidth) + " " + pad(op, opWidth) + " " + pad(type, typeWidth) + " "
+                + lpad(row.parameters == 0 ? "" : grouped(row.parameters), paramsWidth) + " "
+                + lpad(row.macs.map(grouped) ?? "", macsWidth) + "\n"
+        }
+        out += "\n\(grouped(g.nodes.count)) nodes, \(grouped(s.parameters)) parameters, \(grouped(s.macs)) MACs"
+        out += s.macs > 0 ? " per batch item\n" : "\n"
+        out += "ops: " + s.histogram.map { "\($0.op) ×\($0.count)" }.joined(separator: ", ") + "\n"
+        out += s.unsupported.isEmpty ? "unsupported: none\n"
+            : "unsupported (\(s.unsupported.count)): " + s.unsupported.joined(separator: ", ") + "\n"
+        return out
+    }
+
+    static func describeSource(_ model: LoadedModel) -> String {
+        let m = model.graph.metadata
+        var parts = [model.format.rawValue]
+        if let p = m["producer"] { parts.append(p) }
+        if let o = m["opsets"] { parts.append("opsets " + o) }
+        if m["producer"] == nil, let k = m["keras_version"] { parts.append("keras " + k) }
+        if let b = m["backend"] { parts.append(b + " backend") }
+        return parts.joined(separator: ", ")
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String {
+        s.count > n ? String(s.prefix(n - 1)) + "…" : s + String(repeating: " ", count: n - s.count)
+    }
+    static func lpad(_ s: String, _ n: Int) -> String {
+        s.count >= n ? s : String(repeating: " ", count: n - s.count) + s
+    }
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n)
+        var out = ""
+        for (i, c) in digits.reversed().enumerated() {
+            if i > 0, i % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return String(out.reversed())
+    }
+}
+
+/// `ascent inspect --format json`.
+enum InspectJSON {
+    static func render(_ model: LoadedModel, _ s: GraphSummary) throws -> String {
+        let g = model.graph
+        func value(_ info: ValueInfo) -> [String: Any] {
+            let t = s.types[info.name] ?? info.type
+            return ["name": info.name, "shape": shapeJSON(t.shape), "dtype": t.dtype.rawValue]
+        }
+        let nodes: [[String: Any]] = s.rows.map { row in
+            ["name": row.name, "op": row.op, "inputs": row.inputs, "outputs": row.outputs,
+             "shapes": row.outputTypes.map { shapeJSON($0?.shape) }]
+        }
+        var producer: Any = NSNull()
+        if let p = g.metadata["producer"] { producer = p }
+        let object: [String: Any] = [
+            "format": model.format.rawValue, "producer": producer,
+            "inputs": g.inputs.map(value), "outputs": g.outputs.map(value),
+            "nodes": nodes, "parameters": s.parameters, "unsupported": s.unsupported,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func shapeJSON(_ shape: Shape?) -> Any {
+        guard let shape else { return NSNull() }
+        return shape.dims.map { d -> Any in
+            switch d {
+            case .known(let v): return v
+            case .symbol(let s): return s
+            case .unknown: return NSNull()
+            }
+        }
+    }
+}
+
+/// `ascent inspect --format dot`: a Graphviz digraph, one box per node labelled with its
+/// op and output shape, edges along values.
+enum InspectDot {
+    static func render(_ g: Graph, _ s: GraphSummary) -> String {
+        func q(_ t: String) -> String { "\"" + t.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        var out = "digraph \(q(g.name)) {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n"
+        var producer: [String: String] = [:]
+        for i in g.inputs {
+            let id = "in:" + i.name
+            producer[i.name] = id
+            out += "  \(q(id)) [label=\(q(i.name + "\n" + (s.types[i.name] ?? i.type).description)), shape=ellipse];\n"
+        }
+        for (index, row) in s.rows.enumerated() {
+            let id = "n\(index)"
+            let type = row.outputTypes.first.map { $0?.description ?? "?" } ?? ""
+            let style = row.unsupported ? ", color=red" : ""
+            out += "  \(id) [label=\(q(row.op + "\n" + row.name + "\n" + type))\(style)];\n"
+            for input in row.inputs where !input.isEmpty {
+                if let from = producer[input] { out += "  \(q(from)) -> \(id);\n" }
+            }
+            for o in row.outputs where !o.isEmpty { producer[o] = id }
+        }
+        for o in g.outputs {
+            let id = "out:" + o.name
+            out += "  \(q(id)) [label=\(q(o.name)), shape=ellipse];\n"
+            if let from = producer[o.name] { out += "  \(q(from)) -> \(q(id));\n" }
+        }
+        return out + "}\n"
+    }
+}
