@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "AscentKeras", dependencies: ["AscentIR", "AscentImage", "CHDF5"]),
         .target(name: "AscentRuntime", dependencies: ["AscentIR", "CDNNL"]),
         .executableTarget(name: "ascent", dependencies: [
-            "AscentIR", "AscentImage", "AscentONNX", "AscentKeras",
+            "AscentIR", "AscentImage", "AscentONNX", "AscentKeras", "AscentRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

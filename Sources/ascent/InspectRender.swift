@@ -98,7 +98,7 @@ enum InspectJSON {
 /// op and output shape, edges along values.
 enum InspectDot {
     static func render(_ g: Graph, _ s: GraphSummary) -> String {
-        func q(_ t: String) -> String { "\"" + t.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        func q(_ t: String) -> String { "\"" + t.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\"" }
         var out = "digraph \(q(g.name)) {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n"
         var producer: [String: String] = [:]
         for i in g.inputs {

@@ -11,8 +11,13 @@ enum ShapeOps {
                 guard let t = ctx.node.attributes["value"]?.tensor else { throw ctx.error("missing tensor attribute 'value'") }
                 return [ValueType(t.dtype, Shape(t.shape))]
             }),
-            OpSchema("Shape", inputs: 1...1, infer: { ctx in
-                [ValueType(.int64, ctx.shape(0).map { Shape([$0.rank]) } ?? Shape([Dim.unknown]))]
+            OpSchema("Shape", inputs: 1...1, attributes: [.optional("start", .int(0)), .optional("end", kind: "int")],
+                     infer: { ctx in
+                // Opset 15: the sizes of axes [start, end), negative values counting from the end, clamped.
+                guard let rank = ctx.shape(0)?.rank else { return [ValueType(.int64, Shape([Dim.unknown]))] }
+                func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + rank : i, 0), rank) }
+                let start = clamp(try ctx.int("start", default: 0)), end = clamp(try ctx.int("end", default: rank))
+                return [ValueType(.int64, Shape([max(0, end - start)]))]
             }),
             OpSchema(Node.unsupportedOp, inputs: 0...Int.max, outputs: 0...Int.max, attributes: [
                 .required("source_op", kind: "string"), .required("source", kind: "string"),

@@ -1,0 +1,277 @@
+import AscentIR
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Elementwise ops of two or more tensors with NumPy broadcasting: arithmetic (float32,
+/// int64, int32), comparisons (to bool), logic (bool), the variadic Max/Min/Sum/Mean, and Where.
+///
+/// Broadcasting runs through ``BroadcastLoop``, which collapses the shapes so the inner loop is
+/// a contiguous row where each operand steps by 1 or stays put (same shape, scalar and
+/// per-channel operands all take that path).
+enum BinaryKernels {
+    static let factories: [String: KernelFactory] = {
+        var table: [String: KernelFactory] = [:]
+        let ops: [(String, BinaryOp)] = [
+            ("Add", .add), ("Sub", .sub), ("Mul", .mul), ("Div", .div), ("Pow", .pow), ("PRelu", .prelu),
+            ("Equal", .equal), ("Less", .less), ("Greater", .greater), ("LessOrEqual", .lessOrEqual),
+            ("GreaterOrEqual", .greaterOrEqual), ("And", .and), ("Or", .or), ("Xor", .xor),
+        ]
+        for (name, op) in ops { table[name] = { _ in BinaryKernel(op: op) } }
+        for (name, op) in [("Max", BinaryOp.max), ("Min", .min), ("Sum", .add), ("Mean", .add)] {
+            table[name] = { a in VariadicKernel(op: op, mean: a.op == "Mean") }
+        }
+        table["Where"] = { _ in WhereKernel() }
+        return table
+    }()
+}
+
+enum BinaryOp: Sendable {
+    case add, sub, mul, div, pow, prelu, max, min
+    case equal, less, greater, lessOrEqual, greaterOrEqual
+    case and, or, xor
+
+    var isComparison: Bool {
+        switch self {
+        case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual: return true
+        default: return false
+        }
+    }
+    var isLogic: Bool {
+        switch self {
+        case .and, .or, .xor: return true
+        default: return false
+        }
+    }
+
+    /// The output dtype for inputs of `a` and `b`, or an error naming what is wrong.
+    func outputType(_ a: DType, _ b: DType) throws -> DType {
+        if isLogic {
+            guard a == .bool, b == .bool else { throw AscentError.invalid("\(self) needs bool inputs, got \(a.rawValue) and \(b.rawValue)") }
+            return .bool
+        }
+        if self == .pow {
+            guard a == .float32, [.float32, .int64, .int32].contains(b) else {
+                throw AscentError.invalid("Pow needs a float32 base and a float32 or integer exponent, got \(a.rawValue) and \(b.rawValue)")
+            }
+            return .float32
+        }
+        guard a == b else { throw AscentError.invalid("inputs mix \(a.rawValue) and \(b.rawValue)") }
+        let numeric: Set<DType> = self == .prelu ? [.float32] : [.float32, .int64, .int32]
+        if isComparison {
+            guard numeric.contains(a) || (self == .equal && a == .bool) else { throw KernelError.dtype("\(self)", a) }
+            return .bool
+        }
+        guard numeric.contains(a) else { throw KernelError.dtype("\(self)", a) }
+        return a
+    }
+
+    /// One row of float32 results.
+    func floatRow(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
+                  _ o: UnsafeMutablePointer<Float>, _ n: Int) {
+        switch self {
+        case .add: row(a, sa, b, sb, o, n) { $0 + $1 }
+        case .sub: row(a, sa, b, sb, o, n) { $0 - $1 }
+        case .mul: row(a, sa, b, sb, o, n) { $0 * $1 }
+        case .div: row(a, sa, b, sb, o, n) { $0 / $1 }
+        case .pow:
+            if sb == 0 && b[0] == 2 { row(a, sa, b, sb, o, n) { x, _ in x * x } }
+            else if sb == 0 && b[0] == 0.5 { row(a, sa, b, sb, o, n) { x, _ in x.squareRoot() } }
+            else { row(a, sa, b, sb, o, n) { powf($0, $1) } }
+        case .prelu: row(a, sa, b, sb, o, n) { $0 < 0 ? $0 * $1 : $0 }
+        case .max: row(a, sa, b, sb, o, n) { $0.isNaN || $0 >= $1 ? $0 : $1 }
+        case .min: row(a, sa, b, sb, o, n) { $0.isNaN || $0 <= $1 ? $0 : $1 }
+        default: break
+        }
+    }
+
+    /// One row of integer results (wrapping arithmetic; division by zero gives the dividend).
+    func integerRow<T: FixedWidthInteger>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
+                                          _ o: UnsafeMutablePointer<T>, _ n: Int) {
+        switch self {
+        case .add: row(a, sa, b, sb, o, n) { $0 &+ $1 }
+        case .sub: row(a, sa, b, sb, o, n) { $0 &- $1 }
+        case .mul: row(a, sa, b, sb, o, n) { $0 &* $1 }
+        case .div: row(a, sa, b, sb, o, n) { $0.dividedReportingOverflow(by: $1).partialValue }
+        case .max: row(a, sa, b, sb, o, n) { Swift.max($0, $1) }
+        case .min: row(a, sa, b, sb, o, n) { Swift.min($0, $1) }
+        default: break
+        }
+    }
+
+    /// One row of a comparison or logic op, as 0/1 bytes.
+    func boolRow<T: Comparable>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
+                                _ o: UnsafeMutablePointer<UInt8>, _ n: Int) {
+        switch self {
+        case .equal: row(a, sa, b, sb, o, n) { $0 == $1 ? 1 : 0 }
+        case .less: row(a, sa, b, sb, o, n) { $0 < $1 ? 1 : 0 }
+        case .greater: row(a, sa, b, sb, o, n) { $0 > $1 ? 1 : 0 }
+        case .lessOrEqual: row(a, sa, b, sb, o, n) { $0 <= $1 ? 1 : 0 }
+        case .greaterOrEqual: row(a, sa, b, sb, o, n) { $0 >= $1 ? 1 : 0 }
+        default: break
+        }
+    }
+
+    func logicRow(_ a: UnsafePointer<UInt8>, _ sa: Int, _ b: UnsafePointer<UInt8>, _ sb: Int,
+                  _ o: UnsafeMutablePointer<UInt8>, _ n: Int) {
+        switch self {
+        case .and: row(a, sa, b, sb, o, n) { $0 != 0 && $1 != 0 ? 1 : 0 }
+        case .or: row(a, sa, b, sb, o, n) { $0 != 0 || $1 != 0 ? 1 : 0 }
+        case .xor: row(a, sa, b, sb, o, n) { ($0 != 0) != ($1 != 0) ? 1 : 0 }
+        default: break
+        }
+    }
+
+    /// Computes `a ⊕ b` into `y` (already allocated with the broadcast shape). `y` may be `a`
+    /// or `b` when that operand has `y`'s shape.
+    func compute(_ a: Tensor, _ b: Tensor, into y: Tensor, context: ExecutionContext) {
+        let loop = BroadcastLoop(output: y.shape, inputs: [a.shape, b.shape])
+        let inner = loop.inner, sa = loop.innerStride(0), sb = loop.innerStride(1)
+        let pa = a.rawPointer, pb = b.rawPointer, po = y.rawPointer
+        let dtype = a.dtype
+        let cost = self == .pow ? 16 : 1
+        context.parallelFor(loop.rows, costPerItem: inner * cost) { range in
+            loop.forEachRow(range) { r, off in
+                let o = r * inner, i = off[0], j = off[1]
+                if isLogic {
+                    logicRow(pa.assumingMemoryBound(to: UInt8.self) + i, sa, pb.assumingMemoryBound(to: UInt8.self) + j, sb,
+                             po.assumingMemoryBound(to: UInt8.self) + o, inner)
+                    return
+                }
+                if isComparison {
+                    let out = po.assumingMemoryBound(to: UInt8.self) + o
+                    switch dtype {
+                    case .float32: boolRow(pa.assumingMemoryBound(to: Float.self) + i, sa, pb.assumingMemoryBound(to: Float.self) + j, sb, out, inner)
+                    case .int64: boolRow(pa.assumingMemoryBound(to: Int64.self) + i, sa, pb.assumingMemoryBound(to: Int64.self) + j, sb, out, inner)
+                    case .int32: boolRow(pa.assumingMemoryBound(to: Int32.self) + i, sa, pb.assumingMemoryBound(to: Int32.self) + j, sb, out, inner)
+                    default: boolRow(pa.assumingMemoryBound(to: UInt8.self) + i, sa, pb.assumingMemoryBound(to: UInt8.self) + j, sb, out, inner)
+                    }
+                    return
+                }
+                switch dtype {
+                case .float32:
+                    floatRow(pa.assumingMemoryBound(to: Float.self) + i, sa, pb.assumingMemoryBound(to: Float.self) + j, sb,
+                             po.assumingMemoryBound(to: Float.self) + o, inner)
+                case .int64:
+                    integerRow(pa.assumingMemoryBound(to: Int64.self) + i, sa, pb.assumingMemoryBound(to: Int64.self) + j, sb,
+                               po.assumingMemoryBound(to: Int64.self) + o, inner)
+                default:
+                    integerRow(pa.assumingMemoryBound(to: Int32.self) + i, sa, pb.assumingMemoryBound(to: Int32.self) + j, sb,
+                               po.assumingMemoryBound(to: Int32.self) + o, inner)
+                }
+            }
+        }
+    }
+}
+
+/// `o[i] = f(a[i·sa], b[i·sb])` for strides of 0 or 1, with the stride tests hoisted out of the loop.
+@inline(__always)
+private func row<T, U>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
+                       _ o: UnsafeMutablePointer<U>, _ n: Int, _ f: (T, T) -> U) {
+    if sa == 1 && sb == 1 {
+        for i in 0..<n { o[i] = f(a[i], b[i]) }
+    } else if sa == 1 {
+        let y = b[0]
+        for i in 0..<n { o[i] = f(a[i], y) }
+    } else if sb == 1 {
+        let x = a[0]
+        for i in 0..<n { o[i] = f(x, b[i]) }
+    } else {
+        let v = f(a[0], b[0])
+        for i in 0..<n { o[i] = v }
+    }
+}
+
+/// A two-input elementwise op.
+struct BinaryKernel: Kernel {
+    let op: BinaryOp
+
+    var inPlaceInputs: [Int] { op.isComparison ? [] : [0, 1] }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let a = try inputs.type(0), b = try inputs.type(1)
+        let dtype = try op.outputType(a.dtype, b.dtype)
+        let shape = try BroadcastLoop.shape([a.shape, b.shape])
+        if op == .prelu, shape != a.shape {
+            throw AscentError.invalid("slope \(b) does not broadcast to input \(a)")
+        }
+        return [TensorType(dtype, shape)]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let a = inputs[0], var b = inputs[1] else { throw AscentError.invalid("missing input") }
+        if op == .pow, b.dtype != .float32 { b = b.converted(to: .float32) }
+        let y = context.allocate(outputs[0])
+        op.compute(a, b, into: y, context: context)
+        return [y]
+    }
+}
+
+/// Max, Min, Sum, Mean of one or more inputs, broadcast together.
+struct VariadicKernel: Kernel {
+    let op: BinaryOp
+    let mean: Bool
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let types = try (0..<inputs.count).map { try inputs.type($0) }
+        let dtype = types[0].dtype
+        guard types.allSatisfy({ $0.dtype == dtype }) else { throw AscentError.invalid("inputs have different dtypes") }
+        guard dtype == .float32 || (!mean && (dtype == .int64 || dtype == .int32)) else { throw KernelError.dtype("\(op)", dtype) }
+        return [TensorType(dtype, try BroadcastLoop.shape(types.map(\.shape)))]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        let xs = inputs.compactMap { $0 }
+        guard let first = xs.first else { throw AscentError.invalid("missing input") }
+        if xs.count == 1 && !mean { return [first] }
+        let y = context.allocate(outputs[0])
+        if xs.count == 1 {
+            StridedCopy(shape: y.shape, strides: contiguousStrides(first.shape), offset: 0)
+                .run(source: first.rawPointer, destination: y.rawPointer, elementSize: 4, context: context)
+        } else {
+            op.compute(xs[0], xs[1], into: y, context: context)
+            for x in xs.dropFirst(2) { op.compute(y, x, into: y, context: context) }
+        }
+        if mean {
+            let p = y.mutableFloats, scale = 1 / Float(xs.count)
+            for i in 0..<y.count { p[i] *= scale }
+        }
+        return [y]
+    }
+}
+
+/// Where(condition, x, y): elements of `x` where `condition` is true, else of `y`; all three broadcast.
+struct WhereKernel: Kernel {
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let c = try inputs.type(0), x = try inputs.type(1), y = try inputs.type(2)
+        guard c.dtype == .bool else { throw AscentError.invalid("condition must be bool, is \(c.dtype.rawValue)") }
+        guard x.dtype == y.dtype else { throw AscentError.invalid("inputs mix \(x.dtype.rawValue) and \(y.dtype.rawValue)") }
+        return [TensorType(x.dtype, try BroadcastLoop.shape([c.shape, x.shape, y.shape]))]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let c = inputs[0], let x = inputs[1], let y = inputs[2] else { throw AscentError.invalid("missing input") }
+        let out = context.allocate(outputs[0])
+        let loop = BroadcastLoop(output: out.shape, inputs: [c.shape, x.shape, y.shape])
+        let inner = loop.inner, sc = loop.innerStride(0), sx = loop.innerStride(1), sy = loop.innerStride(2)
+        let size = x.dtype.byteSize
+        let pc = c.pointer(UInt8.self), px = x.rawPointer, py = y.rawPointer, po = out.rawPointer
+        func select<T>(_: T.Type) {
+            let tx = px.assumingMemoryBound(to: T.self), ty = py.assumingMemoryBound(to: T.self)
+            let to = po.assumingMemoryBound(to: T.self)
+            context.parallelFor(loop.rows, costPerItem: inner) { range in
+                loop.forEachRow(range) { r, off in
+                    let cc = pc + off[0], xx = tx + off[1], yy = ty + off[2], oo = to + r * inner
+                    for i in 0..<inner { oo[i] = cc[i * sc] != 0 ? xx[i * sx] : yy[i * sy] }
+                }
+            }
+        }
+        switch size {
+        case 1: select(UInt8.self)
+        case 2: select(UInt16.self)
+        case 4: select(UInt32.self)
+        default: select(UInt64.self)
+        }
+        return [out]
+    }
+}

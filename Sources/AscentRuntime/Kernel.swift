@@ -1,0 +1,173 @@
+import AscentIR
+
+/// The concrete type of a tensor once shapes are known: element type and sizes.
+struct TensorType: Hashable, Sendable, CustomStringConvertible {
+    var dtype: DType
+    var shape: [Int]
+
+    init(_ dtype: DType, _ shape: [Int]) {
+        self.dtype = dtype
+        self.shape = shape
+    }
+
+    /// Number of elements.
+    var count: Int { shape.reduce(1, *) }
+    var rank: Int { shape.count }
+    var byteCount: Int { count * dtype.byteSize }
+
+    /// `float32[2,3]`.
+    var description: String { dtype.rawValue + Shape(shape).description }
+}
+
+/// What a kernel sees of its inputs when computing output types: the concrete type of each
+/// input (nil for an omitted optional input) and, where known, its value.
+///
+/// At plan time only constants (initializers and folded values) have values; at run time,
+/// for steps whose output types depend on input values, every value is there.
+struct KernelInputs {
+    let types: [TensorType?]
+    let values: [Tensor?]
+
+    var count: Int { types.count }
+
+    /// True when input `i` is given (not omitted, not past the end).
+    func has(_ i: Int) -> Bool { i < types.count && types[i] != nil }
+
+    /// The type of required input `i`.
+    func type(_ i: Int) throws -> TensorType {
+        guard i < types.count, let t = types[i] else { throw AscentError.invalid("missing input \(i)") }
+        return t
+    }
+
+    /// The value of input `i` when known.
+    func value(_ i: Int) -> Tensor? { i < values.count ? values[i] : nil }
+
+    /// Input `i` read as integers (an index list such as Reshape's shape), or nil when its value
+    /// is not known yet. Throws when the input is not an integer tensor.
+    func ints(_ i: Int) throws -> [Int]? {
+        guard let t = value(i) else { return nil }
+        guard t.dtype == .int64 || t.dtype == .int32 else {
+            throw AscentError.invalid("input \(i) must be int64, is \(t.dtype.rawValue)")
+        }
+        return t.int64s().map { Int($0) }
+    }
+}
+
+/// A forward kernel for one node: built once per session from the node's attributes, then
+/// asked for output types at plan time and run on each call.
+protocol Kernel: Sendable {
+    /// The output types for these inputs (one per node output, also for omitted outputs),
+    /// or nil when they depend on an input value that is not known yet.
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]?
+
+    /// Computes the outputs. `inputs[i]` is nil for an omitted optional input; `outputs` are
+    /// the types `outputTypes` gave. Allocate results with `context.allocate`.
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor]
+
+    /// Output values computable from the input types alone (Shape, Size), or nil.
+    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]?
+
+    /// Inputs whose buffer output 0 may take over when the input is not used later and has the
+    /// output's byte size: the kernel reads each element of it before writing the same element.
+    var inPlaceInputs: [Int] { get }
+}
+
+extension Kernel {
+    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? { nil }
+    var inPlaceInputs: [Int] { [] }
+}
+
+/// Builds a kernel from a node, reading and checking its attributes.
+typealias KernelFactory = @Sendable (NodeAttributes) throws -> any Kernel
+
+/// Every op with a forward kernel, by IR op name. Each kernel family contributes one table.
+enum KernelRegistry {
+    static let factories: [String: KernelFactory] = {
+        var all: [String: KernelFactory] = [:]
+        let families: [[String: KernelFactory]] = [
+            UnaryKernels.factories,
+            BinaryKernels.factories,
+            ConvolutionKernels.factories,
+            PoolingKernels.factories,
+            LinearKernels.factories,
+            NormalizationKernels.factories,
+            ShapeKernels.factories,
+            IndexingKernels.factories,
+            ReduceKernels.factories,
+            CastKernels.factories,
+        ]
+        for family in families {
+            for (op, factory) in family {
+                precondition(all[op] == nil, "kernel \(op) is registered twice")
+                all[op] = factory
+            }
+        }
+        return all
+    }()
+
+    /// True when `op` has a kernel.
+    static func has(_ op: String) -> Bool { factories[op] != nil }
+
+    /// The kernel for `node`. Throws when the node's attributes are invalid.
+    static func make(_ node: Node) throws -> any Kernel {
+        guard let factory = factories[node.op] else {
+            throw AscentError.invalid("no kernel for \(node.op)").within("node \(node.label)")
+        }
+        do {
+            return try factory(NodeAttributes(node))
+        } catch let e as AscentError {
+            throw e.context.isEmpty ? e.within("node \(node.label)") : e
+        }
+    }
+}
+
+/// Typed access to a node's attributes with ONNX defaults; errors name the attribute.
+struct NodeAttributes {
+    let node: Node
+
+    init(_ node: Node) { self.node = node }
+
+    var op: String { node.op }
+    /// How many outputs the node declares, and which are used (non-empty names).
+    var outputCount: Int { node.outputs.count }
+    func usesOutput(_ i: Int) -> Bool { i < node.outputs.count && !node.outputs[i].isEmpty }
+
+    func int(_ name: String, _ value: Int) throws -> Int {
+        guard let a = node.attributes[name] else { return value }
+        guard let v = a.int else { throw mismatch(name, "int", a) }
+        return v
+    }
+    func float(_ name: String, _ value: Float) throws -> Float {
+        guard let a = node.attributes[name] else { return value }
+        guard let v = a.float else { throw mismatch(name, "float", a) }
+        return Float(v)
+    }
+    func string(_ name: String, _ value: String) throws -> String {
+        guard let a = node.attributes[name] else { return value }
+        guard let v = a.string else { throw mismatch(name, "string", a) }
+        return v
+    }
+    func ints(_ name: String) throws -> [Int]? {
+        guard let a = node.attributes[name] else { return nil }
+        if let v = a.ints { return v }
+        if let v = a.int { return [v] }
+        throw mismatch(name, "ints", a)
+    }
+    func tensor(_ name: String) throws -> Tensor? {
+        guard let a = node.attributes[name] else { return nil }
+        guard let v = a.tensor else { throw mismatch(name, "tensor", a) }
+        return v
+    }
+
+    private func mismatch(_ name: String, _ kind: String, _ a: Attribute) -> AscentError {
+        AscentError.invalid("attribute '\(name)' should be \(kind), is \(a.kind)")
+    }
+}
+
+/// Errors kernels throw for bad input data or types; the executor adds the node.
+enum KernelError {
+    static func dtype(_ op: String, _ dtype: DType) -> AscentError {
+        AscentError.invalid("\(op) does not support \(dtype.rawValue) tensors")
+    }
+    static func mismatch(_ message: String) -> AscentError { AscentError.invalid(message) }
+}

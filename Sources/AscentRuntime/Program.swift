@@ -1,0 +1,89 @@
+import AscentIR
+
+/// A graph prepared for execution, independent of input shapes: float64 lowered to float32,
+/// values numbered, one kernel per node.
+final class Program: Sendable {
+    /// A graph input: its value id, declared type, and whether an initializer provides a default.
+    struct Input: Sendable {
+        let id: Int
+        let info: ValueInfo
+        let hasDefault: Bool
+        /// The dtype the caller passes (float64 inputs are declared float64 but computed as float32).
+        var declared: DType { info.type.dtype }
+    }
+
+    struct Output: Sendable {
+        let id: Int
+        let name: String
+        /// float64 outputs are computed as float32 and converted back on exit.
+        let convertToFloat64: Bool
+    }
+
+    struct Step: Sendable {
+        let node: Node
+        let kernel: any Kernel
+        /// Value id per node input (nil for an omitted optional input).
+        let inputs: [Int?]
+        /// Value id per node output (nil for an omitted output).
+        let outputs: [Int?]
+    }
+
+    let valueNames: [String]
+    let inputs: [Input]
+    let outputs: [Output]
+    let initializers: [Int: Tensor]
+    let steps: [Step]
+
+    /// Prepares `graph`: checks that every node has a kernel (listing all that do not, at once),
+    /// validates it, lowers float64 to float32 and builds the kernels.
+    init(graph: Graph) throws {
+        let missing = graph.nodes.filter { $0.isUnsupported || !KernelRegistry.has($0.op) }
+        if !missing.isEmpty {
+            let what = missing.count == 1 ? "1 unsupported op" : "\(missing.count) unsupported ops"
+            throw AscentError.invalid(what + ": " + missing.map(\.label).joined(separator: ", "))
+        }
+        try graph.validate()
+        let lowered = Program.lowerFloat64(graph)
+
+        var ids: [String: Int] = [:]
+        var names: [String] = []
+        func id(_ name: String) -> Int {
+            if let i = ids[name] { return i }
+            ids[name] = names.count
+            names.append(name)
+            return names.count - 1
+        }
+        inputs = lowered.inputs.map { info in
+            Input(id: id(info.name), info: graph.inputs.first { $0.name == info.name } ?? info,
+                  hasDefault: lowered.initializers[info.name] != nil)
+        }
+        var constants: [Int: Tensor] = [:]
+        for (name, t) in lowered.initializers { constants[id(name)] = t }
+        initializers = constants
+        steps = try lowered.nodes.map { node in
+            Step(node: node, kernel: try KernelRegistry.make(node),
+                 inputs: node.inputs.map { $0.isEmpty ? nil : id($0) },
+                 outputs: node.outputs.map { $0.isEmpty ? nil : id($0) })
+        }
+        outputs = graph.outputs.map { Output(id: id($0.name), name: $0.name, convertToFloat64: $0.type.dtype == .float64) }
+        valueNames = names
+    }
+
+    /// The graph with float64 initializers, constants, casts and inputs turned into float32.
+    static func lowerFloat64(_ graph: Graph) -> Graph {
+        var g = graph
+        for (name, t) in g.initializers where t.dtype == .float64 { g.initializers[name] = t.converted(to: .float32) }
+        for i in g.inputs.indices where g.inputs[i].type.dtype == .float64 { g.inputs[i].type.dtype = .float32 }
+        for i in g.nodes.indices {
+            for (key, attribute) in g.nodes[i].attributes {
+                if let t = attribute.tensor, t.dtype == .float64 {
+                    g.nodes[i].attributes[key] = .tensor(t.converted(to: .float32))
+                }
+            }
+            if g.nodes[i].op == "Cast", g.nodes[i].attributes["to"]?.int == CastOps.onnxCode(.float64) {
+                g.nodes[i].attributes["to"] = .int(CastOps.onnxCode(.float32))
+            }
+        }
+        return g
+    }
+}

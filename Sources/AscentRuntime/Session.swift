@@ -1,0 +1,143 @@
+import AscentIR
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a ``Graph`` forward on the CPU.
+///
+/// Creating a session checks the whole graph up front: every node must have a kernel (all that
+/// do not are listed in one error), the graph must validate, and every node's attributes must
+/// make sense. Each distinct set of input shapes is planned once (concrete types, constant
+/// folding, buffer reuse) and the plan is cached, so calls with the same shapes only compute.
+///
+/// Computation is float32 (int64/int32/bool for index and shape values). float64 graph inputs
+/// are accepted and converted to float32; float64 graph outputs are converted back.
+///
+/// A session may be shared between tasks and threads; concurrent calls each use their own buffers.
+public final class Session: Sendable {
+    /// Execution settings.
+    public struct Options: Sendable {
+        /// Threads used by matrix products (oneDNN) and by large elementwise loops. At least 1.
+        public var threads: Int
+        /// How many input-shape plans to keep (oldest dropped first).
+        public var planCacheLimit: Int
+
+        public init(threads: Int = Session.defaultThreads, planCacheLimit: Int = 16) {
+            self.threads = max(1, threads)
+            self.planCacheLimit = max(1, planCacheLimit)
+        }
+    }
+
+    /// The number of online processors.
+    public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    public let options: Options
+    let program: Program
+    private let plans: Mutex<PlanCache>
+    /// Buffer pools left by finished calls, reused by the next ones.
+    private let pools: Mutex<[BufferPool]>
+
+    /// Prepares `graph` for running.
+    /// - Throws: ``AscentError`` `.invalidData` listing every unsupported node, or naming the
+    ///   first invalid node, before any computation.
+    public init(graph: Graph, options: Options = .init()) throws {
+        self.options = options
+        program = try Program(graph: graph)
+        plans = Mutex(PlanCache())
+        pools = Mutex([])
+    }
+
+    /// The graph inputs, with their declared types.
+    public var inputs: [ValueInfo] { program.inputs.map(\.info) }
+
+    /// The names of the graph outputs, in graph order.
+    public var outputNames: [String] { program.outputs.map(\.name) }
+
+    /// The number of input-shape plans currently cached.
+    public var cachedPlanCount: Int { plans.withLock { $0.plans.count } }
+
+    /// Runs the graph.
+    ///
+    /// - Parameter inputs: a tensor for every graph input by name (inputs that have an
+    ///   initializer may be left out). float64 inputs declared float64 are accepted, as is float32 for them.
+    /// - Returns: every graph output by name.
+    /// - Throws: ``AscentError`` `.invalidData` for a missing, unknown, mistyped or misshapen input
+    ///   (one line naming it) or data a kernel refuses (naming the node); `.internal` for a bug.
+    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        let (bound, key) = try bind(inputs)
+        let pool = pools.withLock { $0.popLast() } ?? BufferPool()
+        defer { pools.withLock { if $0.count < max(1, options.threads) { $0.append(pool) } } }
+        let context = ExecutionContext(threads: options.threads, pool: pool)
+        let plan: Plan
+        if let cached = plans.withLock({ $0.plan(for: key) }) {
+            plan = cached
+        } else {
+            var types: [Int: TensorType] = [:]
+            for (id, t) in bound { types[id] = t.type }
+            plan = try Plan(program: program, inputTypes: types, context: ExecutionContext(threads: options.threads, pool: BufferPool()))
+            plans.withLock { $0.insert(plan, for: key, limit: options.planCacheLimit) }
+        }
+        return try plan.execute(program, inputs: bound, context: context)
+    }
+
+    /// Checks the inputs against the graph's declarations and converts float64 to float32.
+    private func bind(_ feeds: [String: Tensor]) throws -> ([Int: Tensor], PlanCache.Key) {
+        for name in feeds.keys.sorted() where !program.inputs.contains(where: { $0.info.name == name }) {
+            let known = program.inputs.map { "'\($0.info.name)'" }.joined(separator: ", ")
+            throw AscentError.invalid("unknown input '\(name)' (the graph's inputs are \(known))")
+        }
+        var bound: [Int: Tensor] = [:]
+        var key: PlanCache.Key = []
+        var symbols: [String: (size: Int, input: String)] = [:]
+        for input in program.inputs {
+            let name = input.info.name, declared = input.info.type
+            guard var t = feeds[name] else {
+                if input.hasDefault { key.append(nil); continue }
+                throw AscentError.invalid("missing input '\(name)' (\(declared))")
+            }
+            if declared.dtype == .float64, t.dtype == .float64 || t.dtype == .float32 {
+                t = t.converted(to: .float32)
+            } else if t.dtype != declared.dtype {
+                throw AscentError.invalid("input '\(name)' is \(t.dtype.rawValue), expected \(declared.dtype.rawValue)")
+            }
+            if let shape = declared.shape {
+                guard t.shape.count == shape.rank else {
+                    throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected rank \(shape.rank) (\(shape))")
+                }
+                for (size, dim) in zip(t.shape, shape.dims) {
+                    switch dim {
+                    case .known(let v) where v != size:
+                        throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected \(shape)")
+                    case .symbol(let s):
+                        if let seen = symbols[s], seen.size != size {
+                            throw AscentError.invalid("input '\(name)' has \(s)=\(size) but input '\(seen.input)' has \(s)=\(seen.size)")
+                        }
+                        symbols[s] = (size, name)
+                    default: break
+                    }
+                }
+            }
+            bound[input.id] = t
+            key.append(t.shape)
+        }
+        return (bound, key)
+    }
+}
+
+/// Plans by input shapes, oldest dropped first beyond the limit.
+struct PlanCache {
+    /// One entry per graph input: its shape, or nil when left to its initializer.
+    typealias Key = [[Int]?]
+
+    private(set) var plans: [Key: Plan] = [:]
+    private var order: [Key] = []
+
+    func plan(for key: Key) -> Plan? { plans[key] }
+
+    mutating func insert(_ plan: Plan, for key: Key, limit: Int) {
+        if plans[key] == nil { order.append(key) }
+        plans[key] = plan
+        while order.count > limit { plans[order.removeFirst()] = nil }
+    }
+}
