@@ -42,6 +42,9 @@ let package = Package(
         .testTarget(name: "AscentONNXTests", dependencies: ["AscentONNX", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "AscentKerasTests", dependencies: ["AscentKeras", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "AscentRuntimeTests", dependencies: ["AscentRuntime", "AscentIR", "AscentTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "AscentIR", "AscentKeras", "AscentONNX", "AscentRuntime", "AscentTestSupport",
+        ]),
         .testTarget(name: "ascentTests", dependencies: ["AscentIR", "AscentTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,7 @@
 import AscentIR
+import Dispatch
+import Foundation
+let PROFILE = ProcessInfo.processInfo.environment["ASCENT_PROFILE"] != nil
 
 /// How to run a ``Program`` for one set of concrete input shapes: the types of all values, the
 /// values computed once at plan time (constant folding), the steps left to run, and when each
@@ -106,8 +109,11 @@ final class Plan: Sendable {
         var env = [Tensor?](repeating: nil, count: program.valueNames.count)
         for (id, t) in constants { env[id] = t }
         for (id, t) in inputs { env[id] = t }
+        var prof: [String: (Double, Int)] = [:]
         for s in steps {
             let step = program.steps[s.index]
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            defer { if PROFILE { let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6; let k = step.node.op; prof[k] = ((prof[k]?.0 ?? 0) + dt, (prof[k]?.1 ?? 0) + 1) } }
             do {
                 let outputTypes: [TensorType]
                 if let t = s.outputTypes {
@@ -135,6 +141,7 @@ final class Plan: Sendable {
             }
             for id in s.release { release(id, &env, context.pool) }
         }
+        if PROFILE { for (k, v) in prof.sorted(by: { $0.value.0 > $1.value.0 }) { print(String(format: "PROF %@ %.3f ms (%d)", k, v.0, v.1)) } }
         var out: [String: Tensor] = [:]
         for o in program.outputs {
             guard let t = env[o.id] else { throw AscentError(.internal, "graph output '\(o.name)' was not computed") }
