@@ -1,0 +1,46 @@
+import AscentIR
+import AscentTestSupport
+import Foundation
+import Testing
+
+@Suite struct RunTests {
+    @Test func classifiesABundledPicture() throws {
+        let r = try CLI.run(["run", "Fixtures/digits/digits.h5", "--input", "Fixtures/digits/sample_7.png", "--top", "3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.first == "probs: float32[1,10]")
+        #expect(lines.dropFirst().first?.hasPrefix("  [0] top 3: 7 (") == true, "\(r.stdout)")
+    }
+
+    @Test func writesOutputsThatMatchKeras() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        let r = try CLI.run(["run", "Fixtures/digits/digits.keras", "--input", "input=Fixtures/digits/inputs.npy",
+                             "--output-dir", dir.path, "--threads", "1", "--top", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let ours = try NumPy.read(path: dir.appendingPathComponent("probs.npy").path)
+        let keras = try NumPy.read(path: TestPaths.fixture("digits/keras_probs.npy").path)
+        #expect(ours.shape == keras.shape)
+        let diff = zip(ours.floats(), keras.floats()).map { abs($0 - $1) }.max() ?? 1
+        #expect(diff <= 1e-4)
+        #expect(r.stdout.split(separator: "\n").filter { $0.contains("top 1:") }.count == 16)
+    }
+
+    @Test func badInputsFollowTheContract() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        let wrong = dir.appendingPathComponent("wrong.npy").path
+        try NumPy.write(Tensor(shape: [1, 8, 8, 1], scalars: [Float](repeating: 0, count: 64)), to: wrong)
+        let cases: [([String], Int32, String)] = [
+            (["run", "Fixtures/digits/digits.h5", "--input", wrong], 65, "input"),
+            (["run", "Fixtures/digits/digits.h5", "--input", "nope=Fixtures/digits/inputs.npy"], 64, "nope"),
+            (["run", "Fixtures/digits/digits.h5", "--input", "/nonexistent/x.npy"], 66, "/nonexistent/x.npy"),
+            (["run", "Fixtures/digits/digits.h5", "--input", "Fixtures/npy/bad/truncated.npy"], 65, "truncated.npy"),
+            (["run", "Fixtures/digits/digits.h5"], 64, "--input"),
+        ]
+        for (args, code, mention) in cases {
+            let r = try CLI.run(args)
+            #expect(r.status == code, "\(args): \(r.stderr)")
+            #expect(r.stderr.contains(mention), "\(args): \(r.stderr)")
+            if code != 64 { #expect(r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)") }
+        }
+    }
+}
