@@ -11,6 +11,7 @@ public enum OpRegistry {
             IndexingOps.schemas,
             ReduceOps.schemas,
             CastOps.schemas,
+            GradientOps.schemas,
         ]
         for schema in families.joined() {
             precondition(all[schema.name] == nil, "op \(schema.name) is defined twice")

@@ -130,3 +130,30 @@ enum ConvolutionOps {
         return [ValueType(x.dtype, Shape(dims), layout: axes.layout)]
     }
 }
+
+// MARK: - Gradients
+
+extension ConvolutionOps {
+    static let vjps: [String: VJPRule] = [
+        "Conv": { ctx in
+            let attrs = ctx.node.attributes
+            let dx = ctx.needs(0) ? ctx.emit("ConvGradInput", [ctx.dy, ctx.input(1), ctx.input(0)], attrs) : nil
+            let dw = ctx.needs(1) ? ctx.emit("ConvGradFilter", [ctx.input(0), ctx.dy, ctx.input(1)], attrs) : nil
+            var db: String? = nil
+            if ctx.node.inputs.count > 2, ctx.needs(2) {
+                guard let rank = ctx.rank(ctx.output(0)) else { throw ctx.error("bias gradient needs the output rank") }
+                let channel = attrs["data_format"]?.string == "NHWC" ? rank - 1 : 1
+                db = ctx.emit("ReduceSum", [ctx.dy], ["axes": .ints((0..<rank).filter { $0 != channel }), "keepdims": .int(0)])
+            }
+            return [dx, dw, db]
+        },
+        "MaxPool": { ctx in
+            var attrs = ctx.node.attributes
+            attrs["storage_order"] = nil
+            return [ctx.emit("MaxPoolGrad", [ctx.dy, ctx.input(0)], attrs)]
+        },
+        "AveragePool": { ctx in [ctx.emit("AveragePoolGrad", [ctx.dy, ctx.input(0)], ctx.node.attributes)] },
+        "GlobalAveragePool": { ctx in [ctx.emit("GlobalAveragePoolGrad", [ctx.dy, ctx.input(0)], ctx.node.attributes)] },
+        "GlobalMaxPool": { ctx in [ctx.emit("GlobalMaxPoolGrad", [ctx.dy, ctx.input(0)], ctx.node.attributes)] },
+    ]
+}

@@ -80,3 +80,88 @@ enum NormalizationOps {
         return [ctx.input(0)]
     }
 }
+
+// MARK: - Gradients
+
+extension LinearOps {
+    static let vjps: [String: VJPRule] = [
+        "MatMul": { ctx in  // dA = dY·Bᵀ, dB = Aᵀ·dY, summed over broadcast batch axes
+            let a = ctx.input(0), b = ctx.input(1)
+            guard let ra = ctx.rank(a), let rb = ctx.rank(b), ra >= 2, rb >= 2 else {
+                throw ctx.error("gradient of MatMul needs operands of known rank ≥ 2")
+            }
+            func swapLast(_ v: String, _ rank: Int) -> String {
+                ctx.emit("Transpose", [v], ["perm": .ints(Array(0..<(rank - 2)) + [rank - 1, rank - 2])])
+            }
+            let sameBatch = ra == rb && GradientBuilder.provablySameShape(
+                ctx.types[a]?.shape.map { Shape(Array($0.dims.dropLast(2))) },
+                ctx.types[b]?.shape.map { Shape(Array($0.dims.dropLast(2))) }, rule: "")
+            var da: String? = nil, db: String? = nil
+            if ctx.needs(0) {
+                da = ctx.emit("MatMul", [ctx.dy, swapLast(b, rb)])
+                if !sameBatch { da = ctx.emit("SumTo", [da!, a]) }
+            }
+            if ctx.needs(1) {
+                db = ctx.emit("MatMul", [swapLast(a, ra), ctx.dy])
+                if !sameBatch { db = ctx.emit("SumTo", [db!, b]) }
+            }
+            return [da, db]
+        },
+        "Gemm": { ctx in  // Y = α·A'·B' + β·C with A' = transA ? Aᵀ : A
+            let alpha = ctx.attribute("alpha")?.float ?? 1, beta = Float(ctx.attribute("beta")?.float ?? 1)
+            let ta = (ctx.attribute("transA")?.int ?? 0) != 0, tb = (ctx.attribute("transB")?.int ?? 0) != 0
+            let a = ctx.input(0), b = ctx.input(1), dy = ctx.dy
+            func gemm(_ x: String, _ y: String, _ tx: Bool, _ ty: Bool) -> String {
+                ctx.emit("Gemm", [x, y], ["alpha": .float(alpha), "transA": .int(tx ? 1 : 0), "transB": .int(ty ? 1 : 0)])
+            }
+            let da = ctx.needs(0) ? (ta ? gemm(b, dy, tb, true) : gemm(dy, b, false, !tb)) : nil
+            let db = ctx.needs(1) ? (tb ? gemm(dy, a, true, ta) : gemm(a, dy, !ta, false)) : nil
+            var dc: String? = nil
+            if ctx.node.inputs.count > 2, ctx.needs(2) {
+                dc = ctx.emit("SumTo", [beta == 1 ? dy : ctx.emit("Mul", [dy, ctx.scalar(beta)]), ctx.input(2)])
+            }
+            return [da, db, dc]
+        },
+    ]
+}
+
+extension NormalizationOps {
+    static let vjps: [String: VJPRule] = [
+        "BatchNormalization": { ctx in
+            // Inference form: y = (x − mean) · s + B with s = scale / √(var + ε).
+            let x = ctx.input(0), scale = ctx.input(1), mean = ctx.input(3), variance = ctx.input(4)
+            guard let rank = ctx.rank(x) else { throw ctx.error("gradient of BatchNormalization needs the input rank") }
+            var axis = ctx.attribute("axis")?.int ?? 1
+            if axis < 0 { axis += rank }
+            let eps = Float(ctx.attribute("epsilon")?.float ?? 1e-5)
+            let others = (0..<rank).filter { $0 != axis }
+            /// A per-channel vector shaped to broadcast against x.
+            func channel(_ v: String) -> String {
+                axis == rank - 1 ? v : ctx.emit("Unsqueeze", [v], ["axes": .ints(Array((axis + 1)..<rank).map { $0 - axis })])
+            }
+            func sum(_ v: String) -> String { ctx.emit("ReduceSum", [v], ["axes": .ints(others), "keepdims": .int(0)]) }
+            let varEps = ctx.emit("Add", [variance, ctx.scalar(eps)])
+            let invStd = ctx.emit("Reciprocal", [ctx.emit("Sqrt", [varEps])])
+            let s = ctx.emit("Mul", [scale, invStd])
+            let dx = ctx.needs(0) ? ctx.emit("Mul", [ctx.dy, channel(s)]) : nil
+            let centered = (ctx.needs(1) || ctx.needs(4)) ? ctx.emit("Sub", [x, channel(mean)]) : nil
+            let dscale = ctx.needs(1) ? ctx.emit("Mul", [sum(ctx.emit("Mul", [ctx.dy, centered!])), invStd]) : nil
+            let dbias = ctx.needs(2) || ctx.needs(3) ? sum(ctx.dy) : nil
+            let dmean = ctx.needs(3) ? ctx.emit("Neg", [ctx.emit("Mul", [dbias!, s])]) : nil
+            let dvar = ctx.needs(4) ? ctx.emit("Mul", [sum(ctx.emit("Mul", [ctx.dy, centered!])),
+                                                       ctx.emit("Div", [ctx.emit("Mul", [s, ctx.scalar(-0.5)]), varEps])]) : nil
+            return [dx, dscale, ctx.needs(2) ? dbias : nil, dmean, dvar]
+        },
+        "Softmax": { ctx in  // y · (dy − Σ dy·y)
+            let y = ctx.output(0)
+            let axis = ctx.attribute("axis")?.int ?? -1
+            let dot = ctx.emit("ReduceSum", [ctx.emit("Mul", [ctx.dy, y])], ["axes": .ints([axis]), "keepdims": .int(1)])
+            return [ctx.emit("Mul", [y, ctx.emit("Sub", [ctx.dy, dot])])]
+        },
+        "LogSoftmax": { ctx in  // dy − exp(y) · Σ dy
+            let axis = ctx.attribute("axis")?.int ?? -1
+            let total = ctx.emit("ReduceSum", [ctx.dy], ["axes": .ints([axis]), "keepdims": .int(1)])
+            return [ctx.emit("Sub", [ctx.dy, ctx.emit("Mul", [ctx.emit("Exp", [ctx.output(0)]), total])])]
+        },
+    ]
+}

@@ -108,3 +108,42 @@ enum ShapeOps {
         return [ValueType(first.dtype, Shape(dims), layout: layout)]
     }
 }
+
+// MARK: - Gradients
+
+extension ShapeOps {
+    /// Ops that only move elements: the cotangent moves back.
+    static let vjps: [String: VJPRule] = [
+        "Reshape": { ctx in [reshapeBack(&ctx), nil] },
+        "Flatten": { ctx in [reshapeBack(&ctx)] },
+        "Squeeze": { ctx in [reshapeBack(&ctx), nil] },
+        "Unsqueeze": { ctx in [reshapeBack(&ctx), nil] },
+        "Transpose": { ctx in
+            guard let rank = ctx.rank(ctx.input(0)) else { throw ctx.error("gradient of Transpose needs the input rank") }
+            let perm = ctx.attribute("perm")?.ints ?? Array((0..<rank).reversed())
+            var inverse = [Int](repeating: 0, count: perm.count)
+            for (i, p) in perm.enumerated() { inverse[p] = i }
+            return [ctx.emit("Transpose", [ctx.dy], ["perm": .ints(inverse)])]
+        },
+        "Concat": { ctx in
+            guard let rank = ctx.rank(ctx.output(0)) else { throw ctx.error("gradient of Concat needs the output rank") }
+            var axis = ctx.attribute("axis")?.int ?? 0
+            if axis < 0 { axis += rank }
+            var offset = 0
+            var grads: [String?] = []
+            for (i, input) in ctx.node.inputs.enumerated() {
+                guard let size = ctx.types[input]?.shape?.dims[axis].value else {
+                    throw ctx.error("gradient of Concat needs the inputs' sizes along axis \(axis)")
+                }
+                grads.append(ctx.needs(i) ? ctx.emit("Slice", [ctx.dy, ctx.int64s([offset]), ctx.int64s([offset + size]), ctx.int64s([axis])]) : nil)
+                offset += size
+            }
+            return grads
+        },
+    ]
+
+    /// `Reshape(dy, Shape(x))`: the cotangent in the input's shape.
+    static func reshapeBack(_ ctx: inout VJPContext) -> String {
+        ctx.emit("Reshape", [ctx.dy, ctx.emit("Shape", [ctx.input(0)])])
+    }
+}

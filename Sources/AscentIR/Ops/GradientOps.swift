@@ -1,0 +1,40 @@
+/// Backward primitives: ops that only gradient graphs use. Each produces a value shaped
+/// like one of its inputs (the "reference"), so shape rules are trivial and the kernels
+/// know the exact output size (no output_padding ambiguity).
+///
+/// - `ConvGradInput(dy, w, x)`: d(Conv)/d(x) applied to `dy` (a transposed convolution),
+///   with the forward Conv's attributes; shaped like `x`.
+/// - `ConvGradFilter(x, dy, w)`: d(Conv)/d(w) applied to `dy`; shaped like `w`.
+/// - `MaxPoolGrad(dy, x)`: routes each `dy` element to the first maximum of its window
+///   (TensorFlow's and PyTorch's convention for ties); shaped like `x`.
+/// - `AveragePoolGrad(dy, x)`: spreads each `dy` element over its window, divided by the
+///   forward count (honouring `count_include_pad`); shaped like `x`.
+/// - `GlobalAveragePoolGrad(dy, x)`, `GlobalMaxPoolGrad(dy, x)`: shaped like `x`.
+/// - `SumTo(g, ref)`: sums `g` over the axes broadcasting added, down to `ref`'s shape
+///   (the engine's unbroadcast).
+enum GradientOps {
+    static var schemas: [OpSchema] {
+        [
+            OpSchema("ConvGradInput", inputs: 3...3,
+                     attributes: ConvolutionOps.windowAttributes + [.optional("group", .int(1))], infer: like(2)),
+            OpSchema("ConvGradFilter", inputs: 3...3,
+                     attributes: ConvolutionOps.windowAttributes + [.optional("group", .int(1))], infer: like(2)),
+            OpSchema("MaxPoolGrad", inputs: 2...2,
+                     attributes: ConvolutionOps.windowAttributes + [.optional("ceil_mode", .int(0))], infer: like(1)),
+            OpSchema("AveragePoolGrad", inputs: 2...2,
+                     attributes: ConvolutionOps.windowAttributes + [.optional("ceil_mode", .int(0)), .optional("count_include_pad", .int(0))],
+                     infer: like(1)),
+            OpSchema("GlobalAveragePoolGrad", inputs: 2...2, attributes: [.optional("data_format", .string("NCHW"))], infer: like(1)),
+            OpSchema("GlobalMaxPoolGrad", inputs: 2...2, attributes: [.optional("data_format", .string("NCHW"))], infer: like(1)),
+            OpSchema("SumTo", inputs: 2...2, infer: { ctx in
+                guard let g = ctx.input(0) else { return [nil] }
+                return [ValueType(g.dtype, ctx.shape(1), layout: ctx.input(1)?.layout)]
+            }),
+        ]
+    }
+
+    /// The output has input `i`'s type.
+    static func like(_ i: Int) -> @Sendable (InferenceContext) throws -> [ValueType?] {
+        { ctx in [ctx.input(i)] }
+    }
+}
