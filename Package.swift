@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "AscentONNX", targets: ["AscentONNX"]),
         .library(name: "AscentKeras", targets: ["AscentKeras"]),
         .library(name: "AscentRuntime", targets: ["AscentRuntime"]),
+        .library(name: "AscentProbe", targets: ["AscentProbe"]),
         .executable(name: "ascent", targets: ["ascent"]),
     ],
     dependencies: [
@@ -30,8 +31,9 @@ let package = Package(
         .target(name: "AscentONNX", dependencies: ["AscentIR", "COnnx"]),
         .target(name: "AscentKeras", dependencies: ["AscentIR", "AscentImage", "CHDF5"]),
         .target(name: "AscentRuntime", dependencies: ["AscentIR", "CDNNL"]),
+        .target(name: "AscentProbe", dependencies: ["AscentIR", "AscentRuntime", "AscentImage"]),
         .executableTarget(name: "ascent", dependencies: [
-            "AscentIR", "AscentImage", "AscentONNX", "AscentKeras", "AscentRuntime",
+            "AscentIR", "AscentImage", "AscentONNX", "AscentKeras", "AscentRuntime", "AscentProbe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -42,6 +44,7 @@ let package = Package(
         .testTarget(name: "AscentONNXTests", dependencies: ["AscentONNX", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "AscentKerasTests", dependencies: ["AscentKeras", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "AscentRuntimeTests", dependencies: ["AscentRuntime", "AscentIR", "AscentTestSupport"]),
+        .testTarget(name: "AscentProbeTests", dependencies: ["AscentProbe", "AscentKeras", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "AscentIR", "AscentKeras", "AscentONNX", "AscentRuntime", "AscentTestSupport",
         ]),

@@ -22,7 +22,8 @@ public enum GradientBuilder {
     /// The rules, by op name, gathered from the op families.
     public static let rules: [String: VJPRule] = {
         var all: [String: VJPRule] = [:]
-        for family in [ElementwiseOps.vjps, ConvolutionOps.vjps, LinearOps.vjps, NormalizationOps.vjps, ShapeOps.vjps] {
+        for family in [ElementwiseOps.vjps, ConvolutionOps.vjps, LinearOps.vjps, NormalizationOps.vjps, ShapeOps.vjps,
+                       ReduceOps.vjps, IndexingOps.vjps] {
             for (op, rule) in family {
                 precondition(all[op] == nil, "op \(op) has two gradient rules")
                 all[op] = rule
@@ -134,6 +135,7 @@ public enum GradientBuilder {
         "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization",
         "Reshape", "Flatten", "Transpose", "Concat", "Softmax", "LogSoftmax", "MatMul", "Gemm",
         "LayerNormalization", "Identity", "Split", "Slice", "Squeeze", "Unsqueeze", "Pad",
+        "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
     ]
 
     /// True when a cotangent of an input of `rule` can be used without ``SumTo``.

@@ -10,6 +10,8 @@
 /// - `AveragePoolGrad(dy, x)`: spreads each `dy` element over its window, divided by the
 ///   forward count (honouring `count_include_pad`); shaped like `x`.
 /// - `GlobalAveragePoolGrad(dy, x)`, `GlobalMaxPoolGrad(dy, x)`: shaped like `x`.
+/// - `SliceGrad(dy, x, starts, ends[, axes[, steps]])`: a zero tensor shaped like `x` with
+///   `dy` written where `Slice(x, starts, ends, axes, steps)` read; shaped like `x`.
 /// - `SumTo(g, ref)`: sums `g` over the axes broadcasting added, down to `ref`'s shape
 ///   (the engine's unbroadcast).
 enum GradientOps {
@@ -26,6 +28,7 @@ enum GradientOps {
                      infer: like(1)),
             OpSchema("GlobalAveragePoolGrad", inputs: 2...2, attributes: [.optional("data_format", .string("NCHW"))], infer: like(1)),
             OpSchema("GlobalMaxPoolGrad", inputs: 2...2, attributes: [.optional("data_format", .string("NCHW"))], infer: like(1)),
+            OpSchema("SliceGrad", inputs: 4...6, infer: like(1)),
             OpSchema("SumTo", inputs: 2...2, infer: { ctx in
                 guard let g = ctx.input(0) else { return [nil] }
                 return [ValueType(g.dtype, ctx.shape(1), layout: ctx.input(1)?.layout)]

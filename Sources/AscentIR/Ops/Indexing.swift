@@ -218,3 +218,14 @@ public enum IndexingOps {
         return [ValueType(data.dtype, Shape(dims))]
     }
 }
+
+// MARK: - Gradients
+
+extension IndexingOps {
+    static let vjps: [String: VJPRule] = [
+        // The cotangent scattered back into a zero tensor shaped like the input.
+        "Slice": { ctx in
+            [ctx.emit("SliceGrad", [ctx.dy, ctx.input(0)] + Array(ctx.node.inputs.dropFirst())), nil, nil, nil, nil]
+        },
+    ]
+}

@@ -43,3 +43,57 @@ public enum ReduceOps {
         return [ValueType(x.dtype, Shape(dims), layout: keep ? x.layout : nil)]
     }
 }
+
+// MARK: - Gradients
+
+extension ReduceOps {
+    static let vjps: [String: VJPRule] = [
+        "ReduceSum": { ctx in [try spread(&ctx, scale: nil), nil] },
+        "ReduceMean": { ctx in
+            let (axes, rank) = try reduced(&ctx)
+            guard let shape = ctx.types[ctx.input(0)]?.shape,
+                  let count = Shape(axes.map { shape.dims[$0] }).elementCount, count > 0 else {
+                throw ctx.error("gradient of ReduceMean needs the reduced sizes")
+            }
+            _ = rank
+            return [try spread(&ctx, scale: 1 / Float(count)), nil]
+        },
+        "ReduceMax": extremum,
+        "ReduceMin": extremum,
+    ]
+
+    /// The reduced axes (normalized) and the input rank.
+    static func reduced(_ ctx: inout VJPContext) throws -> ([Int], Int) {
+        guard let rank = ctx.rank(ctx.input(0)) else { throw ctx.error("gradient of \(ctx.node.op) needs the input rank") }
+        guard ctx.node.inputs.count < 2 || ctx.input(1).isEmpty else {
+            throw ctx.error("gradient of \(ctx.node.op) with axes as an input is not supported yet (use the axes attribute)")
+        }
+        let axes = try reducedAxes(ctx.attribute("axes")?.ints, rank: rank,
+                                   noopWithEmptyAxes: (ctx.attribute("noop_with_empty_axes")?.int ?? 0) != 0)
+        return (axes, rank)
+    }
+
+    /// `dy` with the reduced axes restored (size 1) when keepdims was 0.
+    static func kept(_ ctx: inout VJPContext, _ v: String, axes: [Int]) -> String {
+        (ctx.attribute("keepdims")?.int ?? 1) != 0 ? v : ctx.emit("Unsqueeze", [v], ["axes": .ints(axes)])
+    }
+
+    /// dy broadcast back over the reduced axes (× scale).
+    static func spread(_ ctx: inout VJPContext, scale: Float?) throws -> String {
+        let (axes, _) = try reduced(&ctx)
+        var g = kept(&ctx, ctx.dy, axes: axes)
+        if let scale { g = ctx.emit("Mul", [g, ctx.scalar(scale)]) }
+        return ctx.emit("Expand", [g, ctx.emit("Shape", [ctx.input(0)])])
+    }
+
+    /// Max/Min: the gradient is shared equally by the elements equal to the result (as TensorFlow does).
+    static let extremum: VJPRule = { ctx in
+        let (axes, _) = try reduced(&ctx)
+        let x = ctx.input(0)
+        let y = kept(&ctx, ctx.output(0), axes: axes)
+        let hits = ctx.emit("Cast", [ctx.emit("Equal", [x, y])], ["to": .int(1)])
+        let count = ctx.emit("ReduceSum", [hits], ["axes": .ints(axes), "keepdims": .int(1)])
+        let share = ctx.emit("Div", [kept(&ctx, ctx.dy, axes: axes), count])
+        return [ctx.emit("Mul", [hits, share]), nil]
+    }
+}

@@ -1,0 +1,136 @@
+import AscentIR
+
+/// A target made concrete on one graph: nodes appended to the graph compute, per batch
+/// item, the scalar the target names (shape `[N]`).
+public struct Objective: Sendable {
+    /// The graph with the objective's nodes appended (outputs unchanged).
+    public var graph: Graph
+    /// The `[N]` value holding the objective of each batch item.
+    public var value: String
+    /// The forward value the target selects from (the logits, a layer's output...).
+    public var source: String
+    /// The target as resolved, for messages: `logit:3 (value 'logits', before softmax 'probs')`.
+    public var summary: String
+
+    /// Resolves `target` on `graph`.
+    /// - Parameter border: pixels excluded at each spatial edge for `layer:` targets (the
+    ///   Keras example excludes 2).
+    /// - Throws: `.invalidData` for unknown names (with the closest existing names) and
+    ///   out-of-range classes or channels.
+    public init(_ target: Target, on graph: Graph, border: Int = 0) throws {
+        let types = try graph.inferTypes()
+        var g = graph
+        var used = Set(graph.inputs.map(\.name)).union(graph.initializers.keys)
+        for n in graph.nodes { used.formUnion(n.outputs) }
+        func fresh(_ base: String) -> String {
+            var name = base, i = 1
+            while used.contains(name) { name = "\(base)_\(i)"; i += 1 }
+            used.insert(name)
+            return name
+        }
+        func emit(_ op: String, _ inputs: [String], _ attrs: [String: Attribute] = [:]) -> String {
+            let out = fresh("objective/\(op)")
+            g.nodes.append(Node(name: "objective", op: op, inputs: inputs, outputs: [out], attributes: attrs))
+            return out
+        }
+        func ints(_ values: [Int]) -> String {
+            let name = fresh("objective/const")
+            g.initializers[name] = Tensor(shape: [values.count], scalars: values.map(Int64.init))
+            return name
+        }
+        /// Index `k` along `axis` of `v`, keeping the axis (size 1).
+        func select(_ v: String, axis: Int, _ k: Int, what: String) throws -> String {
+            guard let shape = types[v]?.shape else { throw AscentError.invalid("the shape of '\(v)' is unknown") }
+            let a = axis < 0 ? axis + shape.rank : axis
+            if let size = shape.dims[a].value, k >= size {
+                throw AscentError.invalid("\(what) \(k) is out of range: '\(v)' has \(size) along axis \(a)")
+            }
+            return emit("Slice", [v, ints([k]), ints([k + 1]), ints([a])])
+        }
+
+        switch target {
+        case .logit(let k):
+            guard graph.outputs.count == 1 else {
+                throw AscentError.invalid("logit:K needs a single-output model; this one has \(graph.outputs.map { "'\($0.name)'" }.joined(separator: ", ")) (use output:NAME:K)")
+            }
+            var v = graph.outputs[0].name
+            var note = ""
+            let producers = graph.producers
+            while let p = producers[v], ["Softmax", "Identity", "LogSoftmax"].contains(graph.nodes[p].op) {
+                if graph.nodes[p].op != "Identity" { note = ", before \(graph.nodes[p].op) '\(graph.nodes[p].name)'" }
+                v = graph.nodes[p].inputs[0]
+            }
+            let picked = try select(v, axis: -1, k, what: "class")
+            value = emit("ReduceSum", [picked], ["axes": .ints([-1]), "keepdims": .int(0)])
+            source = v
+            summary = "\(target) (value '\(v)'\(note))"
+        case .output(let name, let k):
+            guard graph.outputs.contains(where: { $0.name == name }) else {
+                throw Objective.unknown("output", name, among: graph.outputs.map(\.name))
+            }
+            let picked = try select(name, axis: -1, k, what: "index")
+            value = emit("ReduceSum", [picked], ["axes": .ints([-1]), "keepdims": .int(0)])
+            source = name
+            summary = target.description
+        case .layer(let name, let c, let reduction):
+            let v = try Objective.resolveValue(name, in: graph, types: types)
+            guard let t = types[v], let shape = t.shape, shape.rank >= 2 else {
+                throw AscentError.invalid("layer '\(name)': its output's shape is unknown")
+            }
+            let channelAxis: Int
+            if let layout = t.layout, layout.rank == shape.rank { channelAxis = layout.channelAxis }
+            else if shape.rank == 2 { channelAxis = 1 }
+            else { throw AscentError.invalid("layer '\(name)': cannot tell the channel axis of \(t) (no layout tag)") }
+            var picked = try select(v, axis: channelAxis, c, what: "channel")
+            let spatial = (1..<shape.rank).filter { $0 != channelAxis }
+            if border > 0, !spatial.isEmpty {
+                for a in spatial {
+                    guard let size = shape.dims[a].value, size > 2 * border else {
+                        throw AscentError.invalid("layer '\(name)': a border of \(border) leaves nothing of axis \(a) (\(shape))")
+                    }
+                }
+                picked = emit("Slice", [picked, ints(spatial.map { _ in border }), ints(spatial.map { shape.dims[$0].value! - border }), ints(spatial)])
+            }
+            value = emit(reduction == .mean ? "ReduceMean" : "ReduceMax", [picked],
+                         ["axes": .ints(Array(1..<shape.rank)), "keepdims": .int(0)])
+            source = v
+            summary = "\(target) (value '\(v)', channel axis \(channelAxis)\(border > 0 ? ", border \(border)" : ""))"
+        }
+        self.graph = g
+    }
+
+    /// A value named `name`, else the output of the last node named `name`.
+    static func resolveValue(_ name: String, in graph: Graph, types: [String: ValueType]) throws -> String {
+        if types[name] != nil { return name }
+        if let node = graph.nodes.last(where: { $0.name == name }), let out = node.outputs.first(where: { !$0.isEmpty }) {
+            return out
+        }
+        var candidates = Set(graph.nodes.map(\.name))
+        for n in graph.nodes { candidates.formUnion(n.outputs.filter { !$0.isEmpty }) }
+        throw unknown("layer", name, among: Array(candidates))
+    }
+
+    /// `no layer 'conv9'; closest: 'conv1', 'conv2'`.
+    static func unknown(_ what: String, _ name: String, among names: [String]) -> AscentError {
+        let closest = names.sorted { (editDistance(name, $0), $0) < (editDistance(name, $1), $1) }.prefix(3)
+        let hint = closest.isEmpty ? "" : "; closest: " + closest.map { "'\($0)'" }.joined(separator: ", ")
+        return AscentError.invalid("no \(what) '\(name)'\(hint)")
+    }
+
+    /// Levenshtein distance (case-sensitive).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
+        if x.isEmpty { return y.count }
+        var row = Array(0...y.count)
+        for i in 1...x.count {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: y.count, by: 1) {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (x[i - 1] == y[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return row[y.count]
+    }
+}

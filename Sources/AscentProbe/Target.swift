@@ -1,0 +1,51 @@
+import AscentIR
+
+/// What to differentiate or maximize, as the CLI spells it:
+/// - `logit:K` — class K of the model's (single) output, before the final softmax when
+///   the model ends in one;
+/// - `output:NAME:K` — index K along the last axis of graph output NAME;
+/// - `layer:NAME:C` — channel C of a layer's output (or any value), averaged over its
+///   non-feature axes (`layer:NAME:C:max` takes the maximum instead).
+public enum Target: Equatable, Sendable, CustomStringConvertible {
+    case logit(Int)
+    case output(name: String, index: Int)
+    case layer(name: String, channel: Int, reduction: Reduction)
+
+    public enum Reduction: String, Sendable { case mean, max }
+
+    /// Parses the CLI form. Throws a `.usage` error describing the accepted forms.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        func index(_ s: String, _ what: String) throws -> Int {
+            guard let v = Int(s), v >= 0 else { throw Target.usage("\(what) '\(s)' in target '\(text)' is not a non-negative integer") }
+            return v
+        }
+        switch parts.first {
+        case "logit" where parts.count == 2:
+            self = .logit(try index(parts[1], "class"))
+        case "output" where parts.count >= 3:
+            // Output names may contain ':' (ONNX): the index is the last part.
+            self = .output(name: parts[1..<(parts.count - 1)].joined(separator: ":"), index: try index(parts.last!, "index"))
+        case "layer" where parts.count >= 3:
+            var rest = Array(parts.dropFirst())
+            var reduction = Reduction.mean
+            if let last = rest.last, let r = Reduction(rawValue: last), rest.count >= 3 {
+                reduction = r
+                rest.removeLast()
+            }
+            self = .layer(name: rest.dropLast().joined(separator: ":"), channel: try index(rest.last!, "channel"), reduction: reduction)
+        default:
+            throw Target.usage("target '\(text)' is not logit:K, output:NAME:K, layer:NAME:C or layer:NAME:C:max")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .logit(let k): return "logit:\(k)"
+        case .output(let name, let k): return "output:\(name):\(k)"
+        case .layer(let name, let c, let r): return "layer:\(name):\(c)" + (r == .max ? ":max" : "")
+        }
+    }
+
+    static func usage(_ message: String) -> AscentError { AscentError(.usage, message) }
+}
