@@ -1,5 +1,6 @@
 import AscentIR
 import AscentKeras
+import AscentONNX
 import Foundation
 
 /// The model formats the CLI reads, chosen by file extension.
@@ -39,6 +40,6 @@ func loadModel(_ path: String, config: String? = nil) throws -> LoadedModel {
     case .kerasH5, .keras:
         return LoadedModel(graph: try KerasImporter.load(path: path, configPath: config), format: format)
     case .onnx:
-        throw AscentError(.invalidData, file: path, "ONNX import is not available in this build yet")
+        return LoadedModel(graph: try ONNXImporter.load(path: path), format: format)
     }
 }

@@ -1,0 +1,186 @@
+import AscentIR
+
+/// Imports ONNX models (`.onnx`, any opset, external data included) into the IR.
+///
+/// What the imported graph looks like:
+/// - **Nodes** are the file's nodes, in order, one IR node per `NodeProto` (Constant nodes included),
+///   under the file's names (`<op>_<index>` when a name is empty). Older opsets are rewritten into
+///   the latest forms the IR uses (attributes that became inputs turn into constants named
+///   `<node>/<attribute>`); Softmax/LogSoftmax before opset 13 and pre-opset-7 aligned broadcasting
+///   expand into a few nodes named `<node>/<step>`.
+/// - **Unknown ops never fail the import**: an op type Ascent does not know, any node of another
+///   domain (`com.microsoft`, `ai.onnx.ml`...), and nodes with graph attributes (If, Loop, Scan)
+///   become ``Node/unsupported(name:sourceOp:source:inputs:outputs:)`` placeholders whose source
+///   is `<domain> opset <N>`; ``Graph/unsupportedNodes`` lists them.
+/// - **Floating values are float32**: Ascent computes in float32, so float16, bfloat16 and float64
+///   initializers, constants and tensor attributes are converted to float32 at import, and declared
+///   float16/bfloat16/float64 values (graph inputs and outputs, `value_info`, Cast targets) are
+///   declared float32, so the graph stays consistent. Unsigned 16/32/64-bit integers become int64.
+/// - **Initializers that are also graph inputs** (an input with a default value) stay initializers
+///   and are dropped from ``Graph/inputs``: Ascent treats them as the model's weights.
+/// - **Layout**: a 4-D floating graph input is tagged `NCHW` when a Conv or pooling node reads it
+///   directly; other values carry no tag. Conv and pooling nodes keep the IR's default
+///   `data_format` (`NCHW`, ONNX's own).
+/// - **Metadata**: `source_format` = `onnx`, `producer` = `<producer_name> <producer_version>`,
+///   `opsets` (`ai.onnx 17, ai.onnx.ml 2`), `ir_version`; `unsupported_outputs` lists graph outputs
+///   Ascent cannot type (sequences, maps, strings), which are left out of ``Graph/outputs``.
+///
+/// The imported graph has been checked with ``Graph/validate(limits:)``.
+public enum ONNXImporter {
+    /// Imports the ONNX model at `path`; external data is looked up in the file's folder.
+    ///
+    /// This is the entry point of the command-line tool.
+    /// - Throws: ``AscentError`` with `file` = `path`: `.missingFile` when the model (or an external
+    ///   data file) cannot be opened, `.invalidData` for anything wrong inside it, with context such as
+    ///   `node 'conv1' (Conv)` or `initializer 'w'`.
+    public static func load(path: String) throws -> Graph {
+        let model: ONNXModelProto
+        do {
+            model = try ONNXModelProto.load(path: path)
+        } catch let e as ONNXFileError {
+            throw AscentError(e.isMissingOrUnreadable ? .missingFile : .invalidData, file: path, e.message)
+        }
+        return try load(model: model, folder: folder(of: path), fileName: path)
+    }
+
+    /// Imports a decoded model. `folder` is where its external data lives; `fileName` names the model
+    /// in errors. Throws ``AscentError`` as ``load(path:)`` does.
+    package static func load(model: ONNXModelProto, folder: String, fileName: String) throws -> Graph {
+        do {
+            return try build(model, folder: folder, fileName: fileName)
+        } catch let e as AscentError {
+            throw e.inFile(fileName)
+        } catch let e as ONNXFileError {
+            throw AscentError(e.isMissingOrUnreadable ? .missingFile : .invalidData, file: fileName, e.message)
+        }
+    }
+
+    /// The folder part of `path` (`.` for a bare file name).
+    static func folder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    private static func build(_ model: ONNXModelProto, folder: String, fileName: String) throws -> Graph {
+        let g = model.graph
+        var opsets: [String: Int64] = [:]
+        for set in model.opsetImports {
+            let domain = set.domain.isEmpty ? "ai.onnx" : set.domain
+            if opsets[domain] == nil { opsets[domain] = set.version }
+        }
+        // Files without an ai.onnx import (IR version < 3) use opset 1.
+        let opset = max(1, Int(clamping: opsets["ai.onnx"] ?? 1))
+        let reader = ONNXTensorReader(external: ONNXExternalData(folder: folder))
+        let initializers = try readInitializers(g, reader: reader)
+
+        var inputs: [ValueInfo] = []
+        for v in g.inputs where initializers[v.name] == nil {
+            let (type, problem) = try ONNXAttributes.valueType(v)
+            guard let type else {
+                throw AscentError.invalid("input '\(v.name)' has \(problem ?? "an unknown type"), which Ascent cannot import")
+            }
+            inputs.append(ValueInfo(name: v.name, type: type))
+        }
+        tagLayouts(&inputs, nodes: g.nodes)
+        var outputs: [ValueInfo] = []
+        var untyped: [String] = []
+        for v in g.outputs {
+            let (type, problem) = try ONNXAttributes.valueType(v)
+            if let type { outputs.append(ValueInfo(name: v.name, type: type)) } else { untyped.append("\(v.name) (\(problem ?? "?"))") }
+        }
+        var valueInfo: [String: ValueType] = [:]
+        for v in g.valueInfo where valueInfo[v.name] == nil {
+            if let type = try ONNXAttributes.valueType(v).type { valueInfo[v.name] = type }
+        }
+        var metadata = self.metadata(model)
+        if !untyped.isEmpty { metadata["unsupported_outputs"] = untyped.joined(separator: ", ") }
+
+        var names = Set(g.inputs.map(\.name)).union(g.outputs.map(\.name)).union(initializers.keys).union(g.valueInfo.map(\.name))
+        var consumed = Set(g.outputs.map(\.name))
+        for node in g.nodes {
+            names.formUnion(node.inputs)
+            names.formUnion(node.outputs)
+            consumed.formUnion(node.inputs)
+        }
+        let graph = Graph(name: g.name.isEmpty ? stem(fileName) : g.name, inputs: inputs, outputs: outputs,
+                          initializers: initializers, valueInfo: valueInfo, metadata: metadata)
+        var builder = ONNXGraphBuilder(graph: graph, names: names, consumed: consumed)
+        for (index, proto) in g.nodes.enumerated() {
+            let name = proto.name.isEmpty ? "\(proto.opType)_\(index)" : proto.name
+            do {
+                try convert(proto, name: name, opset: opset, opsets: opsets, reader: reader, builder: &builder)
+            } catch let e as AscentError {
+                throw e.within("node '\(name)' (\(proto.opType))")
+            }
+        }
+        // ONNX requires topological order; a file that breaks it is reordered (stably) rather than refused.
+        let sorted = try builder.graph.topologicallySorted()
+        try sorted.validate()
+        return sorted
+    }
+
+    /// The initializers by name; each must be named once.
+    private static func readInitializers(_ g: ONNXGraphProto, reader: ONNXTensorReader) throws -> [String: Tensor] {
+        guard g.sparseInitializerCount == 0 else {
+            throw AscentError.invalid("the graph has \(g.sparseInitializerCount) sparse initializers, which are not supported")
+        }
+        var initializers: [String: Tensor] = [:]
+        for (i, proto) in g.initializers.enumerated() {
+            guard !proto.name.isEmpty else { throw AscentError.invalid("initializer #\(i) has no name") }
+            guard initializers[proto.name] == nil else { throw AscentError.invalid("initializer '\(proto.name)' is defined twice") }
+            do { initializers[proto.name] = try reader.tensor(proto) } catch let e as AscentError {
+                throw e.within("initializer '\(proto.name)'")
+            }
+        }
+        return initializers
+    }
+
+    /// Tags 4-D floating inputs that a Conv or pooling node reads directly as `NCHW`.
+    private static func tagLayouts(_ inputs: inout [ValueInfo], nodes: [ONNXNodeProto]) {
+        let windowOps: Set = ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool",
+                              "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"]
+        let read = Set(nodes.filter { ($0.domain.isEmpty || $0.domain == "ai.onnx") && windowOps.contains($0.opType) }
+            .compactMap(\.inputs.first))
+        for i in inputs.indices where inputs[i].type.dtype.isFloatingPoint && inputs[i].type.shape?.rank == 4
+            && read.contains(inputs[i].name) {
+            inputs[i].type.layout = .nchw
+        }
+    }
+
+    /// `source_format`, `producer`, `opsets`, `ir_version`.
+    private static func metadata(_ model: ONNXModelProto) -> [String: String] {
+        var metadata = ["source_format": "onnx", "ir_version": String(model.irVersion)]
+        let producer = [model.producerName, model.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")
+        if !producer.isEmpty { metadata["producer"] = producer }
+        metadata["opsets"] = model.opsetImports.map { "\($0.domain.isEmpty ? "ai.onnx" : $0.domain) \($0.version)" }
+            .joined(separator: ", ")
+        return metadata
+    }
+
+    /// Adds the IR form of one node: its converter's nodes, or an unsupported placeholder.
+    private static func convert(_ proto: ONNXNodeProto, name: String, opset: Int, opsets: [String: Int64],
+                                reader: ONNXTensorReader, builder: inout ONNXGraphBuilder) throws {
+        let domain = proto.domain.isEmpty ? "ai.onnx" : proto.domain
+        func placeholder() -> Node {
+            let version = opsets[domain].map(String.init) ?? "?"
+            return Node.unsupported(name: name, sourceOp: proto.opType, source: "\(domain) opset \(version)",
+                                    inputs: proto.inputs, outputs: proto.outputs)
+        }
+        guard let convert = ONNXOps.converter(op: proto.opType, domain: proto.domain, opset: opset) else {
+            return builder.add(placeholder())
+        }
+        switch try ONNXAttributes.translate(proto.attributes, tensors: reader) {
+        case .untranslatable:
+            builder.add(placeholder())
+        case .translated(let attributes):
+            try convert(ONNXNodeContext(proto: proto, name: name, opset: opset, attributes: attributes), &builder)
+        }
+    }
+
+    /// The file name without folder and extension (`digits` for `a/digits.onnx`).
+    static func stem(_ path: String) -> String {
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        guard let dot = file.lastIndex(of: "."), dot != file.startIndex else { return file }
+        return String(file[..<dot])
+    }
+}

@@ -1,0 +1,209 @@
+import AscentIR
+
+/// The ONNX element types (`TensorProto.DataType`) Ascent imports, with the ``DType`` each becomes.
+///
+/// Ascent computes floating values in float32, so float16, bfloat16 and float64 become float32 at
+/// import; unsigned 16/32/64-bit integers become int64 (uint64 values above `Int64.max` are refused).
+/// Everything else (string, complex, the float8/float6/float4 and 4/2-bit integer types) cannot be
+/// imported.
+enum ONNXElementType: Int32, Sendable {
+    case float32 = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, int64 = 7
+    case bool = 9, float16 = 10, float64 = 11, uint32 = 12, uint64 = 13, bfloat16 = 16
+
+    /// The element type of a `TensorProto.DataType` code, or nil when Ascent cannot import it.
+    init?(code: Int64) {
+        guard let small = Int32(exactly: code), let type = ONNXElementType(rawValue: small) else { return nil }
+        self = type
+    }
+
+    /// Bytes per element in `raw_data` and external data.
+    var byteSize: Int {
+        switch self {
+        case .float64, .int64, .uint64: return 8
+        case .float32, .int32, .uint32: return 4
+        case .float16, .bfloat16, .int16, .uint16: return 2
+        case .int8, .uint8, .bool: return 1
+        }
+    }
+
+    /// The dtype values of this type have in the IR.
+    var importedDType: DType {
+        switch self {
+        case .float32, .float16, .bfloat16, .float64: return .float32
+        case .int8: return .int8
+        case .int16: return .int16
+        case .int32: return .int32
+        case .int64, .uint16, .uint32, .uint64: return .int64
+        case .uint8: return .uint8
+        case .bool: return .bool
+        }
+    }
+
+    /// True when the bytes in the file are already the IR's bytes (no conversion).
+    var importsUnchanged: Bool {
+        switch self {
+        case .float32, .int8, .int16, .int32, .int64, .uint8, .bool: return true
+        default: return false
+        }
+    }
+
+    /// The typed `TensorProto` field that holds this type's values when `raw_data` is absent.
+    var typedField: String {
+        switch self {
+        case .float32: return "float_data"
+        case .int64: return "int64_data"
+        case .float64: return "double_data"
+        case .uint32, .uint64: return "uint64_data"
+        default: return "int32_data"
+        }
+    }
+
+    /// The lower-case name of any `TensorProto.DataType` code, for messages (`complex64`, `code 99`).
+    static func name(code: Int64) -> String {
+        let names = [
+            0: "undefined", 1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64",
+            8: "string", 9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64", 14: "complex64",
+            15: "complex128", 16: "bfloat16", 17: "float8e4m3fn", 18: "float8e4m3fnuz", 19: "float8e5m2",
+            20: "float8e5m2fnuz", 21: "uint4", 22: "int4", 23: "float4e2m1", 24: "float8e8m0", 25: "uint2",
+            26: "int2", 27: "float6e2m3", 28: "float6e3m2",
+        ]
+        return names[Int(clamping: code)] ?? "type code \(code)"
+    }
+}
+
+/// Turns `TensorProto`s into ``Tensor``s: every encoding (`raw_data`, little-endian, and each typed
+/// field), every importable element type, and external data through ``ONNXExternalData``.
+///
+/// Floating tensors of float16, bfloat16 and float64 are converted to float32 and unsigned 16/32/64-bit
+/// integers to int64 (see ``ONNXElementType``). The declared size is checked against the bytes or
+/// values that back it before anything is allocated; errors say which field or file falls short.
+/// Errors carry no context: callers add the initializer or attribute they were reading.
+final class ONNXTensorReader {
+    let external: ONNXExternalData
+
+    init(external: ONNXExternalData) {
+        self.external = external
+    }
+
+    /// The tensor `proto` holds.
+    func tensor(_ proto: ONNXTensorProto) throws -> Tensor {
+        guard let type = ONNXElementType(code: Int64(proto.dataType)) else {
+            let name = ONNXElementType.name(code: Int64(proto.dataType))
+            if proto.dataType == 8 { throw AscentError.invalid("string tensors are not supported") }
+            throw AscentError.invalid("element type \(name) is not supported")
+        }
+        let shape = try Self.shape(proto.dims)
+        guard let count = Shape.product(shape) else {
+            throw AscentError.invalid("dims \(proto.dims) overflow")
+        }
+        if proto.dataLocation == .external {
+            return try external.tensor(proto.externalData, type: type, shape: shape, count: count)
+        }
+        if let raw = proto.rawData {
+            return try raw.withUnsafeBytes { try Self.decode(raw: $0, type: type, shape: shape, count: count, owner: nil) }
+        }
+        return try Self.decode(typed: proto, type: type, shape: shape, count: count)
+    }
+
+    /// Checked dims: none negative.
+    static func shape(_ dims: [Int64]) throws -> [Int] {
+        try dims.map { d in
+            guard d >= 0, let v = Int(exactly: d) else { throw AscentError.invalid("dims \(dims) hold a negative size") }
+            return v
+        }
+    }
+
+    /// Bytes a tensor of `count` elements of `type` occupies in `raw_data` or an external file.
+    static func byteCount(_ type: ONNXElementType, count: Int) throws -> Int {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: type.byteSize)
+        guard !overflow else { throw AscentError.invalid("\(count) elements of \(type) overflow") }
+        return bytes
+    }
+
+    /// A tensor from little-endian element bytes. When `owner` keeps `raw` alive (a mapped file) and
+    /// nothing needs converting, the tensor borrows the bytes instead of copying them.
+    static func decode(raw: UnsafeRawBufferPointer, type: ONNXElementType, shape: [Int], count: Int,
+                       owner: AnyObject?) throws -> Tensor {
+        let expected = try byteCount(type, count: count)
+        guard raw.count == expected else {
+            throw AscentError.invalid("\(type)\(Shape(shape)) needs \(expected) bytes of data, raw_data holds \(raw.count)")
+        }
+        /// Element `i` as the little-endian integer `T`.
+        func element<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
+            T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+        }
+        switch type {
+        case .float16:
+            return Tensor(shape: shape, scalars: (0..<count).map { Float(Float16(bitPattern: element($0, UInt16.self))) })
+        case .bfloat16:
+            return Tensor(shape: shape, scalars: (0..<count).map { bfloat16(element($0, UInt16.self)) })
+        case .float64:
+            return Tensor(shape: shape, scalars: (0..<count).map { Float(Double(bitPattern: element($0, UInt64.self))) })
+        case .uint16:
+            return Tensor(shape: shape, scalars: (0..<count).map { Int64(element($0, UInt16.self)) })
+        case .uint32:
+            return Tensor(shape: shape, scalars: (0..<count).map { Int64(element($0, UInt32.self)) })
+        case .uint64:
+            return Tensor(shape: shape, scalars: try (0..<count).map { try int64(element($0, UInt64.self)) })
+        case .bool where raw.contains(where: { $0 > 1 }):
+            // A Swift Bool must be 0 or 1; other bytes mean true, as in NumPy.
+            return Tensor(shape: shape, scalars: raw.map { $0 != 0 })
+        default:
+            precondition(type.importsUnchanged)
+            // The element data is little-endian, as are the hosts Ascent runs on.
+            if let owner, let base = raw.baseAddress, count > 0, Int(bitPattern: base) % type.byteSize == 0 {
+                let storage = TensorStorage(borrowing: base, byteCount: raw.count, owner: owner)
+                return try Tensor(dtype: type.importedDType, shape: shape, storage: storage)
+            }
+            return try Tensor(dtype: type.importedDType, shape: shape, bytes: raw)
+        }
+    }
+
+    /// A tensor from the typed field `type` uses (`float_data`, `int32_data`...).
+    static func decode(typed t: ONNXTensorProto, type: ONNXElementType, shape: [Int], count: Int) throws -> Tensor {
+        let held: Int
+        switch type {
+        case .float32: held = t.floatData.count
+        case .int64: held = t.int64Data.count
+        case .float64: held = t.doubleData.count
+        case .uint32, .uint64: held = t.uint64Data.count
+        default: held = t.int32Data.count
+        }
+        guard held == count else {
+            let what = held == 0 && count > 0 ? "holds no data (no raw_data, empty \(type.typedField))"
+                                               : "has \(held) values in \(type.typedField)"
+            throw AscentError.invalid("\(type)\(Shape(shape)) declares \(count) elements but \(what)")
+        }
+        let ints = t.int32Data
+        switch type {
+        case .float32: return Tensor(shape: shape, scalars: t.floatData)
+        case .float64: return Tensor(shape: shape, scalars: t.doubleData.map { Float($0) })
+        // float16 and bfloat16 values are bit patterns in the low 16 bits of int32_data.
+        case .float16: return Tensor(shape: shape, scalars: ints.map { Float(Float16(bitPattern: UInt16(truncatingIfNeeded: $0))) })
+        case .bfloat16: return Tensor(shape: shape, scalars: ints.map { bfloat16(UInt16(truncatingIfNeeded: $0)) })
+        // Narrow integers are truncated as NumPy's `astype` does (onnx.numpy_helper reads them so).
+        case .int8: return Tensor(shape: shape, scalars: ints.map { Int8(truncatingIfNeeded: $0) })
+        case .int16: return Tensor(shape: shape, scalars: ints.map { Int16(truncatingIfNeeded: $0) })
+        case .int32: return Tensor(shape: shape, scalars: ints)
+        case .uint8: return Tensor(shape: shape, scalars: ints.map { UInt8(truncatingIfNeeded: $0) })
+        case .uint16: return Tensor(shape: shape, scalars: ints.map { Int64(UInt16(truncatingIfNeeded: $0)) })
+        case .bool: return Tensor(shape: shape, scalars: ints.map { $0 != 0 })
+        case .int64: return Tensor(shape: shape, scalars: t.int64Data)
+        case .uint32: return Tensor(shape: shape, scalars: t.uint64Data.map { Int64(UInt32(truncatingIfNeeded: $0)) })
+        case .uint64: return Tensor(shape: shape, scalars: try t.uint64Data.map(int64))
+        }
+    }
+
+    static func bfloat16(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+
+    static func int64(_ value: UInt64) throws -> Int64 {
+        guard let v = Int64(exactly: value) else {
+            throw AscentError.invalid("uint64 value \(value) does not fit int64, the type Ascent imports uint64 as")
+        }
+        return v
+    }
+}
+
+extension ONNXElementType: CustomStringConvertible {
+    var description: String { ONNXElementType.name(code: Int64(rawValue)) }
+}
