@@ -133,7 +133,7 @@ public enum AscentFile {
     }
 
     private static func exactInt(_ any: Any, _ what: String) throws -> Int {
-        if !(type(of: any) is Bool.Type), let n = any as? NSNumber {
+        if !(type(of: any) is Bool.Type), let n = any as? NSNumber, String(cString: n.objCType) != "c" {
             let d = n.doubleValue
             if d >= 0, d < 9.0e15, d == d.rounded() { return Int(d) }
         }

@@ -27,8 +27,13 @@ public struct Graph: Sendable {
     /// Nodes that are ``Node/isUnsupported`` placeholders, in graph order.
     public var unsupportedNodes: [Node] { nodes.filter(\.isUnsupported) }
 
-    /// The number of weight scalars held by the initializers.
-    public var parameterCount: Int { initializers.values.reduce(0) { $0 + $1.count } }
+    /// The number of weight scalars: `metadata["parameters"]` when the importer recorded
+    /// the source framework's own count (Keras's `count_params()`, which leaves out the
+    /// constants an importer adds, such as Clip bounds), else the scalars of all initializers.
+    public var parameterCount: Int {
+        if let recorded = metadata["parameters"].flatMap({ Int($0) }) { return recorded }
+        return initializers.values.reduce(0) { $0 + $1.count }
+    }
 
     /// The index of the node that defines each node-output value.
     public var producers: [String: Int] {

@@ -29,8 +29,10 @@ struct GraphBuilder {
         types[name] = type
     }
 
-    /// Adds a constant; returns its value name.
+    /// Adds a constant; returns its value name. A constant equal to one already added under
+    /// the same name (a shared layer's weights at its second call site) is reused.
     mutating func constant(_ base: String, _ tensor: Tensor) -> String {
+        if let existing = graph.initializers[base], existing.bitwiseEqual(tensor) { return base }
         let name = unique(base)
         graph.initializers[name] = tensor
         types[name] = ValueType(tensor.dtype, Shape(tensor.shape))

@@ -24,8 +24,11 @@ enum JSONValue: Sendable {
         switch any {
         case is NSNull: self = .null
         case let s as String: self = .string(s)
+        case let b as Bool where type(of: any) == Bool.self:
+            self = .bool(b)
         case let n as NSNumber:
-            if type(of: any) is Bool.Type { self = .bool(n.boolValue) } else { self = .number(n.doubleValue) }
+            // JSONSerialization gives booleans as NSNumbers whose type code is "c" (char).
+            if String(cString: n.objCType) == "c" { self = .bool(n.boolValue) } else { self = .number(n.doubleValue) }
         case let a as [Any]: self = .array(a.map(JSONValue.init))
         case let o as [String: Any]: self = .object(o.mapValues(JSONValue.init))
         default: self = .null

@@ -17,6 +17,9 @@ struct KerasLayerSpec: Sendable {
     var config: JSONValue
     /// One entry per call site: the tensors passed to that call, in order.
     var calls: [[KerasTensorRef]]
+    /// Node index of call 0 in references to this layer's outputs: 1 for models used as
+    /// layers in Keras 2 configs (their node 0 is their own construction), else 0.
+    var nodeOffset = 0
 }
 
 /// A model config (`Sequential`, `Functional` or `Model`) in any Keras 2.0–3.x dialect,
@@ -108,8 +111,11 @@ struct KerasModelSpec: Sendable {
             guard let layerName = item["name"].string ?? item["config"]["name"].string else {
                 throw AscentError.invalid("layer \(i) (\(cls)) of model '\(name)' has no name")
             }
-            let calls = try (item["inbound_nodes"].array ?? []).map { try KerasModelSpec.callInputs($0, layer: layerName) }
-            return KerasLayerSpec(className: cls, name: layerName, config: isModel(cls) ? item : item["config"], calls: calls)
+            let inbound = item["inbound_nodes"].array ?? []
+            let calls = try inbound.map { try KerasModelSpec.callInputs($0, layer: layerName) }
+            var spec = KerasLayerSpec(className: cls, name: layerName, config: isModel(cls) ? item : item["config"], calls: calls)
+            if isModel(cls), inbound.first?.array != nil { spec.nodeOffset = 1 }
+            return spec
         }
         let inputs = try KerasModelSpec.refs(config["input_layers"], what: "input_layers")
         let outputs = try KerasModelSpec.refs(config["output_layers"], what: "output_layers")

@@ -82,17 +82,51 @@ public enum KerasImporter {
     /// Builds the graph from a model config and its weights.
     static func build(config: JSONValue, weights: KerasWeightStore, metadata: [String: String]) throws -> Graph {
         let spec = try KerasModelSpec(config)
-        let kerasMajor = Int(metadata["keras_version"]?.split(separator: ".").first ?? "3") ?? 3
+        var context = Context(weights: weights,
+                              kerasMajor: Int(metadata["keras_version"]?.split(separator: ".").first ?? "3") ?? 3)
         var builder = GraphBuilder(name: spec.name)
+        let outputs = try convert(spec, inputs: nil, scope: [], prefix: "", context: &context, builder: &builder)
+        var graph = builder.graph
+        graph.outputs = outputs.map { ValueInfo(name: $0, type: builder.type($0) ?? ValueType(.float32, nil)) }
+        graph.metadata = metadata
+        graph.metadata["producer"] = "keras " + (metadata["keras_version"] ?? "?")
+        graph.metadata["parameters"] = String(context.parameters)
+        try graph.validate()
+        return graph
+    }
+
+    /// State shared by a model and the models nested in it.
+    struct Context {
+        var weights: KerasWeightStore
+        var kerasMajor: Int
+        /// Weight scalars of the layers converted so far, each layer counted once (Keras's `count_params`).
+        var parameters = 0
+        var counted: Set<String> = []
+    }
+
+    /// Converts one model (the top level, or a model used as a layer); returns its output values.
+    /// - Parameters:
+    ///   - inputs: the values bound to the model's inputs; nil at the top level, where the
+    ///     InputLayers become graph inputs.
+    ///   - scope: the nested models this one sits in (for weight lookup).
+    ///   - prefix: prepended to node and value names (`base/`).
+    static func convert(_ spec: KerasModelSpec, inputs: [String]?, scope: [String], prefix: String,
+                        context: inout Context, builder: inout GraphBuilder) throws -> [String] {
         var values: [KerasTensorRef: String] = [:]
         let layersByName = Dictionary(spec.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-
-        for ref in spec.inputs {
+        if let inputs, inputs.count != spec.inputs.count {
+            throw AscentError.invalid("model '\(spec.name)' takes \(spec.inputs.count) inputs, called with \(inputs.count)")
+        }
+        for (i, ref) in spec.inputs.enumerated() {
             guard let layer = layersByName[ref.layer], layer.className == "InputLayer" else {
                 throw AscentError.invalid("model input '\(ref.layer)' is not an InputLayer")
             }
-            builder.addInput(layer.name, try inputType(layer))
-            values[ref] = layer.name
+            if let inputs {
+                values[ref] = inputs[i]
+            } else {
+                builder.addInput(prefix + layer.name, try inputType(layer))
+                values[ref] = prefix + layer.name
+            }
         }
 
         // Call sites, converted as soon as their inputs exist (config order is usually
@@ -100,51 +134,67 @@ public enum KerasImporter {
         var pending: [(layer: KerasLayerSpec, call: Int)] = spec.layers.flatMap { l in
             l.className == "InputLayer" ? [] : l.calls.indices.map { (l, $0) }
         }
-        var unsupported: [String] = []
         while !pending.isEmpty {
             var next: [(layer: KerasLayerSpec, call: Int)] = []
             for item in pending {
-                let refs = item.layer.calls[item.call]
+                let layer = item.layer
+                let refs = layer.calls[item.call]
                 guard refs.allSatisfy({ values[$0] != nil }) else { next.append(item); continue }
                 let inputs = refs.map { values[$0]! }
-                let call = LayerCall(layer: item.layer, inputs: inputs, weights: try layerWeights(item.layer.name, weights),
-                                     callIndex: item.call, kerasMajor: kerasMajor)
                 let outputs: [String]
-                if let convert = KerasLayers.table[item.layer.className] {
-                    do { outputs = try convert(call, &builder) } catch let e as AscentError {
-                        throw e.context.isEmpty ? e.within("layer '\(item.layer.name)' (\(item.layer.className))") : e
-                    }
-                } else {
-                    let out = builder.unique(call.outputName)
-                    try builder.add(.unsupported(name: item.layer.name, sourceOp: item.layer.className, source: "Keras",
-                                                 inputs: inputs, outputs: [out]))
-                    unsupported.append(item.layer.name)
-                    outputs = [out]
+                do {
+                    outputs = try convertCall(layer, call: item.call, inputs: inputs, scope: scope, prefix: prefix,
+                                              context: &context, builder: &builder)
+                } catch let e as AscentError {
+                    throw e.context.isEmpty ? e.within("layer '\(prefix + layer.name)' (\(layer.className))") : e
                 }
-                for (i, v) in outputs.enumerated() { values[KerasTensorRef(layer: item.layer.name, node: item.call, tensor: i)] = v }
+                for (i, v) in outputs.enumerated() {
+                    values[KerasTensorRef(layer: layer.name, node: item.call + layer.nodeOffset, tensor: i)] = v
+                }
             }
             if next.count == pending.count {
                 let stuck = next[0]
                 let missing = stuck.layer.calls[stuck.call].first { values[$0] == nil }!
                 throw AscentError.invalid("input \(missing) is never computed")
-                    .within("layer '\(stuck.layer.name)' (\(stuck.layer.className))")
+                    .within("layer '\(prefix + stuck.layer.name)' (\(stuck.layer.className))")
             }
             pending = next
         }
-
-        var graph = builder.graph
-        graph.outputs = try spec.outputs.map { ref in
+        return try spec.outputs.map { ref in
             guard let v = values[ref] else { throw AscentError.invalid("model output \(ref) is never computed") }
-            return ValueInfo(name: v, type: builder.type(v) ?? ValueType(.float32, nil))
+            return v
         }
-        graph.metadata = metadata
-        graph.metadata["producer"] = "keras " + (metadata["keras_version"] ?? "?")
-        try graph.validate()
-        return graph
     }
 
-    private static func layerWeights(_ name: String, _ store: KerasWeightStore) throws -> [Tensor] {
-        do { return try store.weights(forLayer: name) } catch let e as AscentError {
+    /// Converts one call of one layer: a nested model recursively, a known layer class by
+    /// its converter, anything else as an unsupported node.
+    static func convertCall(_ layer: KerasLayerSpec, call index: Int, inputs: [String], scope: [String], prefix: String,
+                            context: inout Context, builder: inout GraphBuilder) throws -> [String] {
+        if isModel(layer.className) {
+            guard scope.count < KerasModelSpec.maxDepth else {
+                throw AscentError.invalid("models are nested more than \(KerasModelSpec.maxDepth) deep")
+            }
+            let inner = try KerasModelSpec(layer.config, depth: scope.count + 1)
+            let innerPrefix = prefix + layer.name + (index == 0 ? "" : "_call\(index)") + "/"
+            return try convert(inner, inputs: inputs, scope: scope + [layer.name], prefix: innerPrefix,
+                               context: &context, builder: &builder)
+        }
+        let weights = try layerWeights(layer.name, scope: scope, context.weights)
+        let key = (scope + [layer.name]).joined(separator: "/")
+        if context.counted.insert(key).inserted { context.parameters += weights.reduce(0) { $0 + $1.count } }
+        let call = LayerCall(layer: layer, inputs: inputs, weights: weights, callIndex: index,
+                             kerasMajor: context.kerasMajor, prefix: prefix)
+        if let convert = KerasLayers.table[layer.className] {
+            return try convert(call, &builder)
+        }
+        let out = builder.unique(call.outputName)
+        try builder.add(.unsupported(name: call.name, sourceOp: layer.className, source: "Keras",
+                                     inputs: inputs, outputs: [out]))
+        return [out]
+    }
+
+    private static func layerWeights(_ name: String, scope: [String], _ store: KerasWeightStore) throws -> [Tensor] {
+        do { return try store.weights(forLayer: name, scope: scope) } catch let e as AscentError {
             throw e.within("layer '\(name)'")
         }
     }

@@ -25,6 +25,12 @@ enum KerasLayers {
         "Maximum": merge("Max"), "Minimum": merge("Min"), "Average": merge("Mean"),
         "Concatenate": concatenate,
         "Rescaling": rescaling,
+        "ZeroPadding1D": zeroPadding, "ZeroPadding2D": zeroPadding, "ZeroPadding3D": zeroPadding,
+        "Cropping1D": cropping, "Cropping2D": cropping, "Cropping3D": cropping,
+        "UpSampling1D": upSampling, "UpSampling2D": upSampling, "UpSampling3D": upSampling,
+        "RepeatVector": repeatVector,
+        "Embedding": embedding,
+        "LayerNormalization": layerNorm,
     ]
 
     // MARK: - Core layers

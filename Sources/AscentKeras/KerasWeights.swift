@@ -3,8 +3,9 @@ import AscentIR
 /// Where a Keras file keeps each layer's weights.
 protocol KerasWeightStore {
     /// The weights of layer `name`, in Keras order (trainable, then non-trainable); empty
-    /// when the layer has none.
-    func weights(forLayer name: String) throws -> [Tensor]
+    /// when the layer has none. `scope` names the nested models the layer sits in,
+    /// outermost first (empty at the top level).
+    func weights(forLayer name: String, scope: [String]) throws -> [Tensor]
 }
 
 /// Legacy HDF5 (`model.save("x.h5")` and `save_weights("x.h5")`): a group per layer name
@@ -14,11 +15,14 @@ struct LegacyH5Weights: KerasWeightStore {
     /// `/model_weights` for full models, `/` for weights-only files.
     let root: String
 
-    func weights(forLayer name: String) throws -> [Tensor] {
-        let path = (root == "/" ? "" : root) + "/" + name
+    /// A nested model's weights all sit in the group of its outermost model, named
+    /// `<inner layer>/<weight>`; a top-level layer's in its own group.
+    func weights(forLayer name: String, scope: [String]) throws -> [Tensor] {
+        let path = (root == "/" ? "" : root) + "/" + (scope.first ?? name)
         guard try file.kind(at: path) == .group else { return [] }
         let group = try file.group(at: path)
-        let names = try stringList(group, "weight_names")
+        var names = try stringList(group, "weight_names")
+        if !scope.isEmpty { names = names.filter { $0.hasPrefix(name + "/") } }
         return try names.map { try readTensor(try group.dataset($0)) }
     }
 }
@@ -53,7 +57,7 @@ struct Keras3Weights: KerasWeightStore {
         }
     }
 
-    func weights(forLayer name: String) throws -> [Tensor] {
+    func weights(forLayer name: String, scope: [String]) throws -> [Tensor] {
         guard let path = varsByLayer[name] else { return [] }
         let vars = try file.group(at: path)
         let indexed = try vars.children().filter { $0.kind == .dataset }.compactMap { c in Int(c.name).map { ($0, c.name) } }

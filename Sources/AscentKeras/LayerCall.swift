@@ -11,15 +11,18 @@ struct LayerCall {
     var callIndex: Int
     /// The Keras major version that wrote the file (2 or 3); semantics differ in places.
     var kerasMajor: Int
+    /// `outer/` for layers of a nested model (empty at the top level).
+    var prefix: String = ""
 
-    var name: String { layer.name }
+    /// The layer's name in the graph: its Keras name, behind its nested models' names.
+    var name: String { prefix + layer.name }
     var config: JSONValue { layer.config }
 
     /// The base name for this call's output value: the layer name, suffixed for later calls.
-    var outputName: String { callIndex == 0 ? layer.name : "\(layer.name)_call\(callIndex)" }
+    var outputName: String { callIndex == 0 ? name : "\(name)_call\(callIndex)" }
 
     func error(_ message: String) -> AscentError {
-        AscentError.invalid(message).within("layer '\(layer.name)' (\(layer.className))")
+        AscentError.invalid(message).within("layer '\(name)' (\(layer.className))")
     }
 
     /// The single input of a one-input layer.

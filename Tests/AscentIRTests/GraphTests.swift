@@ -130,3 +130,27 @@ func sampleGraph() -> Graph {
         }
     }
 }
+
+@Suite struct HostileShapeTests {
+    /// Attribute and constant values from a hostile file must not overflow the shape rules.
+    @Test func hugeValuesAreRefusedNotTrapped() throws {
+        func graph(_ op: String, _ x: Shape, _ extra: [String: Tensor], _ inputs: [String], _ attrs: [String: Attribute]) -> Graph {
+            Graph(name: "h", inputs: [ValueInfo(name: "x", type: ValueType(.float32, x))],
+                  outputs: [ValueInfo(name: "y", type: ValueType(.float32, nil))],
+                  initializers: extra,
+                  nodes: [Node(name: "n", op: op, inputs: ["x"] + inputs, outputs: ["y"], attributes: attrs)])
+        }
+        let w = try Tensor(zeros: .float32, shape: [1, 1, 3, 3])
+        let cases: [Graph] = [
+            graph("Conv", [1, 1, 8, 8], ["w": w], ["w"], ["dilations": .ints([Int.max, 1])]),
+            graph("Conv", [1, 1, 8, 8], ["w": w], ["w"], ["pads": .ints([Int.max, 0, Int.max, 0])]),
+            graph("MaxPool", [1, 1, 8, 8], [:], [], ["kernel_shape": .ints([2, 2]), "pads": .ints([Int.max - 1, 0, 5, 0])]),
+            graph("Pad", [2, 2], ["p": Tensor(shape: [4], scalars: [Int64.max, 0, Int64.max, 0])], ["p"], [:]),
+            graph("Tile", [4, 4], ["r": Tensor(shape: [2], scalars: [Int64.max, 2])], ["r"], [:]),
+            graph("Flatten", [Dim.known(Int.max / 2), 4, 4], [:], [], ["axis": .int(2)]),
+        ]
+        for g in cases {
+            #expect(throws: AscentError.self, "\(g.nodes[0].op)") { try g.validate() }
+        }
+    }
+}

@@ -70,10 +70,10 @@ enum ConvolutionOps {
             let size = input.dims[axes.spatial[i]]
             switch autoPad {
             case "NOTSET":
-                return ShapeRules.windowOutput(size, kernel: kernel[i], stride: strides[i], dilation: dilations[i],
+                return try ShapeRules.windowOutput(size, kernel: kernel[i], stride: strides[i], dilation: dilations[i],
                                                padBegin: pads[i], padEnd: pads[i + n], ceilMode: ceilMode)
             case "VALID":
-                return ShapeRules.windowOutput(size, kernel: kernel[i], stride: strides[i], dilation: dilations[i],
+                return try ShapeRules.windowOutput(size, kernel: kernel[i], stride: strides[i], dilation: dilations[i],
                                                padBegin: 0, padEnd: 0, ceilMode: ceilMode)
             case "SAME_UPPER", "SAME_LOWER":
                 return ShapeRules.sameOutput(size, stride: strides[i])

@@ -142,7 +142,7 @@ public enum IndexingOps {
         var dims = ds.dims
         for (i, a) in axes.enumerated() {
             guard let v = ds.dims[a].value else { dims[a] = .unknown; continue }
-            let size = v + pads[i] + pads[i + axes.count]
+            let size = try ShapeRules.add(ShapeRules.add(v, pads[i]), pads[i + axes.count])
             guard size >= 0 else { throw ctx.error("pads \(pads) crop axis \(a) below zero") }
             dims[a] = .known(size)
         }
@@ -159,8 +159,11 @@ public enum IndexingOps {
         guard r.count == ds.rank, r.allSatisfy({ $0 >= 0 }) else {
             throw ctx.error("repeats \(r) do not match rank \(ds.rank)")
         }
-        return [ValueType(data.dtype, Shape(zip(ds.dims, r).map { d, k in d.value.map { .known($0 * k) } ?? (k == 1 ? d : .unknown) }),
-                          layout: data.layout)]
+        let dims = try zip(ds.dims, r).map { d, k -> Dim in
+            guard let v = d.value else { return k == 1 ? d : .unknown }
+            return .known(try ShapeRules.multiply(v, k))
+        }
+        return [ValueType(data.dtype, Shape(dims), layout: data.layout)]
     }
 
     @Sendable static func expand(_ ctx: InferenceContext) throws -> [ValueType?] {

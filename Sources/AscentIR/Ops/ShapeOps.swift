@@ -70,13 +70,13 @@ enum ShapeOps {
         var axis = try ctx.int("axis", default: 1)
         if axis < 0 { axis += s.rank }
         guard axis >= 0, axis <= s.rank else { throw ctx.error("axis \(axis) is out of range for rank \(s.rank)") }
-        func product(_ d: ArraySlice<Dim>) -> Dim {
+        func product(_ d: ArraySlice<Dim>) throws -> Dim {
             if d.count == 1 { return d.first! }
             var n = 1
-            for x in d { guard let v = x.value else { return .unknown }; n *= v }
+            for x in d { guard let v = x.value else { return .unknown }; n = try ShapeRules.multiply(n, v) }
             return .known(n)
         }
-        return [ValueType(x.dtype, Shape([product(s.dims[..<axis]), product(s.dims[axis...])]))]
+        return [ValueType(x.dtype, Shape([try product(s.dims[..<axis]), try product(s.dims[axis...])]))]
     }
 
     @Sendable static func transpose(_ ctx: InferenceContext) throws -> [ValueType?] {
@@ -101,7 +101,7 @@ enum ShapeOps {
                     throw ctx.error("input \(i) has shape \(s), incompatible with \(s0) on axis \(d)")
                 }
             }
-            total = total.flatMap { t in s.dims[axis].value.map { t + $0 } }
+            if let t = total, let v = s.dims[axis].value { total = try ShapeRules.add(t, v) } else { total = nil }
         }
         dims[axis] = total.map(Dim.known) ?? .unknown
         let layout = first.layout

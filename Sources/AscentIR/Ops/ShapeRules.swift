@@ -36,18 +36,32 @@ public enum ShapeRules {
         return a
     }
 
+    /// `a + b`, or an error when the sum overflows (hostile attribute values).
+    public static func add(_ a: Int, _ b: Int) throws -> Int {
+        let (r, o) = a.addingReportingOverflow(b)
+        guard !o else { throw AscentError.invalid("a size overflows (\(a) + \(b))") }
+        return r
+    }
+
+    /// `a × b`, or an error when the product overflows.
+    public static func multiply(_ a: Int, _ b: Int) throws -> Int {
+        let (r, o) = a.multipliedReportingOverflow(by: b)
+        guard !o else { throw AscentError.invalid("a size overflows (\(a) × \(b))") }
+        return r
+    }
+
     /// Output size of a sliding window (convolution or pooling) along one axis.
     ///
     /// `out = floor((in + padBegin + padEnd - dilation*(kernel-1) - 1) / stride) + 1`
     /// (ceil instead of floor with `ceilMode`).
     public static func windowOutput(_ size: Dim, kernel: Int, stride: Int, dilation: Int,
-                                    padBegin: Int, padEnd: Int, ceilMode: Bool = false) -> Dim {
+                                    padBegin: Int, padEnd: Int, ceilMode: Bool = false) throws -> Dim {
         guard case .known(let n) = size else { return .unknown }
-        let span = dilation * (kernel - 1) + 1
-        let padded = n + padBegin + padEnd - span
+        let span = try add(multiply(dilation, kernel - 1), 1)
+        let padded = try add(add(n, padBegin), padEnd) - span
         if padded < 0 { return .known(0) }
-        let out = ceilMode ? (padded + stride - 1) / stride + 1 : padded / stride + 1
-        if ceilMode, (out - 1) * stride >= n + padBegin { return .known(out - 1) }
+        let out = ceilMode ? padded / stride + (padded % stride == 0 ? 0 : 1) + 1 : padded / stride + 1
+        if ceilMode, try multiply(out - 1, stride) >= add(n, padBegin) { return .known(out - 1) }
         return .known(out)
     }
 
