@@ -1,0 +1,80 @@
+import AscentIR
+
+/// How a probe searches for the input that maximizes its objective.
+public struct ProbeOptions: Sendable {
+    /// The update rule.
+    public enum Optimizer: Sendable, Equatable {
+        /// `x += lr · g / ‖g‖` (per batch item), as the Keras example does.
+        case normalizedGradient
+        /// Adam on −objective, with the usual moments (β₁ 0.9, β₂ 0.999, ε 1e-8).
+        case adam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
+    }
+
+    /// The starting input.
+    public enum Initialization: Sendable, Equatable {
+        /// `(U(0,1) − 0.5) · scale`, seeded (the Keras example uses scale 0.25).
+        case noise(scale: Float)
+        case zeros
+        /// A given tensor (must have the model input's shape).
+        case tensor(Tensor)
+
+        public static func == (a: Initialization, b: Initialization) -> Bool {
+            switch (a, b) {
+            case let (.noise(x), .noise(y)): return x == y
+            case (.zeros, .zeros): return true
+            case let (.tensor(x), .tensor(y)): return x.bitwiseEqual(y)
+            default: return false
+            }
+        }
+    }
+
+    public var steps: Int = 30
+    public var learningRate: Float = 10
+    public var seed: UInt64 = 0
+    public var optimizer: Optimizer = .normalizedGradient
+    public var initialization: Initialization = .noise(scale: 0.25)
+    /// Pixels excluded at each spatial edge of `layer:` objectives.
+    public var border: Int = 0
+    /// Weight of an L2 penalty `λ·mean(x²)` subtracted from the objective.
+    public var l2: Float = 0
+    /// Weight of an L1 penalty `λ·mean(|x|)`.
+    public var l1: Float = 0
+    /// Weight of a total-variation penalty `λ·mean((∂x/∂h)² + (∂x/∂w)²)`.
+    public var totalVariation: Float = 0
+    /// Gaussian blur of the input every `blurEvery` steps (0 = never), with `blurSigma` pixels.
+    public var blurEvery: Int = 0
+    public var blurSigma: Float = 0.5
+    /// Values are clipped to this range after each step (the model's input range), if set.
+    public var clip: ClosedRange<Float>? = nil
+    /// Random translation of up to ± this many pixels applied before each step (and undone
+    /// on the gradient): transformation robustness.
+    public var jitter: Int = 0
+    /// How the picture is made from the final input.
+    public var deprocess: Deprocess = .standardize(std: 0.15, crop: 25)
+
+    public init() {}
+
+    /// The Keras example "Visualizing what convnets learn": init `(U(0,1)−0.5)·0.25`,
+    /// l2-normalized gradient ascent, lr 10, 30 steps, a 2-pixel border excluded from
+    /// `layer:` objectives; pictures standardized to std 0.15, cropped by 25 px, +0.5, ×255.
+    public static var kerasExample: ProbeOptions {
+        var o = ProbeOptions()
+        o.steps = 30
+        o.learningRate = 10
+        o.optimizer = .normalizedGradient
+        o.initialization = .noise(scale: 0.25)
+        o.border = 2
+        o.deprocess = .standardize(std: 0.15, crop: 25)
+        return o
+    }
+}
+
+/// Turning the optimized input into a picture.
+public enum Deprocess: Sendable, Equatable {
+    /// The Keras example: `(x − mean) / (std(x) + 1e-5) · std + 0.5`, cropped by `crop`
+    /// pixels on each side (skipped where the picture is not larger than `4 · crop`),
+    /// clipped to [0, 1].
+    case standardize(std: Float, crop: Int)
+    /// `(x − lo) / (hi − lo)`, clipped to [0, 1] (a model whose input range is known).
+    case range(lo: Float, hi: Float)
+}
