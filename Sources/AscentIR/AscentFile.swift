@@ -19,11 +19,35 @@ public enum AscentFile {
 
     /// Writes `graph` to `path` atomically (temporary file, then rename).
     public static func write(_ graph: Graph, to path: String) throws {
+        let writer = try AtomicWriter(path: path)
+        try serialize(graph, file: path) { try writer.write($0) }
+        try writer.commit()
+    }
+
+    /// The bytes of the `.ascent` file for `graph`.
+    public static func encode(_ graph: Graph) throws -> [UInt8] {
+        var out: [UInt8] = []
+        try serialize(graph, file: nil) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// Reads an `.ascent` file held in memory (tensors borrow `bytes` without copying).
+    public static func decode(_ bytes: [UInt8], name: String) throws -> Graph {
+        let buffer = ByteBuffer(bytes)
+        do {
+            return try decode(buffer.bytes, owner: buffer)
+        } catch let e as AscentError {
+            throw e.inFile(name)
+        }
+    }
+
+    /// Writes the file's bytes, in order, to `sink`.
+    static func serialize(_ graph: Graph, file: String?, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         let (json, attributeTensors) = GraphJSON.make(graph)
         var tensors = graph.initializers
         for (key, t) in attributeTensors {
             guard tensors[key] == nil else {
-                throw AscentError.invalid("initializer name '\(key)' collides with a reserved tensor key", file: path)
+                throw AscentError.invalid("initializer name '\(key)' collides with a reserved tensor key", file: file)
             }
             tensors[key] = t
         }
@@ -45,12 +69,10 @@ public enum AscentFile {
         var headerBytes = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes]))
         while (8 + headerBytes.count) % 64 != 0 { headerBytes.append(0x20) }
 
-        let writer = try AtomicWriter(path: path)
         var length = UInt64(headerBytes.count).littleEndian
-        try withUnsafeBytes(of: &length) { try writer.write($0) }
-        try writer.write(headerBytes)
-        for key in order { try tensors[key]!.withUnsafeBytes { try writer.write($0) } }
-        try writer.commit()
+        try withUnsafeBytes(of: &length) { try sink($0) }
+        try headerBytes.withUnsafeBytes { try sink($0) }
+        for key in order { try tensors[key]!.withUnsafeBytes { try sink($0) } }
     }
 
     /// Reads an `.ascent` file. Tensors borrow the memory-mapped file (no copy).
@@ -60,7 +82,7 @@ public enum AscentFile {
     public static func read(path: String) throws -> Graph {
         let file = try MappedFile(path: path)
         do {
-            return try decode(file)
+            return try decode(file.bytes, owner: file)
         } catch let e as AscentError {
             throw e.inFile(path)
         } catch {
@@ -68,8 +90,7 @@ public enum AscentFile {
         }
     }
 
-    static func decode(_ file: MappedFile) throws -> Graph {
-        let bytes = file.bytes
+    static func decode(_ bytes: UnsafeRawBufferPointer, owner: AnyObject) throws -> Graph {
         guard bytes.count >= 8 else { throw AscentError.invalid("file is \(bytes.count) bytes, too short for a safetensors header") }
         let declared = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
         guard declared >= 2, declared <= UInt64(min(bytes.count - 8, maxHeaderBytes)) else {
@@ -106,7 +127,7 @@ public enum AscentFile {
                 throw AscentError.invalid("tensor '\(key)': \(dtype.rawValue)\(Shape(shape)) needs \(needed) bytes, data_offsets give \(offsets[1] - offsets[0])")
             }
             let pointer = bytes.baseAddress.map { UnsafeRawPointer($0 + dataStart + offsets[0]) } ?? UnsafeRawPointer(bitPattern: 64)!
-            let storage = TensorStorage(borrowing: pointer, byteCount: needed, owner: file)
+            let storage = TensorStorage(borrowing: pointer, byteCount: needed, owner: owner)
             tensors[key] = try Tensor(dtype: dtype, shape: shape, storage: storage)
             ranges.append((offsets[0], offsets[1], key))
         }
@@ -153,4 +174,18 @@ public enum AscentFile {
     private static func path(_ keys: [CodingKey]) -> String {
         keys.isEmpty ? "top level" : keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
     }
+}
+
+/// Bytes kept alive for tensors that borrow them.
+final class ByteBuffer: @unchecked Sendable {
+    let storage: UnsafeMutableRawBufferPointer
+    init(_ bytes: [UInt8]) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { if let base = $0.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: $0.count) } }
+        storage = buffer
+        count = bytes.count
+    }
+    let count: Int
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage.baseAddress, count: count) }
+    deinit { storage.deallocate() }
 }

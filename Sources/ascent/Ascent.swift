@@ -11,7 +11,7 @@ struct Ascent: ParsableCommand {
         66 missing or unreadable file, 70 internal error.
         """,
         version: "0.1.0",
-        subcommands: [Inspect.self, Convert.self, Run.self, Grad.self, Maximize.self])
+        subcommands: [Inspect.self, Convert.self, Run.self, Grad.self, Maximize.self, Import.self])
 }
 
 /// Runs a command body, turning library errors into the CLI contract: one line on
@@ -21,6 +21,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
         try body()
     } catch let error as AscentError {
         FileHandle.standardError.write(Data("ascent: \(error.description)\n".utf8))
+        throw ExitCode(error.kind.exitCode)
+    } catch let error as IsolatedImport.ChildError {
+        FileHandle.standardError.write(Data("ascent: \(error.line)\n".utf8))
         throw ExitCode(error.kind.exitCode)
     } catch let error as ExitCode {
         throw error

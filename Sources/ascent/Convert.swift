@@ -1,31 +1,64 @@
 import ArgumentParser
 import AscentIR
+import AscentONNX
 
 extension Ascent {
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Convert a model to the native .ascent file (safetensors-compatible).")
+            abstract: "Convert a model to the native .ascent file (safetensors-compatible) or to ONNX.",
+            discussion: """
+            The output's extension picks the format. ONNX export writes one opset of the default \
+            domain (--opset, \(ONNXExporter.supportedOpsets.lowerBound) to \(ONNXExporter.supportedOpsets.upperBound), \
+            default \(ONNXExporter.defaultOpset)); Keras models keep their NHWC inputs and outputs. \
+            A model with unsupported nodes cannot be exported: the error lists them all.
+            """)
 
         @Argument(help: "The model to convert: .onnx, .h5, .keras or .ascent.")
         var input: String
 
-        @Option(name: .shortAndLong, help: "The output file (.ascent).")
+        @Option(name: .shortAndLong, help: "The output file: .ascent or .onnx.")
         var output: String
+
+        @Option(help: "ONNX opset to write (\(ONNXExporter.supportedOpsets.lowerBound)...\(ONNXExporter.supportedOpsets.upperBound), default \(ONNXExporter.defaultOpset)); .onnx output only.")
+        var opset: Int?
 
         @Option(help: "Architecture JSON for a weights-only Keras file.")
         var config: String?
 
+        private var writesONNX: Bool { output.lowercased().hasSuffix(".onnx") }
+
         func validate() throws {
-            guard output.lowercased().hasSuffix(".ascent") else {
-                throw ValidationError("--output must end in .ascent (ONNX export is not available yet)")
+            guard writesONNX || output.lowercased().hasSuffix(".ascent") else {
+                throw ValidationError("--output must end in .ascent or .onnx")
+            }
+            if let opset {
+                guard writesONNX else { throw ValidationError("--opset applies only to .onnx output") }
+                let range = ONNXExporter.supportedOpsets
+                guard range.contains(opset) else {
+                    throw ValidationError("--opset \(opset) is not supported: use \(range.lowerBound) to \(range.upperBound)")
+                }
             }
         }
 
         func run() throws {
             try reportingErrors {
                 let loaded = try loadModel(input, config: config)
-                try AscentFile.write(loaded.graph, to: output)
-                emit("wrote \(output) (\(loaded.graph.nodes.count) nodes, \(loaded.graph.parameterCount) parameters)\n")
+                if writesONNX {
+                    let options = ONNXExporter.Options(opset: opset ?? ONNXExporter.defaultOpset,
+                                                       producerVersion: Ascent.configuration.version)
+                    let summary: ONNXExporter.Summary
+                    do {
+                        summary = try ONNXExporter.write(loaded.graph, to: output, options: options)
+                    } catch let e as AscentError {
+                        throw e.file == nil ? e.inFile(input) : e
+                    }
+                    let transposes = summary.ops["Transpose"] ?? 0
+                    emit("wrote \(output) (ONNX opset \(summary.opset), \(summary.nodes) nodes, \(transposes) transposes, "
+                         + "\(summary.initializers) initializers, \(loaded.graph.parameterCount) parameters)\n")
+                } else {
+                    try AscentFile.write(loaded.graph, to: output)
+                    emit("wrote \(output) (\(loaded.graph.nodes.count) nodes, \(loaded.graph.parameterCount) parameters)\n")
+                }
             }
         }
     }

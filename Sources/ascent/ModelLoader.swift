@@ -38,7 +38,7 @@ func loadModel(_ path: String, config: String? = nil) throws -> LoadedModel {
     case .ascent:
         return LoadedModel(graph: try AscentFile.read(path: path), format: format)
     case .kerasH5, .keras:
-        return LoadedModel(graph: try KerasImporter.load(path: path, configPath: config), format: format)
+        return LoadedModel(graph: try IsolatedImport.keras(path: path, config: config), format: format)
     case .onnx:
         return LoadedModel(graph: try ONNXImporter.load(path: path), format: format)
     }
