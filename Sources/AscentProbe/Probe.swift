@@ -97,8 +97,8 @@ public final class Probe {
         let count = inputShape.reduce(1, *)
         var x: [Float]
         switch options.initialization {
-        case .noise(let scale): x = (0..<count).map { _ in (Float(rng.nextUnit()) - 0.5) * scale }
-        case .zeros: x = [Float](repeating: 0, count: count)
+        case .noise(let scale): x = (0..<count).map { _ in (Float(rng.nextUnit()) - 0.5) * scale + options.initialOffset }
+        case .zeros: x = [Float](repeating: options.initialOffset, count: count)
         case .tensor(let t): x = t.floats()
         }
         let batch = inputShape[0]

@@ -33,6 +33,8 @@ public struct ProbeOptions: Sendable {
     public var seed: UInt64 = 0
     public var optimizer: Optimizer = .normalizedGradient
     public var initialization: Initialization = .noise(scale: 0.25)
+    /// Added to a noise or zeros start (the middle of the input range, say).
+    public var initialOffset: Float = 0
     /// Pixels excluded at each spatial edge of `layer:` objectives.
     public var border: Int = 0
     /// Weight of an L2 penalty `λ·mean(x²)` subtracted from the objective.
@@ -65,6 +67,28 @@ public struct ProbeOptions: Sendable {
         o.initialization = .noise(scale: 0.25)
         o.border = 2
         o.deprocess = .standardize(std: 0.15, crop: 25)
+        return o
+    }
+
+    /// Smooth, readable pictures of what a unit wants, within the model's input range
+    /// `range`: Adam from a flat grey start with a little noise, total-variation and L2
+    /// penalties, a Gaussian blur every 4 steps, 1-pixel jitter, values clipped to the range,
+    /// and the picture drawn in input units (no contrast stretch).
+    public static func smooth(range: ClosedRange<Float> = 0...1) -> ProbeOptions {
+        var o = ProbeOptions()
+        let span = range.upperBound - range.lowerBound
+        o.steps = 200
+        o.learningRate = 0.02 * span
+        o.optimizer = .adam()
+        o.initialization = .noise(scale: 0.02 * span)
+        o.initialOffset = (range.lowerBound + range.upperBound) / 2
+        o.totalVariation = 0.05
+        o.l2 = 0.01
+        o.blurEvery = 4
+        o.blurSigma = 0.5
+        o.jitter = 1
+        o.clip = range
+        o.deprocess = .range(lo: range.lowerBound, hi: range.upperBound)
         return o
     }
 }

@@ -15,7 +15,7 @@ extension Ascent {
             --steps, --learning-rate and --init override the preset.
             """)
 
-        enum Preset: String, ExpressibleByArgument, CaseIterable { case kerasExample = "keras-example" }
+        enum Preset: String, ExpressibleByArgument, CaseIterable { case kerasExample = "keras-example", smooth }
 
         @Argument(help: "The model: .onnx, .h5, .keras or .ascent.")
         var model: String
@@ -50,6 +50,21 @@ extension Ascent {
         @Option(help: "Threads for the CPU kernels (default: all cores).")
         var threads: Int?
 
+        @Option(help: "The model's input range LO,HI (smooth preset; default 0,1).")
+        var inputRange: String = "0,1"
+
+        @Option(help: "Total-variation weight (overrides the preset).")
+        var tv: Float?
+
+        @Option(help: "L2 weight (overrides the preset).")
+        var l2: Float?
+
+        func parseRange() throws -> ClosedRange<Float> {
+            let parts = inputRange.split(separator: ",").compactMap { Float($0) }
+            guard parts.count == 2, parts[0] < parts[1] else { throw AscentError(.usage, "--input-range must be LO,HI with LO < HI") }
+            return parts[0]...parts[1]
+        }
+
         @Option(help: "Architecture JSON for a weights-only Keras file.")
         var config: String?
 
@@ -66,10 +81,13 @@ extension Ascent {
                 var options: ProbeOptions
                 switch preset {
                 case .kerasExample: options = .kerasExample
+                case .smooth: options = .smooth(range: try parseRange())
                 }
                 if let steps { options.steps = steps }
                 if let learningRate { options.learningRate = learningRate }
                 options.seed = seed
+                if let tv { options.totalVariation = tv }
+                if let l2 { options.l2 = l2 }
                 switch initial {
                 case nil, "noise": break
                 case "zeros": options.initialization = .zeros
