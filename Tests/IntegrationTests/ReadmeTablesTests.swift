@@ -25,11 +25,15 @@ import Testing
     }
 
     static func sections() -> [(String, String)] {
-        let kernelOps = KernelRegistry.factories.keys.filter { OpRegistry.schema($0) != nil }
+        // Backward primitives (ConvGradInput...) are listed with the gradients, not here.
+        let kernelOps = KernelRegistry.factories.keys.filter {
+            OpRegistry.schema($0) != nil && !GradientBuilder.backwardOps.contains($0)
+        }
         return [
             ("keras-layers", list(KerasLayers.table.keys)),
             ("keras-activations", list(KerasActivations.names)),
             ("ops", list(kernelOps)),
+            ("gradient-ops", list(GradientBuilder.rules.keys)),
         ]
     }
 

@@ -32,6 +32,9 @@ public enum GradientBuilder {
         return all
     }()
 
+    /// The backward primitive ops (`ConvGradInput`, `SumTo`...), which only gradient graphs use.
+    public static let backwardOps: Set<String> = Set(GradientOps.schemas.map(\.name))
+
     /// Builds d(objective)/d(each of `values`).
     /// - Parameter seed: a value holding the objective's cotangent (same shape as the
     ///   objective); nil for all ones.
