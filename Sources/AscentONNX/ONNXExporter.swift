@@ -1,0 +1,202 @@
+import AscentIR
+
+/// Exports IR graphs as ONNX models (`ascent convert model.h5 --output model.onnx`).
+///
+/// What the exported model looks like:
+/// - **One opset** of the default domain, ``defaultOpset`` (17) unless asked otherwise, within
+///   ``supportedOpsets``; the IR version is the one that opset was released with. Ops whose form
+///   changed after the target opset are written in the target's form: Reduce* `axes` as an attribute
+///   or an input (ReduceSum 13, the others 18), Split `num_outputs` (18), Pad `axes` (18), Shape
+///   `start`/`end` (15), Reshape `allowzero` (14); ops newer than the target are decomposed: Gelu (20)
+///   as `0.5·x·(1 + Erf(x/√2))` (or its tanh form), Mish (18) as `x·Tanh(Softplus(x))`, HardSwish (14)
+///   as `x·HardSigmoid(x)`, LayerNormalization (17) as ReduceMean/Sub/Mul/Sqrt/Div. Swish, which no
+///   opset up to 21 has, is always `x·Sigmoid(αx)`.
+/// - **Layout**: graph inputs and outputs keep their names, dtypes, shapes (symbolic dims as
+///   `dim_param`) and so their layout: a Keras model still takes NHWC images. Channels-last Conv and
+///   pooling nodes become Transpose → the ONNX (channels-first) op → Transpose, with Conv kernels
+///   transposed once into `[out, in/group, k...]` initializers; then transposes are pushed down
+///   through layout-agnostic ops (elementwise, Softmax, Concat, Pad, Slice, reductions that keep
+///   their axes) and cancelled against each other, so that a chain of convolutions has transposes
+///   only at its ends and no Transpose ever reads another's output. A transpose that only moves
+///   size-1 axes before a Flatten or Reshape is dropped, and one before a Flatten feeding a MatMul
+///   or Gemm is folded into the weight rows. A zero Pad feeding a Conv is folded into its `pads`.
+///   `SAME` padding becomes explicit `pads` where the input sizes are known.
+/// - **BatchNormalization** on axis 1 stays one node; on any other axis (Keras's channels-last)
+///   with constant parameters it becomes `x·scale + shift` with per-channel constants folded from
+///   gamma, beta, mean, variance and epsilon.
+/// - **Names**: nodes keep the IR's names (Keras layer names); the extra nodes a layer becomes are
+///   named `<layer>/<step>`, and repeated names get `/<op>` appended so every node name is unique.
+///   Constant nodes become initializers; identical initializers are stored once; unused values and
+///   nodes are dropped.
+/// - **Refused**: unsupported placeholders, gradient-only ops and forms the target opset cannot
+///   express make the export fail with one error listing every such node.
+///
+/// The model passes `onnx.checker.check_model(full_check=True)`; the tests run it with onnxruntime.
+public enum ONNXExporter {
+    /// The opsets Ascent writes.
+    public static let supportedOpsets: ClosedRange<Int> = 13...21
+    /// The opset written when none is asked for.
+    public static let defaultOpset = 17
+
+    /// What to write.
+    public struct Options: Sendable {
+        /// The default-domain opset, within ``ONNXExporter/supportedOpsets``.
+        public var opset: Int
+        /// Recorded as the model's `producer_version` (the producer is always `ascent`).
+        public var producerVersion: String
+
+        public init(opset: Int = ONNXExporter.defaultOpset, producerVersion: String = "") {
+            self.opset = opset
+            self.producerVersion = producerVersion
+        }
+    }
+
+    /// The IR version each opset was released with (onnx's `VERSION_TABLE`).
+    static let irVersions: [Int: Int64] = [13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10]
+
+    /// Writes `graph` as an ONNX model at `path`, atomically (a failed export leaves no file and
+    /// keeps an existing one).
+    /// - Throws: ``AscentError``: `.usage` for an opset out of range, `.invalidData` listing the nodes
+    ///   that have no ONNX form, `.missingFile` when the output folder cannot be written.
+    @discardableResult
+    public static func write(_ graph: Graph, to path: String, options: Options = Options()) throws -> Summary {
+        let model = try self.model(graph, options: options)
+        try AtomicWriter.write(try encode(model), to: path)
+        return Summary(model)
+    }
+
+    /// The serialized ONNX model of `graph`. Throws as ``write(_:to:options:)``.
+    public static func export(_ graph: Graph, options: Options = Options()) throws -> [UInt8] {
+        try encode(try model(graph, options: options))
+    }
+
+    /// What was written.
+    public struct Summary: Sendable, Equatable {
+        public var opset: Int
+        public var nodes: Int
+        public var initializers: Int
+        /// Node count by op type.
+        public var ops: [String: Int]
+
+        init(_ model: ONNXModelProto) {
+            opset = Int(model.opsetImports.first?.version ?? 0)
+            nodes = model.graph.nodes.count
+            initializers = model.graph.initializers.count
+            ops = model.graph.nodes.reduce(into: [:]) { $0[$1.opType, default: 0] += 1 }
+        }
+    }
+
+    static func encode(_ model: ONNXModelProto) throws -> [UInt8] {
+        do {
+            return try model.encode()
+        } catch let e as ONNXFileError {
+            throw AscentError.invalid("cannot encode the ONNX model: \(e.message)")
+        }
+    }
+
+    /// The ONNX model of `graph`, before encoding.
+    package static func model(_ graph: Graph, options: Options = Options()) throws -> ONNXModelProto {
+        let onnx = try onnxGraph(graph, opset: options.opset)
+        var model = ONNXModelProto()
+        model.irVersion = irVersions[options.opset] ?? 8
+        model.producerName = "ascent"
+        model.producerVersion = options.producerVersion
+        let source = graph.metadata["source_format"].map { " (source format: \($0))" } ?? ""
+        model.docString = "ascent: exported at opset \(options.opset)\(source)"
+        model.opsetImports = [ONNXOperatorSet(domain: "", version: Int64(options.opset))]
+        for key in ["source_format", "producer"] {
+            if let value = graph.metadata[key] {
+                model.metadataProps.append(ONNXStringPair(key: key == "producer" ? "source_producer" : key, value: value))
+            }
+        }
+        model.graph = try proto(onnx)
+        return model
+    }
+
+    /// `graph` rewritten into ONNX's forms at `opset` (still an IR graph: ONNX op names, NCHW Conv and
+    /// pooling, opset-specific attributes), optimized and checked by ``Graph/validate(limits:)``.
+    package static func onnxGraph(_ graph: Graph, opset: Int) throws -> Graph {
+        guard supportedOpsets.contains(opset) else {
+            throw AscentError(.usage, "ONNX opset \(opset) is not supported (Ascent writes opsets "
+                              + "\(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound))")
+        }
+        let (lowered, suffixed) = try ONNXExportLowering.lower(graph, opset: opset)
+        // ONNX declares every graph input and output with a shape (the checker insists).
+        let unshaped = (lowered.inputs + lowered.outputs).filter { $0.type.shape == nil }.map { "'\($0.name)'" }
+        guard unshaped.isEmpty else {
+            throw AscentError.invalid("cannot export to ONNX: graph inputs or outputs of unknown rank: "
+                                      + unshaped.joined(separator: ", "))
+        }
+        let optimized = try ONNXExportOptimizer.optimize(lowered, suffixed: suffixed)
+        do {
+            try optimized.validate()
+        } catch let e as AscentError {
+            throw AscentError(.internal, context: ["exported ONNX graph"] + e.context, e.message)
+        }
+        return optimized
+    }
+
+    // MARK: - Protobuf values
+
+    static func proto(_ g: Graph) throws -> ONNXGraphProto {
+        var p = ONNXGraphProto()
+        p.name = g.name.isEmpty ? "ascent" : g.name
+        p.nodes = try g.nodes.map(proto)
+        // Initializers in the order nodes first read them, then the rest by name.
+        var order: [String] = []
+        var seen: Set<String> = []
+        for node in g.nodes {
+            for input in node.inputs where g.initializers[input] != nil && seen.insert(input).inserted { order.append(input) }
+        }
+        order += g.initializers.keys.filter { !seen.contains($0) }.sorted()
+        p.initializers = order.map { tensor(g.initializers[$0]!, name: $0) }
+        p.inputs = g.inputs.map(valueInfo)
+        p.outputs = g.outputs.map(valueInfo)
+        return p
+    }
+
+    static func proto(_ node: Node) throws -> ONNXNodeProto {
+        var p = ONNXNodeProto(name: node.name, opType: node.op, inputs: node.inputs, outputs: node.outputs)
+        p.attributes = node.attributes.keys.sorted().map { attribute($0, node.attributes[$0]!) }
+        return p
+    }
+
+    static func attribute(_ name: String, _ value: Attribute) -> ONNXAttributeProto {
+        var a = ONNXAttributeProto(name: name)
+        switch value {
+        case .int(let v): (a.type, a.i) = (.int, Int64(v))
+        case .float(let v): (a.type, a.f) = (.float, Float(v))
+        case .string(let v): (a.type, a.s) = (.string, Array(v.utf8))
+        case .ints(let v): (a.type, a.ints) = (.ints, v.map { Int64($0) })
+        case .floats(let v): (a.type, a.floats) = (.floats, v.map { Float($0) })
+        case .strings(let v): (a.type, a.strings) = (.strings, v.map { Array($0.utf8) })
+        case .tensor(let t): (a.type, a.t) = (.tensor, tensor(t, name: ""))
+        }
+        return a
+    }
+
+    /// A dense tensor as little-endian `raw_data`.
+    static func tensor(_ t: Tensor, name: String) -> ONNXTensorProto {
+        var p = ONNXTensorProto(name: name)
+        p.dataType = Int32(CastOps.onnxCode(t.dtype))
+        p.dims = t.shape.map { Int64($0) }
+        p.rawData = t.withUnsafeBytes { Array($0) }
+        return p
+    }
+
+    static func valueInfo(_ v: ValueInfo) -> ONNXValueInfoProto {
+        var p = ONNXValueInfoProto(name: v.name)
+        p.kind = .tensor
+        p.elemType = Int32(CastOps.onnxCode(v.type.dtype))
+        p.shape = v.type.shape.map { shape in
+            shape.dims.map { d -> ONNXDimension in
+                switch d {
+                case .known(let n): return .value(Int64(n))
+                case .symbol(let s): return .param(s)
+                case .unknown: return .unknown
+                }
+            }
+        }
+        return p
+    }
+}
