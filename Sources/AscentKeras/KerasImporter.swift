@@ -11,9 +11,12 @@ public enum KerasImporter {
     /// Imports the model at `path`. `configPath` is the architecture JSON
     /// (`model.to_json()`) for a weights-only file, and overrides an embedded config.
     /// - Throws: ``AscentError`` naming the file (and the layer where one is at fault).
-    public static func load(path: String, configPath: String? = nil) throws -> Graph {
+    /// - Parameter customLayers: converters for layer classes Ascent does not know (custom
+    ///   layers, Lambda), by Keras class name; they take precedence over the built-in table.
+    public static func load(path: String, configPath: String? = nil,
+                            customLayers: [String: KerasLayerConverter] = [:]) throws -> Graph {
         do {
-            return try loadUnchecked(path: path, configPath: configPath)
+            return try loadUnchecked(path: path, configPath: configPath, custom: customLayers)
         } catch let e as HDF5Error {
             throw AscentError(e.isMissingOrUnreadable ? .missingFile : .invalidData, file: path,
                               context: e.path.map { [$0] } ?? [], e.message)
@@ -22,7 +25,7 @@ public enum KerasImporter {
         }
     }
 
-    private static func loadUnchecked(path: String, configPath: String?) throws -> Graph {
+    private static func loadUnchecked(path: String, configPath: String?, custom: [String: KerasLayerConverter]) throws -> Graph {
         var external: JSONValue? = nil
         if let configPath {
             guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
@@ -31,7 +34,7 @@ public enum KerasImporter {
             do { external = try JSONValue.parse(text, what: "architecture JSON") } catch let e as AscentError { throw e.inFile(configPath) }
         }
         if path.lowercased().hasSuffix(".keras") {
-            return try loadArchive(path: path, external: external)
+            return try loadArchive(path: path, external: external, custom: custom)
         }
         let file = try HDF5File(path: path)
         let root = try file.root()
@@ -42,7 +45,7 @@ public enum KerasImporter {
         if try file.kind(at: "/layers") == .group, try !root.hasAttribute("model_config") {
             guard let external else { throw AscentError.invalid("weights-only file: give the architecture with --config model.json") }
             metadata["source_format"] = "keras-weights"
-            return try build(config: external, weights: try Keras3Weights(file: file), metadata: metadata)
+            return try build(config: external, weights: try Keras3Weights(file: file), metadata: metadata, custom: custom)
         }
         let config: JSONValue
         if let external {
@@ -58,10 +61,10 @@ public enum KerasImporter {
            let v = try stringAttribute(try file.group(at: "/model_weights"), "keras_version") {
             metadata["keras_version"] = v
         }
-        return try build(config: config, weights: LegacyH5Weights(file: file, root: weightsRoot), metadata: metadata)
+        return try build(config: config, weights: LegacyH5Weights(file: file, root: weightsRoot), metadata: metadata, custom: custom)
     }
 
-    private static func loadArchive(path: String, external: JSONValue?) throws -> Graph {
+    private static func loadArchive(path: String, external: JSONValue?, custom: [String: KerasLayerConverter]) throws -> Graph {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw AscentError(.missingFile, file: path, FileManager.default.fileExists(atPath: path) ? "file is not readable" : "no such file")
         }
@@ -76,13 +79,14 @@ public enum KerasImporter {
             throw AscentError.invalid("archive has no model.weights.h5 (npz weights are not supported)")
         }
         let file = try HDF5File(image: try zip.read("model.weights.h5"), name: path + ":model.weights.h5")
-        return try build(config: config, weights: try Keras3Weights(file: file), metadata: metadata)
+        return try build(config: config, weights: try Keras3Weights(file: file), metadata: metadata, custom: custom)
     }
 
     /// Builds the graph from a model config and its weights.
-    static func build(config: JSONValue, weights: KerasWeightStore, metadata: [String: String]) throws -> Graph {
+    static func build(config: JSONValue, weights: KerasWeightStore, metadata: [String: String],
+                      custom: [String: KerasLayerConverter] = [:]) throws -> Graph {
         let spec = try KerasModelSpec(config)
-        var context = Context(weights: weights,
+        var context = Context(weights: weights, custom: custom,
                               kerasMajor: Int(metadata["keras_version"]?.split(separator: ".").first ?? "3") ?? 3)
         var builder = GraphBuilder(name: spec.name)
         let outputs = try convert(spec, inputs: nil, scope: [], prefix: "", context: &context, builder: &builder)
@@ -98,6 +102,7 @@ public enum KerasImporter {
     /// State shared by a model and the models nested in it.
     struct Context {
         var weights: KerasWeightStore
+        var custom: [String: KerasLayerConverter]
         var kerasMajor: Int
         /// Weight scalars of the layers converted so far, each layer counted once (Keras's `count_params`).
         var parameters = 0
@@ -184,6 +189,14 @@ public enum KerasImporter {
         if context.counted.insert(key).inserted { context.parameters += weights.reduce(0) { $0 + $1.count } }
         let call = LayerCall(layer: layer, inputs: inputs, weights: weights, callIndex: index,
                              kerasMajor: context.kerasMajor, prefix: prefix)
+        // Registered custom classes may be written as `Package>Class`.
+        let shortName = layer.className.split(separator: ">").last.map(String.init) ?? layer.className
+        if let custom = context.custom[layer.className] ?? context.custom[shortName] {
+            let context = KerasLayerContext(call: call, builder: builder)
+            let outputs = try custom(context)
+            builder = context.builder
+            return outputs
+        }
         if let convert = KerasLayers.table[layer.className] {
             return try convert(call, &builder)
         }
