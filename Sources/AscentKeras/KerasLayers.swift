@@ -24,7 +24,7 @@ enum KerasLayers {
         "Add": merge("Add"), "Subtract": merge("Sub"), "Multiply": merge("Mul"),
         "Maximum": merge("Max"), "Minimum": merge("Min"), "Average": merge("Mean"),
         "Concatenate": concatenate,
-        "Rescaling": rescaling,
+        "Rescaling": rescaling, "Normalization": normalization,
         "ZeroPadding1D": zeroPadding, "ZeroPadding2D": zeroPadding, "ZeroPadding3D": zeroPadding,
         "Cropping1D": cropping, "Cropping2D": cropping, "Cropping3D": cropping,
         "UpSampling1D": upSampling, "UpSampling2D": upSampling, "UpSampling3D": upSampling,
@@ -72,7 +72,32 @@ enum KerasLayers {
             let hi = b.constant("\(call.name)/max", Tensor(scalar: Float(m)))
             return [try b.node("Clip", name: call.name, inputs: [x, lo, hi], output: call.outputName)]
         }
-        throw call.error("ReLU with negative_slope or threshold is not supported yet")
+        // Keras: max_value where x ≥ max_value; x where threshold ≤ x; else negative_slope · (x − threshold).
+        let t = b.constant("\(call.name)/threshold", Tensor(scalar: Float(threshold)))
+        let below = try b.node("Mul", name: call.name, inputs: [
+            try b.node("Sub", name: call.name, inputs: [x, t], output: call.outputName + "/shifted"),
+            b.constant("\(call.name)/negative_slope", Tensor(scalar: Float(slope))),
+        ], output: call.outputName + "/below")
+        let mask = try b.node("GreaterOrEqual", name: call.name, inputs: [x, t], output: call.outputName + "/active")
+        guard let m = maxValue else {
+            return [try b.node("Where", name: call.name, inputs: [mask, x, below], output: call.outputName)]
+        }
+        let y = try b.node("Where", name: call.name, inputs: [mask, x, below], output: call.outputName + "/unclipped")
+        return [try b.node("Min", name: call.name, inputs: [y, b.constant("\(call.name)/max", Tensor(scalar: Float(m)))],
+                           output: call.outputName)]
+    }
+
+    /// Keras's `Normalization` (adapted): `(x − mean) / √max(variance, ε)` along its axes,
+    /// with the mean and variance stored as weights (the third weight, `count`, is unused).
+    static let normalization: LayerConverter = { call, b in
+        let x = try call.input()
+        if call.config["invert"].bool == true { throw call.error("invert=True is not supported") }
+        let mean = try call.weight(0, "mean"), variance = try call.weight(1, "variance")
+        guard mean.count == variance.count else { throw call.error("mean and variance differ in size") }
+        let std = Tensor(shape: variance.shape, scalars: variance.floats().map { max($0, 1e-7).squareRoot() })
+        let centered = try b.node("Sub", name: call.name, inputs: [x, b.constant("\(call.name)/mean", mean)],
+                                  output: call.outputName + "/centered")
+        return [try b.node("Div", name: call.name, inputs: [centered, b.constant("\(call.name)/std", std)], output: call.outputName)]
     }
 
     static let leakyRelu: LayerConverter = { call, b in

@@ -41,3 +41,15 @@ import Testing
         DigitsModelTests.expectClose(try #require(out[graph.outputs[0].name]), try NumPy.read(path: Self.path("outputs_0.npy")), file)
     }
 }
+
+/// ReLU with every argument and an adapted Normalization layer, against Keras.
+@Suite struct KerasLayerOptionTests {
+    @Test(arguments: ["extras.h5", "extras.keras"])
+    func matchKeras(file: String) throws {
+        let graph = try KerasImporter.load(path: KerasCustomLayerTests.path(file))
+        #expect(graph.unsupportedNodes.isEmpty)
+        let out = try Session(graph: graph).run(["x": try NumPy.read(path: KerasCustomLayerTests.path("extras_inputs_0.npy"))])
+        DigitsModelTests.expectClose(try #require(out[graph.outputs[0].name]),
+                                     try NumPy.read(path: KerasCustomLayerTests.path("extras_outputs_0.npy")), file)
+    }
+}
