@@ -4,11 +4,15 @@ import Glibc
 #endif
 
 /// Conv: 1-D, 2-D and 3-D, `NCHW` (ONNX kernel `[O, C/g, k...]`) or `NHWC` (TensorFlow kernel
-/// `[k..., C/g, O]`), groups, strides, dilations, pads and `auto_pad`.
+/// `[k..., C/g, O]`), groups, strides, dilations, pads and `auto_pad`; optionally a fused
+/// Relu/Clip (see ``Fusion``).
 ///
-/// Dense and grouped convolutions lower to im2col + oneDNN sgemm (a 1×1 unit-stride unpadded
-/// window uses the input directly as the matrix). Depthwise convolutions (one input channel per
-/// group) of 1-D/2-D inputs run a direct loop instead: as GEMMs they would be matrix-vector products.
+/// With a constant kernel (the usual case) each plan makes a oneDNN convolution primitive,
+/// JIT-compiled for this CPU (``PrimitiveConvKernel``). Otherwise, or when oneDNN has only its
+/// reference implementation, the built-in kernels run: dense and grouped convolutions lower to
+/// im2col + oneDNN sgemm (a 1×1 unit-stride unpadded window uses the input directly as the
+/// matrix); depthwise convolutions (one input channel per group) of 1-D/2-D inputs run a direct
+/// loop (`DepthwiseConvolution.swift`): as GEMMs they would be matrix-vector products.
 enum ConvolutionKernels {
     static let factories: [String: KernelFactory] = [
         "Conv": { try ConvKernel($0) },
@@ -18,11 +22,18 @@ enum ConvolutionKernels {
 struct ConvKernel: Kernel {
     let window: WindowAttributes
     let group: Int
+    /// A fused activation clamping the output to `[lo, hi]` (see ``Fusion``), or nil.
+    let clamp: (lo: Float, hi: Float)?
 
     init(_ a: NodeAttributes) throws {
         window = try WindowAttributes(a)
         group = try a.int("group", 1)
         guard group >= 1 else { throw AscentError.invalid("group \(group) must be positive") }
+        if a.node.attributes[Fusion.activationMin] != nil {
+            clamp = (try a.float(Fusion.activationMin, -.infinity), try a.float(Fusion.activationMax, .infinity))
+        } else {
+            clamp = nil
+        }
     }
 
     /// Kernel spatial sizes, input channels per group and output channels of weight shape `w`.
@@ -35,10 +46,8 @@ struct ConvKernel: Kernel {
         let x = try inputs.type(0), w = try inputs.type(1)
         guard x.dtype == .float32, w.dtype == .float32 else { throw KernelError.dtype("Conv", x.dtype == .float32 ? w.dtype : x.dtype) }
         guard w.rank == x.rank else { throw AscentError.invalid("kernel \(w) and input \(x) differ in rank") }
-        let (spatial, inPerGroup, out) = try { () throws -> ([Int], Int, Int) in
-            guard w.rank >= 3 else { throw AscentError.invalid("kernel \(w) has rank below 3") }
-            return weightLayout(w.shape)
-        }()
+        guard w.rank >= 3 else { throw AscentError.invalid("kernel \(w) has rank below 3") }
+        let (spatial, inPerGroup, out) = weightLayout(w.shape)
         let g = try window.geometry(input: x.shape, kernel: spatial)
         guard g.channels == inPerGroup * group else {
             throw AscentError.invalid("input has \(g.channels) channels, kernel \(w) expects \(inPerGroup) × group \(group)")
@@ -55,6 +64,25 @@ struct ConvKernel: Kernel {
         let (g, out) = try geometry(inputs)
         return [TensorType(.float32, window.outputShape(g, channels: out))]
     }
+
+    /// Convolutions with a constant kernel run as a oneDNN primitive (JIT-compiled for this CPU,
+    /// kernel reordered once) when oneDNN has a non-reference implementation.
+    func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? {
+        guard !ConvKernel.disablePrimitives, let w = inputs.value(1) else { return nil }
+        let (g, out) = try geometry(inputs)
+        let n = g.spatialRank
+        func last(_ v: SIMD3<Int>) -> [Int] { Array([v[0], v[1], v[2]].suffix(n)) }
+        let shape = DNNL.ConvolutionShape(
+            batch: g.batch, channels: g.channels, outChannels: out, groups: group,
+            input: last(g.input), output: last(g.output), kernel: last(g.kernel), strides: last(g.stride),
+            dilations: last(g.dilation), padBegin: last(g.padBegin), padEnd: last(g.padEnd),
+            channelsLast: window.channelsLast, clamp: clamp)
+        guard let primitive = DNNL.Convolution.make(shape, kernel: w.floats, hasBias: inputs.has(2), threads: threads) else { return nil }
+        return PrimitiveConvKernel(primitive: primitive, base: self)
+    }
+
+    /// Set ASCENT_NO_PRIMITIVES to run every convolution on the built-in im2col/direct kernels.
+    static let disablePrimitives = getenv("ASCENT_NO_PRIMITIVES") != nil
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0], let w = inputs[1] else { throw AscentError.invalid("missing input") }
@@ -73,6 +101,12 @@ struct ConvKernel: Kernel {
             try gemmNHWC(g, x.floats, w.floats, bias?.floats, y.mutableFloats, out: out, context: context)
         } else {
             try gemmNCHW(g, x.floats, w.floats, bias?.floats, y.mutableFloats, out: out, context: context)
+        }
+        if let (lo, hi) = clamp {
+            let p = y.mutableFloats
+            context.parallelFor(y.count) { r in
+                for i in r { p[i] = Swift.min(Swift.max(p[i], lo), hi) }
+            }
         }
         return [y]
     }
@@ -168,78 +202,132 @@ struct ConvKernel: Kernel {
             }
             return
         }
-        let col = context.scratch(floats: k * p)
+        // Images are unrolled together, as many as fit in the scratch budget, for one larger GEMM each.
+        let perImage = k * p
+        let chunk = max(1, min(g.batch, ConvKernel.scratchBudget / max(perImage, 1)))
+        let col = context.scratch(floats: chunk * perImage)
         defer { context.release(scratch: col) }
         let cm = col.baseAddress.assumingMemoryBound(to: Float.self)
-        for n in 0..<g.batch {
-            for gi in 0..<group {
-                im2colNHWC(g, x + n * g.inputCount * c + gi * cg, channels: cg, into: cm, context: context)
-                try DNNL.sgemm(m: p, n: og, k: k, a: cm, lda: k, b: w + gi * og, ldb: out,
-                               beta: beta, c: y + n * p * out + gi * og, ldc: out, threads: context.threads)
+        // Few output channels make a tall, narrow GEMM that runs at a third of the speed of its
+        // transpose: then unroll to [K, positions], compute [O, positions] and transpose back.
+        let narrow = og < 32
+        let product = narrow ? context.scratch(floats: chunk * p * og + og * k) : nil
+        defer { if let product { context.release(scratch: product) } }
+        for gi in 0..<group {
+            var n = 0
+            while n < g.batch {
+                let images = min(chunk, g.batch - n), rows = images * p
+                let xg = x + n * g.inputCount * c + gi * cg, yg = y + n * p * out + gi * og
+                if let product {
+                    let t = product.baseAddress.assumingMemoryBound(to: Float.self), wt = t + chunk * p * og
+                    im2colNHWC(g, xg, images: images, channels: cg, into: cm, context: context)
+                    // The group's kernel columns as an [O/g, K] matrix.
+                    for o in 0..<og { for i in 0..<k { wt[o * k + i] = w[i * out + gi * og + o] } }
+                    try DNNL.sgemm(transB: true, m: og, n: rows, k: k, a: wt, lda: k, b: cm, ldb: k,
+                                   c: t, ldc: rows, threads: context.threads)
+                    context.parallelFor(rows, costPerItem: og) { range in
+                        for q in range {
+                            let dst = yg + q * out
+                            if beta == 0 {
+                                for o in 0..<og { dst[o] = t[o * rows + q] }
+                            } else {
+                                for o in 0..<og { dst[o] += t[o * rows + q] }
+                            }
+                        }
+                    }
+                } else {
+                    im2colNHWC(g, xg, images: images, channels: cg, into: cm, context: context)
+                    try DNNL.sgemm(m: rows, n: og, k: k, a: cm, lda: k, b: w + gi * og, ldb: out,
+                                   beta: beta, c: yg, ldc: out, threads: context.threads)
+                }
+                n += images
             }
         }
     }
 
-    /// `col[position · (K·Cg) + tap · Cg + c]`: one row per output position, matching the
-    /// `[k..., C/g, O]` kernel read as a `(K·Cg) × O` matrix. `x` points at the group's first channel.
-    private func im2colNHWC(_ g: WindowGeometry, _ x: UnsafePointer<Float>, channels cg: Int,
+    /// The transpose of ``im2colNHWC(_:_:images:channels:into:context:)``: `col[(tap · Cg + c) · M + position]`
+    /// for the `M` output positions of `images` images.
+    private func im2colTransposedNHWC(_ g: WindowGeometry, _ x: UnsafePointer<Float>, images: Int, channels cg: Int,
+                                      into col: UnsafeMutablePointer<Float>, context: ExecutionContext) {
+        let c = g.channels, kvol = g.kernelCount
+        let (od, oh, ow) = (g.output[0], g.output[1], g.output[2])
+        let (id, ih, iw) = (g.input[0], g.input[1], g.input[2])
+        let (kh, kw) = (g.kernel[1], g.kernel[2])
+        let m = images * g.outputCount
+        let sw = g.stride[2]
+        context.parallelFor(kvol * cg, costPerItem: m) { lines in
+            for line in lines {
+                let tap = line / cg, ci = line % cg
+                let a = tap / (kh * kw), b = (tap / kw) % kh, e = tap % kw
+                let row = col + line * m
+                let wRange = g.validOutputs(axis: 2, tap: e)
+                let shift = e * g.dilation[2] - g.padBegin[2]
+                var q = 0
+                for image in 0..<images {
+                    let xi = x + image * g.inputCount * c + ci
+                    for zd in 0..<od {
+                        let pd = g.inputIndex(axis: 0, output: zd, tap: a)
+                        for zh in 0..<oh {
+                            let ph = g.inputIndex(axis: 1, output: zh, tap: b)
+                            let dst = row + q
+                            q += ow
+                            guard pd >= 0 && pd < id && ph >= 0 && ph < ih && !wRange.isEmpty else {
+                                dst.update(repeating: 0, count: ow)
+                                continue
+                            }
+                            let src = xi + (pd * ih + ph) * iw * c
+                            for zw in 0..<wRange.lowerBound { dst[zw] = 0 }
+                            for zw in wRange { dst[zw] = src[(zw * sw + shift) * c] }
+                            for zw in wRange.upperBound..<ow { dst[zw] = 0 }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Floats of im2col scratch worth unrolling several images into at once (16 MB).
+    static let scratchBudget = 4 << 20
+
+    /// `col[position · (K·Cg) + tap · Cg + c]`: one row per output position of each of `images`
+    /// images, matching the `[k..., C/g, O]` kernel read as a `(K·Cg) × O` matrix. `x` points at
+    /// the first image's first channel of the group.
+    private func im2colNHWC(_ g: WindowGeometry, _ x: UnsafePointer<Float>, images: Int, channels cg: Int,
                             into col: UnsafeMutablePointer<Float>, context: ExecutionContext) {
         let c = g.channels, kvol = g.kernelCount, k = kvol * cg
         let (od, oh, ow) = (g.output[0], g.output[1], g.output[2])
         let (id, ih, iw) = (g.input[0], g.input[1], g.input[2])
-        let (kh, kw) = (g.kernel[1], g.kernel[2])
-        context.parallelFor(od * oh, costPerItem: ow * k) { rows in
+        let (kd, kh, kw) = (g.kernel[0], g.kernel[1], g.kernel[2])
+        let (sw, dw, padW) = (g.stride[2], g.dilation[2], g.padBegin[2])
+        // With unit dilation and one group, a row of kw taps is one contiguous run of kw·C floats.
+        let runs = dw == 1 && cg == c
+        context.parallelFor(images * od * oh, costPerItem: ow * k) { rows in
             for r in rows {
-                let zd = r / oh, zh = r % oh
+                let image = r / (od * oh), zd = (r / oh) % od, zh = r % oh
+                let xi = x + image * g.inputCount * c
                 for zw in 0..<ow {
-                    let dst = col + ((zd * oh + zh) * ow + zw) * k
-                    for tap in 0..<kvol {
-                        let a = tap / (kh * kw), b = (tap / kw) % kh, e = tap % kw
+                    let dst = col + (r * ow + zw) * k
+                    let pw0 = zw * sw - padW
+                    let wholeRow = runs && pw0 >= 0 && pw0 + kw <= iw
+                    var t = dst
+                    for a in 0..<kd {
                         let pd = g.inputIndex(axis: 0, output: zd, tap: a)
-                        let ph = g.inputIndex(axis: 1, output: zh, tap: b)
-                        let pw = g.inputIndex(axis: 2, output: zw, tap: e)
-                        let t = dst + tap * cg
-                        if pd < 0 || pd >= id || ph < 0 || ph >= ih || pw < 0 || pw >= iw {
-                            t.update(repeating: 0, count: cg)
-                        } else {
-                            t.update(from: x + ((pd * ih + ph) * iw + pw) * c, count: cg)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    // MARK: Depthwise (direct)
-
-    /// Channels-last depthwise: `y[n,h,w,o] = Σ x[n,h',w',o/m] · k[i,j,0,o]` with multiplier `m = O/C`;
-    /// vectorized over the contiguous channel axis.
-    private func depthwiseNHWC(_ g: WindowGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                               _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, out: Int,
-                               context: ExecutionContext) {
-        let c = g.channels, m = out / c
-        let (oh, ow) = (g.output[1], g.output[2]), (ih, iw) = (g.input[1], g.input[2]), kw = g.kernel[2]
-        context.parallelFor(g.batch * oh, costPerItem: ow * out * g.kernelCount) { rows in
-            for r in rows {
-                let n = r / oh, zh = r % oh
-                let hTaps = g.taps(axis: 1, at: zh)
-                for zw in 0..<ow {
-                    let acc = y + (r * ow + zw) * out
-                    if let bias { acc.update(from: bias, count: out) } else { acc.update(repeating: 0, count: out) }
-                    let wTaps = g.taps(axis: 2, at: zw)
-                    for a in hTaps {
-                        let row = g.inputIndex(axis: 1, output: zh, tap: a)
-                        for b in wTaps {
-                            let column = g.inputIndex(axis: 2, output: zw, tap: b)
-                            let xr = x + ((n * ih + row) * iw + column) * c
-                            let wr = w + (a * kw + b) * out
-                            if m == 1 {
-                                for o in 0..<out { acc[o] += xr[o] * wr[o] }
-                            } else {
-                                for ci in 0..<c {
-                                    let v = xr[ci], base = ci * m
-                                    for j in 0..<m { acc[base + j] += v * wr[base + j] }
+                        for b in 0..<kh {
+                            let ph = g.inputIndex(axis: 1, output: zh, tap: b)
+                            let inside = pd >= 0 && pd < id && ph >= 0 && ph < ih
+                            if inside && wholeRow {
+                                copy(t, xi + ((pd * ih + ph) * iw + pw0) * c, kw * cg)
+                                t += kw * cg
+                                continue
+                            }
+                            for e in 0..<kw {
+                                let pw = pw0 + e * dw
+                                if inside && pw >= 0 && pw < iw {
+                                    copy(t, xi + ((pd * ih + ph) * iw + pw) * c, cg)
+                                } else {
+                                    t.update(repeating: 0, count: cg)
                                 }
+                                t += cg
                             }
                         }
                     }
@@ -247,39 +335,33 @@ struct ConvKernel: Kernel {
             }
         }
     }
+}
 
-    /// Channels-first depthwise: each output plane `o` filters input plane `o/m` with `k[o,0,:,:]`.
-    private func depthwiseNCHW(_ g: WindowGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                               _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, out: Int,
-                               context: ExecutionContext) {
-        let c = g.channels, m = out / c
-        let (oh, ow) = (g.output[1], g.output[2]), (ih, iw) = (g.input[1], g.input[2])
-        let (kh, kw) = (g.kernel[1], g.kernel[2]), sw = g.stride[2]
-        let wRanges = (0..<kw).map { g.validOutputs(axis: 2, tap: $0) }
-        let offsets = (0..<kw).map { $0 * g.dilation[2] - g.padBegin[2] }
-        context.parallelFor(g.batch * out, costPerItem: oh * ow * kh * kw) { planes in
-            for p in planes {
-                let n = p / out, o = p % out
-                let yp = y + p * oh * ow
-                let xp = x + (n * c + o / m) * ih * iw
-                let wp = w + o * kh * kw
-                yp.update(repeating: bias?[o] ?? 0, count: oh * ow)
-                for zh in 0..<oh {
-                    let yr = yp + zh * ow
-                    for a in g.taps(axis: 1, at: zh) {
-                        let xr = xp + g.inputIndex(axis: 1, output: zh, tap: a) * iw
-                        for b in 0..<kw {
-                            let v = wp[a * kw + b], off = offsets[b], range = wRanges[b]
-                            if sw == 1 {
-                                let src = xr + off
-                                for i in range { yr[i] += v * src[i] }
-                            } else {
-                                for i in range { yr[i] += v * xr[i * sw + off] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+/// Copies `n` floats; a plain loop for short runs, where a `memmove` call would dominate.
+@inline(__always)
+private func copy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    if n < 16 {
+        for i in 0..<n { dst[i] = src[i] }
+    } else {
+        dst.update(from: src, count: n)
+    }
+}
+
+/// A convolution running as a oneDNN primitive made for one plan.
+struct PrimitiveConvKernel: Kernel {
+    let primitive: DNNL.Convolution
+    let base: ConvKernel
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? { try base.outputTypes(inputs) }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0], let stream = context.stream else { return try base.run(inputs, outputs: outputs, context: context) }
+        let bias = inputs.count > 2 ? inputs[2] : nil
+        let y = context.allocate(outputs[0])
+        let scratch = primitive.scratchBytes > 0 ? context.scratch(bytes: primitive.scratchBytes) : nil
+        defer { if let scratch { context.release(scratch: scratch) } }
+        try primitive.run(x: x.floats, bias: bias?.floats, y: y.mutableFloats, scratch: scratch?.baseAddress,
+                          stream: stream, threads: context.threads)
+        return [y]
     }
 }

@@ -38,6 +38,8 @@ final class ExecutionContext {
     let pool: BufferPool
     /// A buffer donated by an input at its last use, for output 0 of an in-place-capable kernel.
     private var donated: TensorStorage?
+    /// The oneDNN stream of this run, made on first use.
+    private(set) lazy var stream: DNNL.Stream? = DNNL.Stream()
 
     init(threads: Int, pool: BufferPool) {
         self.threads = max(1, threads)
@@ -68,6 +70,11 @@ final class ExecutionContext {
     /// Scratch space of `count` floats, returned with `release(scratch:)`.
     func scratch(floats count: Int) -> TensorStorage {
         pool.take(byteCount: count * MemoryLayout<Float>.stride)
+    }
+
+    /// Scratch space of `count` bytes (rounded up to whole floats), returned with `release(scratch:)`.
+    func scratch(bytes count: Int) -> TensorStorage {
+        scratch(floats: (count + 3) / 4)
     }
 
     /// Gives scratch space back for reuse.

@@ -70,11 +70,16 @@ protocol Kernel: Sendable {
     /// Inputs whose buffer output 0 may take over when the input is not used later and has the
     /// output's byte size: the kernel reads each element of it before writing the same element.
     var inPlaceInputs: [Int] { get }
+
+    /// A kernel specialized once per plan for these concrete inputs (and constant values), such
+    /// as a oneDNN primitive with its weights reordered; nil keeps this kernel.
+    func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)?
 }
 
 extension Kernel {
     func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? { nil }
     var inPlaceInputs: [Int] { [] }
+    func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? { nil }
 }
 
 /// Builds a kernel from a node, reading and checking its attributes.
@@ -95,6 +100,7 @@ enum KernelRegistry {
             IndexingKernels.factories,
             ReduceKernels.factories,
             CastKernels.factories,
+            GradientKernels.factories,
         ]
         for family in families {
             for (op, factory) in family {

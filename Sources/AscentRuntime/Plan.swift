@@ -1,7 +1,4 @@
 import AscentIR
-import Dispatch
-import Foundation
-let PROFILE = ProcessInfo.processInfo.environment["ASCENT_PROFILE"] != nil
 
 /// How to run a ``Program`` for one set of concrete input shapes: the types of all values, the
 /// values computed once at plan time (constant folding), the steps left to run, and when each
@@ -16,6 +13,8 @@ final class Plan: Sendable {
         let release: [Int]
         /// An input whose buffer output 0 may take over (in-place), when its size matches.
         let donor: Int?
+        /// The kernel specialized for this plan's shapes, or nil to use the program's.
+        let kernel: (any Kernel)?
     }
 
     let steps: [Step]
@@ -36,7 +35,7 @@ final class Plan: Sendable {
         }
         for (id, t) in inputTypes { types[id] = t }
 
-        var planned: [(index: Int, types: [TensorType]?)] = []
+        var planned: [(index: Int, types: [TensorType]?, kernel: (any Kernel)?)] = []
         for (index, step) in program.steps.enumerated() {
             func assign(_ outs: [TensorType], _ results: [Tensor]?) throws {
                 for (i, id) in step.outputs.enumerated() {
@@ -51,7 +50,7 @@ final class Plan: Sendable {
             }
             do {
                 guard step.inputs.allSatisfy({ $0.map { types[$0] != nil } ?? true }) else {
-                    planned.append((index, nil)) // an input's type is only known at run time
+                    planned.append((index, nil, nil)) // an input's type is only known at run time
                     continue
                 }
                 let known = KernelInputs(types: step.inputs.map { $0.flatMap { types[$0] } },
@@ -66,8 +65,12 @@ final class Plan: Sendable {
                     try assign(outs, results)
                     continue
                 }
-                if let outs { try assign(outs, nil) }
-                planned.append((index, outs))
+                var special: (any Kernel)?
+                if let outs {
+                    try assign(outs, nil)
+                    special = try step.kernel.specialized(known, outputs: outs, threads: context.threads)
+                }
+                planned.append((index, outs, special))
             } catch let e as AscentError {
                 throw e.context.isEmpty ? e.within("node \(step.node.label)") : e
             }
@@ -96,7 +99,7 @@ final class Plan: Sendable {
                 donor = id
                 break
             }
-            return Step(index: p.index, outputTypes: p.types, release: release[k].sorted(), donor: donor)
+            return Step(index: p.index, outputTypes: p.types, release: release[k].sorted(), donor: donor, kernel: p.kernel)
         }
         var constants: [(Int, Tensor)] = []
         for (id, v) in values.enumerated() { if let v { constants.append((id, v)) } }
@@ -109,11 +112,8 @@ final class Plan: Sendable {
         var env = [Tensor?](repeating: nil, count: program.valueNames.count)
         for (id, t) in constants { env[id] = t }
         for (id, t) in inputs { env[id] = t }
-        var prof: [String: (Double, Int)] = [:]
         for s in steps {
             let step = program.steps[s.index]
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            defer { if PROFILE { let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6; let k = step.node.op; prof[k] = ((prof[k]?.0 ?? 0) + dt, (prof[k]?.1 ?? 0) + 1) } }
             do {
                 let outputTypes: [TensorType]
                 if let t = s.outputTypes {
@@ -129,7 +129,7 @@ final class Plan: Sendable {
                     try donate(donor, &env, context)
                 }
                 let ins = step.inputs.map { $0.flatMap { env[$0] } }
-                let results = try step.kernel.run(ins, outputs: outputTypes, context: context)
+                let results = try (s.kernel ?? step.kernel).run(ins, outputs: outputTypes, context: context)
                 context.reclaimDonation()
                 for (i, id) in step.outputs.enumerated() {
                     guard let id else { continue }
@@ -141,7 +141,6 @@ final class Plan: Sendable {
             }
             for id in s.release { release(id, &env, context.pool) }
         }
-        if PROFILE { for (k, v) in prof.sorted(by: { $0.value.0 > $1.value.0 }) { print(String(format: "PROF %@ %.3f ms (%d)", k, v.0, v.1)) } }
         var out: [String: Tensor] = [:]
         for o in program.outputs {
             guard let t = env[o.id] else { throw AscentError(.internal, "graph output '\(o.name)' was not computed") }

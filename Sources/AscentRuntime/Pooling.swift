@@ -47,13 +47,10 @@ struct PoolKernel: Kernel {
         let g = try geometry(x.type)
         let y = context.allocate(outputs[0])
         let indices = wantsIndices ? context.allocate(outputs[1]) : nil
-        // Per axis and output position: the taps inside the input, and the divisor share.
-        let taps = (0..<3).map { axis in (0..<g.output[axis]).map { g.taps(axis: axis, at: $0) } }
-        let padded = (0..<3).map { axis in (0..<g.output[axis]).map { paddedTaps(g, axis: axis, at: $0) } }
         if window.channelsLast {
-            poolNHWC(g, x.floats, y.mutableFloats, taps: taps, padded: padded, context: context)
+            poolNHWC(g, x.floats, y.mutableFloats, context: context)
         } else {
-            poolNCHW(g, x.floats, y.mutableFloats, indices?.mutablePointer(Int64.self), taps: taps, padded: padded, context: context)
+            poolNCHW(g, x.floats, y.mutableFloats, indices?.mutablePointer(Int64.self), context: context)
         }
         return indices.map { [y, $0] } ?? [y]
     }
@@ -67,54 +64,119 @@ struct PoolKernel: Kernel {
         return max(0, min(g.kernel[axis], (room + d - 1) / d))
     }
 
-    private func divisor(_ t: (Range<Int>, Range<Int>, Range<Int>), _ p: (Int, Int, Int)) -> Float {
-        Float(countIncludePad ? p.0 * p.1 * p.2 : t.0.count * t.1.count * t.2.count)
+    /// The averaging divisor of the window at output position (zd, zh, zw).
+    @inline(__always)
+    private func divisor(_ g: WindowGeometry, _ t: (Range<Int>, Range<Int>, Range<Int>), _ zd: Int, _ zh: Int, _ zw: Int) -> Float {
+        if countIncludePad {
+            return Float(paddedTaps(g, axis: 0, at: zd) * paddedTaps(g, axis: 1, at: zh) * paddedTaps(g, axis: 2, at: zw))
+        }
+        return Float(t.0.count * t.1.count * t.2.count)
+    }
+
+    /// Per output position along one axis: the taps inside the input, the input index of tap 0,
+    /// and the divisor share (taps inside input plus padding, or inside the input).
+    private struct AxisWindow {
+        var taps: Range<Int>
+        var start: Int
+        var share: Int
+    }
+
+    private func windows(_ g: WindowGeometry, axis: Int) -> [AxisWindow] {
+        (0..<g.output[axis]).map { o in
+            let taps = g.taps(axis: axis, at: o)
+            return AxisWindow(taps: taps, start: o * g.stride[axis] - g.padBegin[axis],
+                              share: countIncludePad ? paddedTaps(g, axis: axis, at: o) : taps.count)
+        }
     }
 
     private func poolNCHW(_ g: WindowGeometry, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                          _ indices: UnsafeMutablePointer<Int64>?, taps: [[Range<Int>]], padded: [[Int]],
-                          context: ExecutionContext) {
-        let (od, oh, ow) = (g.output[0], g.output[1], g.output[2])
+                          _ indices: UnsafeMutablePointer<Int64>?, context: ExecutionContext) {
         let (ih, iw) = (g.input[1], g.input[2])
+        let (dd, dh, dw) = (g.dilation[0], g.dilation[1], g.dilation[2])
         let isMax = self.isMax
-        context.parallelFor(g.batch * g.channels, costPerItem: g.outputCount * g.kernelCount) { planes in
-            for p in planes {
-                let plane = x + p * g.inputCount
-                var out = p * g.outputCount
-                for zd in 0..<od {
-                    let dT = taps[0][zd]
-                    for zh in 0..<oh {
-                        let hT = taps[1][zh]
-                        for zw in 0..<ow {
-                            let wT = taps[2][zw]
-                            if isMax {
-                                var best = -Float.infinity, at = -1
-                                for a in dT {
-                                    let pd = g.inputIndex(axis: 0, output: zd, tap: a)
-                                    for b in hT {
-                                        let row = (pd * ih + g.inputIndex(axis: 1, output: zh, tap: b)) * iw
-                                        for e in wT {
-                                            let i = row + g.inputIndex(axis: 2, output: zw, tap: e)
-                                            if plane[i] > best || at < 0 { best = plane[i]; at = i }
+        let (dWin, hWin, wWin) = (windows(g, axis: 0), windows(g, axis: 1), windows(g, axis: 2))
+        dWin.withUnsafeBufferPointer { dAxis in
+        hWin.withUnsafeBufferPointer { hAxis in
+        wWin.withUnsafeBufferPointer { wAxis in
+            if indices == nil {
+                poolRowsNCHW(g, x, y, dAxis, hAxis, wAxis, context: context)
+                return
+            }
+            context.parallelFor(g.batch * g.channels, costPerItem: g.outputCount * g.kernelCount) { planes in
+                for p in planes {
+                    let plane = x + p * g.inputCount
+                    var out = p * g.outputCount
+                    for dz in dAxis {
+                        for hz in hAxis {
+                            for wz in wAxis {
+                                if isMax {
+                                    var best = -Float.infinity, at = -1
+                                    for a in dz.taps {
+                                        for b in hz.taps {
+                                            let row = ((dz.start + a * dd) * ih + hz.start + b * dh) * iw + wz.start
+                                            for e in wz.taps {
+                                                let v = plane[row + e * dw]
+                                                if v > best || at < 0 { best = v; at = row + e * dw }
+                                            }
                                         }
                                     }
-                                }
-                                y[out] = best
-                                indices?[out] = Int64(p * g.inputCount + max(at, 0))
-                            } else {
-                                var sum: Float = 0
-                                for a in dT {
-                                    let pd = g.inputIndex(axis: 0, output: zd, tap: a)
-                                    for b in hT {
-                                        let row = (pd * ih + g.inputIndex(axis: 1, output: zh, tap: b)) * iw
-                                        for e in wT { sum += plane[row + g.inputIndex(axis: 2, output: zw, tap: e)] }
+                                    y[out] = best
+                                    indices?[out] = Int64(p * g.inputCount + Swift.max(at, 0))
+                                } else {
+                                    var sum: Float = 0
+                                    for a in dz.taps {
+                                        for b in hz.taps {
+                                            let row = plane + ((dz.start + a * dd) * ih + hz.start + b * dh) * iw + wz.start
+                                            for e in wz.taps { sum += row[e * dw] }
+                                        }
                                     }
+                                    y[out] = sum / Float(dz.share * hz.share * wz.share)
                                 }
-                                y[out] = sum / divisor((dT, hT, wT), (padded[0][zd], padded[1][zh], padded[2][zw]))
+                                out += 1
                             }
-                            out += 1
                         }
                     }
+                }
+            }
+        }
+        }
+        }
+    }
+
+    /// Channels-first pooling a whole output row at a time: for each kernel tap, the row takes the
+    /// maximum (or sum) with the input row it reads, so there is no chain of dependent operations
+    /// per output and no data-dependent branch.
+    private func poolRowsNCHW(_ g: WindowGeometry, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                              _ dAxis: UnsafeBufferPointer<AxisWindow>, _ hAxis: UnsafeBufferPointer<AxisWindow>,
+                              _ wAxis: UnsafeBufferPointer<AxisWindow>, context: ExecutionContext) {
+        let (od, oh, ow) = (g.output[0], g.output[1], g.output[2])
+        let (ih, iw, kw) = (g.input[1], g.input[2], g.kernel[2])
+        let (dd, dh, dw, sw) = (g.dilation[0], g.dilation[1], g.dilation[2], g.stride[2])
+        let isMax = self.isMax
+        let ranges = (0..<kw).map { g.validOutputs(axis: 2, tap: $0) }
+        let offsets = (0..<kw).map { $0 * dw - g.padBegin[2] }
+        context.parallelFor(g.batch * g.channels * od * oh, costPerItem: ow * g.kernelCount) { rows in
+            for r in rows {
+                let p = r / (od * oh), zd = (r / oh) % od, zh = r % oh
+                let plane = x + p * g.inputCount, out = y + r * ow
+                out.update(repeating: isMax ? -.infinity : 0, count: ow)
+                let dz = dAxis[zd], hz = hAxis[zh]
+                for a in dz.taps {
+                    for b in hz.taps {
+                        let src = plane + ((dz.start + a * dd) * ih + hz.start + b * dh) * iw
+                        for e in 0..<kw {
+                            let range = ranges[e], off = offsets[e]
+                            if isMax {
+                                for i in range { out[i] = Swift.max(out[i], src[i * sw + off]) }
+                            } else {
+                                for i in range { out[i] += src[i * sw + off] }
+                            }
+                        }
+                    }
+                }
+                if !isMax {
+                    let rowShare = dz.share * hz.share
+                    for i in 0..<ow { out[i] /= Float(rowShare * wAxis[i].share) }
                 }
             }
         }
@@ -122,7 +184,7 @@ struct PoolKernel: Kernel {
 
     /// Channels-last: each output pixel is a vector over the contiguous channel axis.
     private func poolNHWC(_ g: WindowGeometry, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                          taps: [[Range<Int>]], padded: [[Int]], context: ExecutionContext) {
+                          context: ExecutionContext) {
         let c = g.channels
         let (od, oh, ow) = (g.output[0], g.output[1], g.output[2])
         let (id, ih, iw) = (g.input[0], g.input[1], g.input[2])
@@ -130,9 +192,9 @@ struct PoolKernel: Kernel {
         context.parallelFor(g.batch * od * oh, costPerItem: ow * c * g.kernelCount) { rows in
             for r in rows {
                 let n = r / (od * oh), zd = (r / oh) % od, zh = r % oh
-                let dT = taps[0][zd], hT = taps[1][zh]
+                let dT = g.taps(axis: 0, at: zd), hT = g.taps(axis: 1, at: zh)
                 for zw in 0..<ow {
-                    let wT = taps[2][zw]
+                    let wT = g.taps(axis: 2, at: zw)
                     let acc = y + (r * ow + zw) * c
                     acc.update(repeating: isMax ? -.infinity : 0, count: c)
                     for a in dT {
@@ -143,7 +205,7 @@ struct PoolKernel: Kernel {
                                 let pw = g.inputIndex(axis: 2, output: zw, tap: e)
                                 let src = x + (((n * id + pd) * ih + ph) * iw + pw) * c
                                 if isMax {
-                                    for i in 0..<c where src[i] > acc[i] { acc[i] = src[i] }
+                                    for i in 0..<c { acc[i] = Swift.max(acc[i], src[i]) }
                                 } else {
                                     for i in 0..<c { acc[i] += src[i] }
                                 }
@@ -151,7 +213,7 @@ struct PoolKernel: Kernel {
                         }
                     }
                     if !isMax {
-                        let scale = 1 / divisor((dT, hT, wT), (padded[0][zd], padded[1][zh], padded[2][zw]))
+                        let scale = 1 / divisor(g, (dT, hT, wT), zd, zh, zw)
                         for i in 0..<c { acc[i] *= scale }
                     }
                 }

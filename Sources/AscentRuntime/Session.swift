@@ -22,10 +22,14 @@ public final class Session: Sendable {
         public var threads: Int
         /// How many input-shape plans to keep (oldest dropped first).
         public var planCacheLimit: Int
+        /// Fold BatchNormalization into the preceding Conv and fuse Relu/Clip into it (same
+        /// results up to float rounding). Off runs every node as written.
+        public var fuseOperations: Bool
 
-        public init(threads: Int = Session.defaultThreads, planCacheLimit: Int = 16) {
+        public init(threads: Int = Session.defaultThreads, planCacheLimit: Int = 16, fuseOperations: Bool = true) {
             self.threads = max(1, threads)
             self.planCacheLimit = max(1, planCacheLimit)
+            self.fuseOperations = fuseOperations
         }
     }
 
@@ -43,7 +47,7 @@ public final class Session: Sendable {
     ///   first invalid node, before any computation.
     public init(graph: Graph, options: Options = .init()) throws {
         self.options = options
-        program = try Program(graph: graph)
+        program = try Program(graph: graph, fuse: options.fuseOperations)
         plans = Mutex(PlanCache())
         pools = Mutex([])
     }

@@ -43,7 +43,7 @@ struct WindowAttributes: Sendable {
 
     /// The full output shape for `geometry` with `channels` output channels.
     func outputShape(_ g: WindowGeometry, channels: Int) -> [Int] {
-        let spatial = Array(g.output.suffix(g.spatialRank))
+        let spatial = [g.output[0], g.output[1], g.output[2]].suffix(g.spatialRank)
         return channelsLast ? [g.batch] + spatial + [channels] : [g.batch, channels] + spatial
     }
 
@@ -72,7 +72,7 @@ struct WindowAttributes: Sendable {
                 end.append(total - head)
             default:
                 let (b, e) = autoPad == "VALID" ? (0, 0) : (pads[i], pads[i + n])
-                let d = ShapeRules.windowOutput(.known(spatial[i]), kernel: kernel[i], stride: strides[i],
+                let d = try ShapeRules.windowOutput(.known(spatial[i]), kernel: kernel[i], stride: strides[i],
                                                 dilation: dilations[i], padBegin: b, padEnd: e, ceilMode: ceilMode)
                 output.append(d.value ?? 0)
                 begin.append(b)
@@ -84,7 +84,10 @@ struct WindowAttributes: Sendable {
         }
         // Normalize to three spatial axes (D, H, W) by prepending size-1 axes.
         let pad = 3 - n
-        func three(_ v: [Int], _ fill: Int) -> [Int] { Array(repeating: fill, count: pad) + v }
+        func three(_ v: [Int], _ fill: Int) -> SIMD3<Int> {
+            let full = Array(repeating: fill, count: pad) + v
+            return SIMD3(full[0], full[1], full[2])
+        }
         return WindowGeometry(batch: batch, channels: channels, spatialRank: n,
                               input: three(spatial, 1), output: three(output, 1), kernel: three(kernel, 1),
                               stride: three(strides, 1), dilation: three(dilations, 1),
@@ -99,13 +102,13 @@ struct WindowGeometry {
     let channels: Int
     /// 1, 2 or 3: the number of real spatial axes.
     let spatialRank: Int
-    let input: [Int]
-    let output: [Int]
-    let kernel: [Int]
-    let stride: [Int]
-    let dilation: [Int]
-    let padBegin: [Int]
-    let padEnd: [Int]
+    let input: SIMD3<Int>
+    let output: SIMD3<Int>
+    let kernel: SIMD3<Int>
+    let stride: SIMD3<Int>
+    let dilation: SIMD3<Int>
+    let padBegin: SIMD3<Int>
+    let padEnd: SIMD3<Int>
 
     var inputCount: Int { input[0] * input[1] * input[2] }
     var outputCount: Int { output[0] * output[1] * output[2] }
@@ -113,7 +116,7 @@ struct WindowGeometry {
 
     /// True for a 1×1 window with unit strides and no padding: the input is already the im2col matrix.
     var isPointwise: Bool {
-        kernelCount == 1 && stride.allSatisfy { $0 == 1 } && padBegin.allSatisfy { $0 == 0 } && padEnd.allSatisfy { $0 == 0 }
+        kernelCount == 1 && stride == SIMD3(repeating: 1) && padBegin == .zero && padEnd == .zero
     }
 
     /// For output position `o` along `axis`: the range of kernel taps that land inside the input.

@@ -8,8 +8,10 @@ import Testing
         #expect(OpCase.all.count > 200, "run Tools/fixtures/generate to write Fixtures/ops")
     }
 
-    /// Each case three ways: inputs fed at run time; integer inputs (shapes, axes, indices) as
-    /// initializers, folded at plan time; and every input an initializer (the whole node folded).
+    /// Each case several ways: inputs fed at run time; integer inputs (shapes, axes, indices) as
+    /// initializers, folded at plan time; every input but the first an initializer (weights known
+    /// at plan time, as in real models: oneDNN primitives for channels-last Conv); and every input
+    /// an initializer (the whole node folded).
     @Test(arguments: OpCase.all)
     func matchesReference(_ name: String) throws {
         let c = try OpCase(name)
@@ -17,6 +19,8 @@ import Testing
         let everything = Set(c.inputs.indices)
         var variants: [(String, Set<Int>)] = [("fed", [])]
         if !integerInputs.isEmpty && integerInputs != everything { variants.append(("integer inputs constant", integerInputs)) }
+        let weights = everything.subtracting([0])
+        if !weights.isEmpty && weights != integerInputs { variants.append(("all but the first input constant", weights)) }
         variants.append(("all constant", everything))
         for (label, constant) in variants {
             let session = try Session(graph: c.graph(constant: constant), options: .init(threads: 2))

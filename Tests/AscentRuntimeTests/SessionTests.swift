@@ -168,15 +168,36 @@ import Testing
         #expect(try s.run(["x": Tensor(shape: [3], scalars: [Float(2), 1, 1])])["y"]?.scalars(as: Double.self) == [1, -2, 4])
     }
 
-    @Test func concurrentCallsAgree() async throws {
-        let s = try Session(graph: flattenGraph(), options: .init(threads: 1))
-        let x = Tensor(shape: [4, 3, 2, 2], scalars: (0..<48).map { Float($0 % 9) - 3 })
-        let reference = try s.run(["x": x])["y"]
+    @Test(arguments: [false, true])
+    func concurrentCallsAgree(convolution: Bool) async throws {
+        // With a convolution, the calls share one oneDNN primitive (each with its own scratch space).
+        let c = try OpCase("conv_nhwc_same_stride")
+        let s = try Session(graph: convolution ? c.graph(constant: [1, 2]) : flattenGraph(), options: .init(threads: 1))
+        let x = convolution ? c.inputs[0] ?? Tensor(scalar: Float(0))
+                            : Tensor(shape: [4, 3, 2, 2], scalars: (0..<48).map { Float($0 % 9) - 3 })
+        let name = "x", output = convolution ? "out" : "y"
+        let reference = try s.run([name: x])[output]
+        if convolution, let r = reference { #expect(mismatch(r, c.outputs[0]) == nil) }
         try await withThrowingTaskGroup(of: Tensor?.self) { group in
-            for _ in 0..<8 { group.addTask { try s.run(["x": x])["y"] } }
+            for _ in 0..<8 { group.addTask { try s.run([name: x])[output] } }
             for try await y in group {
                 #expect(y.map { r in reference.map { r.bitwiseEqual($0) } ?? false } == true)
             }
         }
+    }
+}
+
+@Suite struct PrimitiveTests {
+    /// Convolutions with constant kernels become oneDNN primitives at plan time (their results are
+    /// checked against the references by the fixture cases' "all but the first input constant" variant).
+    @Test(arguments: ["conv_nhwc_same_stride", "depthwise_nhwc", "conv_stride", "conv_depthwise_mult", "conv_3d"])
+    func convolutionUsesOneDNN(_ name: String) throws {
+        let c = try OpCase(name)
+        let graph = c.graph(constant: [1, 2])
+        let s = try Session(graph: graph, options: .init(threads: 1))
+        let plan = try Plan(program: s.program, inputTypes: [s.program.inputs[0].id: TensorType(.float32, c.inputs[0]?.shape ?? [])],
+                            context: ExecutionContext(threads: 1, pool: BufferPool()))
+        #expect(plan.steps.count == 1)
+        #expect(plan.steps.first?.kernel is PrimitiveConvKernel)
     }
 }

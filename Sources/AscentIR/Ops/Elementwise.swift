@@ -153,8 +153,16 @@ extension ElementwiseOps {
             return [ctx.emit("Mul", [ctx.dy, ctx.emit("Mul", [e, ctx.scalar(Float(2 / Double.pi.squareRoot()))])])]
         },
         "Gelu": { ctx in  // exact form: Φ(x) + x·φ(x)
-            guard (ctx.attribute("approximate")?.string ?? "none") == "none" else { throw ctx.error("tanh-approximate Gelu has no gradient rule yet") }
             let x = ctx.input(0)
+            if ctx.attribute("approximate")?.string == "tanh" {
+                // y = x·h, h = (1 + tanh u)/2, u = c·(x + 0.044715·x³): h + x·(1 − tanh²u)/2 · c·(1 + 3·0.044715·x²)
+                let c = Float((2 / Double.pi).squareRoot()), x2 = ctx.emit("Mul", [x, x])
+                let t = ctx.emit("Tanh", [ctx.emit("Mul", [ctx.emit("Mul", [x, ctx.emit("Add", [ctx.emit("Mul", [x2, ctx.scalar(0.044715)]), ctx.scalar(1)])]), ctx.scalar(c)])])
+                let h = ctx.emit("Mul", [ctx.emit("Add", [t, ctx.scalar(1)]), ctx.scalar(0.5)])
+                let du = ctx.emit("Mul", [ctx.emit("Add", [ctx.emit("Mul", [x2, ctx.scalar(3 * 0.044715)]), ctx.scalar(1)]), ctx.scalar(c / 2)])
+                let slope = ctx.emit("Mul", [ctx.emit("Mul", [x, ctx.emit("Sub", [ctx.scalar(1), ctx.emit("Mul", [t, t])])]), du])
+                return [ctx.emit("Mul", [ctx.dy, ctx.emit("Add", [h, slope])])]
+            }
             let cdf = ctx.emit("Mul", [ctx.emit("Add", [ctx.scalar(1), ctx.emit("Erf", [ctx.emit("Mul", [x, ctx.scalar(Float(1 / 2.0.squareRoot()))])])]), ctx.scalar(0.5)])
             let pdf = ctx.emit("Mul", [ctx.emit("Exp", [ctx.emit("Mul", [ctx.emit("Mul", [x, x]), ctx.scalar(-0.5)])]),
                                        ctx.scalar(Float(1 / (2 * Double.pi).squareRoot()))])

@@ -152,6 +152,31 @@ extension NormalizationOps {
                                                        ctx.emit("Div", [ctx.emit("Mul", [s, ctx.scalar(-0.5)]), varEps])]) : nil
             return [dx, dscale, ctx.needs(2) ? dbias : nil, dmean, dvar]
         },
+        "LayerNormalization": { ctx in
+            // y = x̂·scale + B, x̂ = (x − μ)·r, r = 1/√(σ² + ε) over the axes from `axis` on:
+            // dx = r·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·scale.
+            guard ctx.cotangents.dropFirst().allSatisfy({ $0 == nil }) else {
+                throw ctx.error("gradient through LayerNormalization's Mean/InvStdDev outputs is not supported")
+            }
+            let x = ctx.input(0), scale = ctx.input(1)
+            guard let rank = ctx.rank(x) else { throw ctx.error("gradient of LayerNormalization needs the input rank") }
+            var axis = ctx.attribute("axis")?.int ?? -1
+            if axis < 0 { axis += rank }
+            let eps = Float(ctx.attribute("epsilon")?.float ?? 1e-5)
+            func mean(_ v: String) -> String { ctx.emit("ReduceMean", [v], ["axes": .ints(Array(axis..<rank)), "keepdims": .int(1)]) }
+            let centered = ctx.emit("Sub", [x, mean(x)])
+            let r = ctx.emit("Reciprocal", [ctx.emit("Sqrt", [ctx.emit("Add", [mean(ctx.emit("Mul", [centered, centered])), ctx.scalar(eps)])])])
+            let xhat = ctx.emit("Mul", [centered, r])
+            var dx: String? = nil
+            if ctx.needs(0) {
+                let g = ctx.emit("Mul", [ctx.dy, scale])
+                let inner = ctx.emit("Sub", [ctx.emit("Sub", [g, mean(g)]), ctx.emit("Mul", [xhat, mean(ctx.emit("Mul", [g, xhat]))])])
+                dx = ctx.emit("Mul", [r, inner])
+            }
+            let dscale = ctx.needs(1) ? ctx.emit("SumTo", [ctx.emit("Mul", [ctx.dy, xhat]), scale]) : nil
+            let dbias = ctx.needs(2) ? ctx.emit("SumTo", [ctx.dy, ctx.input(2)]) : nil
+            return [dx, dscale, dbias]
+        },
         "Softmax": { ctx in  // y · (dy − Σ dy·y)
             let y = ctx.output(0)
             let axis = ctx.attribute("axis")?.int ?? -1

@@ -1,0 +1,273 @@
+import AscentIR
+
+/// `MaxPoolGrad(dy, x)` and `AveragePoolGrad(dy, x)`: the pooling gradients, shaped like `x`,
+/// with the forward pool's attributes (`data_format`, `kernel_shape`, `strides`, `dilations`,
+/// `pads`, `auto_pad`, `ceil_mode`; `count_include_pad` for averages).
+///
+/// MaxPoolGrad recomputes each window's maximum and routes the window's `dy` to the FIRST
+/// maximum in scan order (TensorFlow's and PyTorch's convention for ties); padding never wins.
+/// AveragePoolGrad spreads `dy / count` over the window's taps inside the input, where `count`
+/// is the forward divisor.
+struct PoolGradKernel: Kernel {
+    let window: WindowAttributes
+    let isMax: Bool
+    let countIncludePad: Bool
+
+    init(_ a: NodeAttributes, max: Bool) throws {
+        window = try WindowAttributes(a)
+        isMax = max
+        countIncludePad = try a.int("count_include_pad", 0) != 0
+        guard window.kernelShape != nil else { throw AscentError.invalid("missing attribute 'kernel_shape'") }
+    }
+
+    var name: String { isMax ? "MaxPoolGrad" : "AveragePoolGrad" }
+
+    func geometry(dy: TensorType, x: TensorType) throws -> WindowGeometry {
+        for t in [dy, x] where t.dtype != .float32 { throw KernelError.dtype(name, t.dtype) }
+        let g = try window.geometry(input: x.shape, kernel: window.kernelShape ?? [])
+        let expected = window.outputShape(g, channels: g.channels)
+        guard dy.shape == expected else {
+            throw AscentError.invalid("output gradient \(dy) does not match the pool's output \(Shape(expected))")
+        }
+        return g
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let x = try inputs.type(1)
+        _ = try geometry(dy: try inputs.type(0), x: x)
+        return [x]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard inputs.count == 2, let dy = inputs[0], let x = inputs[1] else { throw AscentError.invalid("missing input") }
+        let g = try geometry(dy: dy.type, x: x.type)
+        let dx = context.allocateZeroed(outputs[0])
+        let c = g.channels
+        // Work items: channels-first planes, or channels-last (image, block of channels) pairs.
+        let block = window.channelsLast ? Swift.min(c, 64) : 1
+        let blocks = window.channelsLast ? (c + block - 1) / block : c
+        let (src, grad, dst) = (x.floats, dy.floats, dx.mutableFloats)
+        context.parallelFor(g.batch * blocks, costPerItem: block * g.outputCount * g.kernelCount) { items in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { best in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: block) { at in
+                    guard let best = best.baseAddress, let at = at.baseAddress else { return }
+                    for item in items {
+                        let n = item / blocks, c0 = (item % blocks) * block, width = Swift.min(block, c - c0)
+                        // Element (position, channel) of image n lives at base + position · step + channel.
+                        let step = window.channelsLast ? c : 1
+                        let inBase = window.channelsLast ? n * g.inputCount * c + c0 : item * g.inputCount
+                        let outBase = window.channelsLast ? n * g.outputCount * c + c0 : item * g.outputCount
+                        pool(g, src + inBase, grad + outBase, dst + inBase, step: step, width: width, best: best, at: at)
+                    }
+                }
+            }
+        }
+        return [dx]
+    }
+
+    /// One image and `width` channels: element (position p, channel i) is at `p · step + i`.
+    private func pool(_ g: WindowGeometry, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                      _ dx: UnsafeMutablePointer<Float>, step: Int, width: Int,
+                      best: UnsafeMutablePointer<Float>, at: UnsafeMutablePointer<Int>) {
+        let (od, oh, ow) = (g.output[0], g.output[1], g.output[2]), (ih, iw) = (g.input[1], g.input[2])
+        var o = 0
+        for zd in 0..<od {
+            let dT = g.taps(axis: 0, at: zd)
+            for zh in 0..<oh {
+                let hT = g.taps(axis: 1, at: zh)
+                for zw in 0..<ow {
+                    defer { o += 1 }
+                    let wT = g.taps(axis: 2, at: zw)
+                    let d = dy + o * step
+                    if isMax {
+                        for i in 0..<width { best[i] = -.infinity; at[i] = -1 }
+                    }
+                    let scale = isMax ? 1 : 1 / divisor(g, (dT, hT, wT), zd, zh, zw)
+                    for a in dT {
+                        let pd = g.inputIndex(axis: 0, output: zd, tap: a)
+                        for b in hT {
+                            let row = (pd * ih + g.inputIndex(axis: 1, output: zh, tap: b)) * iw
+                            for e in wT {
+                                let p = (row + g.inputIndex(axis: 2, output: zw, tap: e)) * step
+                                if isMax {
+                                    let v = x + p
+                                    for i in 0..<width where v[i] > best[i] || at[i] < 0 { best[i] = v[i]; at[i] = p }
+                                } else {
+                                    let t = dx + p
+                                    for i in 0..<width { t[i] += d[i] * scale }
+                                }
+                            }
+                        }
+                    }
+                    if isMax {
+                        for i in 0..<width where at[i] >= 0 { dx[at[i] + i] += d[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many taps of the window at `o` fall inside the input plus its padding.
+    private func paddedTaps(_ g: WindowGeometry, axis: Int, at o: Int) -> Int {
+        let start = o * g.stride[axis] - g.padBegin[axis]
+        let room = g.input[axis] + g.padEnd[axis] - start
+        let d = g.dilation[axis]
+        return Swift.max(0, Swift.min(g.kernel[axis], (room + d - 1) / d))
+    }
+
+    /// The forward averaging divisor of the window at (zd, zh, zw), as `PoolKernel` computes it.
+    private func divisor(_ g: WindowGeometry, _ t: (Range<Int>, Range<Int>, Range<Int>), _ zd: Int, _ zh: Int, _ zw: Int) -> Float {
+        if countIncludePad {
+            return Float(paddedTaps(g, axis: 0, at: zd) * paddedTaps(g, axis: 1, at: zh) * paddedTaps(g, axis: 2, at: zw))
+        }
+        return Float(Swift.max(1, t.0.count * t.1.count * t.2.count))
+    }
+}
+
+/// `GlobalAveragePoolGrad(dy, x)`: `dy / (spatial size)` at every position; `GlobalMaxPoolGrad(dy, x)`:
+/// `dy` shared equally by the positions equal to the maximum (as TensorFlow differentiates the
+/// `reduce_max` behind Keras's global max pooling). Both shaped like `x`, `NCHW` or `NHWC`.
+struct GlobalPoolGradKernel: Kernel {
+    let channelsLast: Bool
+    let isMax: Bool
+
+    init(_ a: NodeAttributes, max: Bool) throws {
+        let format = try a.string("data_format", "NCHW")
+        guard format == "NCHW" || format == "NHWC" else { throw AscentError.invalid("data_format '\(format)' is not NCHW or NHWC") }
+        channelsLast = format == "NHWC"
+        isMax = max
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let dy = try inputs.type(0), x = try inputs.type(1)
+        let name = isMax ? "GlobalMaxPoolGrad" : "GlobalAveragePoolGrad"
+        for t in [dy, x] where t.dtype != .float32 { throw KernelError.dtype(name, t.dtype) }
+        guard x.rank >= 3 else { throw AscentError.invalid("input \(x) has rank below 3") }
+        var pooled = x.shape
+        for i in (channelsLast ? 1..<(x.rank - 1) : 2..<x.rank) { pooled[i] = 1 }
+        guard dy.shape == pooled else { throw AscentError.invalid("output gradient \(dy) does not match the pool's output \(Shape(pooled))") }
+        return [x]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard inputs.count == 2, let dy = inputs[0], let x = inputs[1] else { throw AscentError.invalid("missing input") }
+        let dx = context.allocate(outputs[0])
+        let n = x.shape[0], c = channelsLast ? x.shape[x.rank - 1] : x.shape[1]
+        let spatial = n * c == 0 ? 0 : x.count / (n * c)
+        let (src, grad, dst) = (x.floats, dy.floats, dx.mutableFloats)
+        let isMax = self.isMax, channelsLast = self.channelsLast
+        // Element (spatial s) of plane (image b, channel i).
+        let step = channelsLast ? c : 1
+        context.parallelFor(n * c, costPerItem: 2 * spatial) { planes in
+            for plane in planes {
+                let b = plane / c, i = plane % c
+                let base = channelsLast ? b * spatial * c + i : plane * spatial
+                let xs = src + base, ds = dst + base
+                var share = grad[plane] / Float(Swift.max(spatial, 1))
+                guard isMax else {
+                    for s in 0..<spatial { ds[s * step] = share }
+                    continue
+                }
+                var best = -Float.infinity, ties = 0
+                for s in 0..<spatial {
+                    let v = xs[s * step]
+                    if v > best { best = v; ties = 1 } else if v == best { ties += 1 }
+                }
+                share = grad[plane] / Float(Swift.max(ties, 1))
+                for s in 0..<spatial { ds[s * step] = xs[s * step] == best ? share : 0 }
+            }
+        }
+        return [dx]
+    }
+}
+
+/// `SliceGrad(dy, x, starts, ends[, axes[, steps]])`: zeros shaped like `x`, with `dy` written
+/// where `Slice(x, starts, ends, axes, steps)` read (same clamping rules, any step sign).
+struct SliceGradKernel: Kernel {
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let dy = try inputs.type(0), x = try inputs.type(1)
+        guard dy.dtype == .float32, x.dtype == .float32 else { throw KernelError.dtype("SliceGrad", dy.dtype == .float32 ? x.dtype : dy.dtype) }
+        return [x]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard inputs.count >= 4, let dy = inputs[0] else { throw AscentError.invalid("missing input") }
+        let rest = Array(inputs.dropFirst())
+        guard let plan = try SliceKernel().plan(KernelInputs(types: rest.map { $0?.type }, values: rest)) else {
+            throw AscentError(.internal, "slice bounds unknown at run time")
+        }
+        guard dy.shape == plan.shape else {
+            throw AscentError.invalid("output gradient \(dy.type) does not match the slice's output \(Shape(plan.shape))")
+        }
+        let dx = context.allocateZeroed(outputs[0])
+        guard dy.count > 0 else { return [dx] }
+        let strides = contiguousStrides(outputs[0].shape)
+        let offset = zip(plan.first, strides).reduce(0) { $0 + $1.0 * $1.1 }
+        // The written positions, walked in dy's order: collapsed like a strided read of x.
+        let view = StridedCopy(shape: plan.shape, strides: zip(plan.step, strides).map { $0 * $1 }, offset: offset)
+        let loop = BroadcastLoop(dims: view.dims, strides: [view.strides])
+        let inner = loop.inner, step = view.strides[view.strides.count - 1]
+        let (src, dst) = (dy.floats, dx.mutableFloats + offset)
+        // Distinct dy elements land on distinct dx elements, so rows may run in parallel.
+        context.parallelFor(loop.rows, costPerItem: inner) { range in
+            loop.forEachRow(range) { row, offsets in
+                let s = src + row * inner, d = dst + offsets[0]
+                for i in 0..<inner { d[i * step] = s[i] }
+            }
+        }
+        return [dx]
+    }
+}
+
+/// `SumTo(g, ref)`: `g` summed over the axes broadcasting added, down to `ref`'s shape: the
+/// leading axes `ref` lacks and the axes where `ref` has size 1 (the engine's unbroadcast).
+/// Extra leading size-1 axes of `ref` are allowed. float32, accumulated per output element.
+struct SumToKernel: Kernel {
+    /// Output element `i` reads at most input element `i` (a plain copy when nothing is summed).
+    var inPlaceInputs: [Int] { [0] }
+
+    /// `ref`'s shape aligned to `g`'s rank, checked to be a reduction of `g`.
+    func aligned(_ g: TensorType, _ ref: TensorType) throws -> [Int] {
+        guard g.dtype == .float32 else { throw KernelError.dtype("SumTo", g.dtype) }
+        var r = ref.shape
+        while r.count > g.rank, r.first == 1 { r.removeFirst() }
+        let a = Array(repeating: 1, count: Swift.max(0, g.rank - r.count)) + r
+        guard a.count == g.rank, zip(a, g.shape).allSatisfy({ $0 == $1 || $0 == 1 }) else {
+            throw AscentError.invalid("cannot sum \(g) down to the shape \(Shape(ref.shape))")
+        }
+        return a
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let g = try inputs.type(0), ref = try inputs.type(1)
+        _ = try aligned(g, ref)
+        return [TensorType(g.dtype, ref.shape)]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard inputs.count == 2, let g = inputs[0], let ref = inputs[1] else { throw AscentError.invalid("missing input") }
+        let target = try aligned(g.type, ref.type)
+        let y = context.allocate(outputs[0])
+        let src = g.floats, dst = y.mutableFloats
+        if y.count == g.count {
+            // Nothing to sum: the same elements in the same order.
+            if dst != UnsafeMutablePointer(mutating: src) { dst.update(from: src, count: g.count) }
+            return [y]
+        }
+        dst.update(repeating: 0, count: y.count)
+        guard g.count > 0 else { return [y] }
+        let loop = BroadcastLoop(output: g.shape, inputs: [target])
+        let inner = loop.inner, step = loop.innerStride(0)
+        loop.forEachRow(0..<loop.rows) { row, offsets in
+            let s = src + row * inner, d = dst + offsets[0]
+            if step == 0 {
+                var sum: Double = 0
+                for i in 0..<inner { sum += Double(s[i]) }
+                d[0] += Float(sum)
+            } else {
+                for i in 0..<inner { d[i] += s[i] }
+            }
+        }
+        return [y]
+    }
+}
