@@ -12,6 +12,8 @@ public enum OpRegistry {
             ReduceOps.schemas,
             CastOps.schemas,
             GradientOps.schemas,
+            MoreOps.schemas,
+            AttentionOps.schemas,
         ]
         for schema in families.joined() {
             precondition(all[schema.name] == nil, "op \(schema.name) is defined twice")

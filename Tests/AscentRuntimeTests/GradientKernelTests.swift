@@ -385,7 +385,8 @@ func int64s(_ v: [Int]) -> Tensor { Tensor(shape: [v.count], scalars: v.map(Int6
         unary("Gelu"), unary("Gelu", ["approximate": .string("tanh")]), unary("Elu"), unary("Elu", ["alpha": .float(0.5)]), unary("LeakyRelu", ["alpha": .float(0.2)]),
         unary("HardSwish", input: hardInputs), unary("HardSigmoid", ["alpha": .float(1.0 / 6), "beta": .float(0.5)], input: hardInputs),
         unary("Exp"), unary("Abs"), unary("Neg"), unary("Softplus"), unary("Softsign"), unary("Erf"), unary("Sin"), unary("Cos"),
-        unary("Selu"), unary("Identity"),
+        unary("Selu"), unary("Identity"), unary("Mish"), unary("Celu", ["alpha": .float(0.7)]),
+        unary("Cast", ["to": .int(1)]),
         unary("Sqrt", input: SeededRandom.uniform(seed: 5, [3, 4], 0.5, 2)), unary("Log", input: SeededRandom.uniform(seed: 5, [3, 4], 0.5, 2)),
         unary("Reciprocal", input: SeededRandom.uniform(seed: 5, [3, 4], 0.5, 2)),
         unary("Softmax", ["axis": .int(1)]), unary("Softmax", ["axis": .int(0)]), unary("LogSoftmax", ["axis": .int(-1)]),
@@ -394,6 +395,19 @@ func int64s(_ v: [Int]) -> Tensor { Tensor(shape: [v.count], scalars: v.map(Int6
     @Test(arguments: unaryCases)
     func unaryGradientsMatchFiniteDifferences(_ c: GradCase) throws {
         try GradCheck.run(c)
+    }
+
+    /// Piecewise-constant ops: exactly zero away from their jumps, as finite differences say.
+    @Test(arguments: ["Floor", "Ceil", "Round", "Sign"])
+    func piecewiseConstantOpsHaveZeroGradient(_ op: String) throws {
+        let x = Tensor(shape: [2, 3], scalars: [Float(-2.3), -0.7, 0.2, 0.6, 1.3, 2.8])
+        let c = Self.unary(op, input: x)
+        let built = try GradientBuilder.build(GradCheck.graph(c), of: c.output, withRespectTo: ["x"])
+        let g = try Session(graph: built.graph).run(["x": x])[built.gradients["x"]!]!
+        #expect(g.floats() == [Float](repeating: 0, count: 6))
+        let forward = try Session(graph: GradCheck.graph(c))
+        let shifted = Tensor(shape: [2, 3], scalars: x.floats().map { $0 + 0.01 })
+        #expect(try forward.run(["x": x])[c.output]!.floats() == forward.run(["x": shifted])[c.output]!.floats())
     }
 
     static func binary(_ op: String, _ a: [Int], _ b: [Int], positiveB: Bool = false) -> GradCase {
@@ -482,6 +496,10 @@ func int64s(_ v: [Int]) -> Tensor { Tensor(shape: [v.count], scalars: v.map(Int6
                      inputs: [("x", rng.uniform([3, 5]))], constants: ["pads": int64s([-1, 2, 1, -2]), "axes": int64s([1, 0])]),
             GradCase(name: "Gather axis 0 (embedding)", nodes: [node("Gather", ["table", "ids"])],
                      inputs: [("table", rng.uniform([5, 3]))], constants: ["ids": int64s([4, 0, 4, -1, 2, 2])]),
+            GradCase(name: "Split (one output unused)",
+                     nodes: [Node(name: "split", op: "Split", inputs: ["x", "sizes"], outputs: ["p", "q", "r"], attributes: ["axis": .int(1)]),
+                             node("Mul", ["p", "p"], "pp"), node("Concat", ["pp", "r"], "y", ["axis": .int(1)])],
+                     inputs: [("x", rng.uniform([2, 6]))], constants: ["sizes": int64s([2, 3, 1])]),
         ]
     }()
 

@@ -1,5 +1,6 @@
 import AscentIR
 import AscentKeras
+import AscentRuntime
 import AscentTestSupport
 import Testing
 
@@ -35,12 +36,29 @@ import Testing
         var g = try KerasImporter.load(path: TestPaths.fixture("digits/digits.h5").path)
         #expect(throws: AscentError.self) { try GradientBuilder.build(g, of: "probs", withRespectTo: ["nope"]) }
         // An op without a rule on the path is named, with every other one, before any work.
-        for i in g.nodes.indices where g.nodes[i].op == "Relu" { g.nodes[i].op = "Mish" }
+        // Not has no gradient rule (it is boolean logic); same shape, so the graph stays valid.
+        for i in g.nodes.indices where g.nodes[i].op == "Relu" { g.nodes[i].op = "Not" }
         do {
             _ = try GradientBuilder.build(g, of: "probs", withRespectTo: ["input"])
             Issue.record("expected an error")
         } catch let e as AscentError {
-            #expect(e.description == "no gradient rule for 3 nodes on the path: 'conv1' (Mish), 'conv2' (Mish), 'fc1' (Mish)", "\(e)")
+            #expect(e.description == "no gradient rule for 3 nodes on the path: 'conv1' (Not), 'conv2' (Not), 'fc1' (Not)", "\(e)")
         }
+    }
+}
+
+@Suite struct GradientSessionTests {
+    /// The convenience API runs the gradient graph: the bias gradient of the summed logits
+    /// is exactly the batch size, and the input gradient has the input's shape.
+    @Test func matchesFiniteDifferencesOnTheDigitsModel() throws {
+        let g = try KerasImporter.load(path: TestPaths.fixture("digits/digits.h5").path)
+        let logits = try #require(g.nodes.first { $0.name == "logits" && $0.op == "Add" }?.outputs.first)
+        let x = try NumPy.read(path: TestPaths.fixture("digits/inputs.npy").path)
+        let grads = try Session.gradients(of: logits, withRespectTo: ["input", "logits/bias"], in: g)
+        let (objective, gradients) = try grads.run(["input": x])
+        #expect(objective.shape == [16, 10])
+        // d(sum of logits)/d(bias_k) = batch size, exactly.
+        #expect(gradients["logits/bias"]?.floats() == [Float](repeating: 16, count: 10))
+        #expect(gradients["input"]?.shape == x.shape)
     }
 }

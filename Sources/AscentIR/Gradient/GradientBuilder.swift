@@ -23,7 +23,7 @@ public enum GradientBuilder {
     public static let rules: [String: VJPRule] = {
         var all: [String: VJPRule] = [:]
         for family in [ElementwiseOps.vjps, ConvolutionOps.vjps, LinearOps.vjps, NormalizationOps.vjps, ShapeOps.vjps,
-                       ReduceOps.vjps, IndexingOps.vjps] {
+                       ReduceOps.vjps, IndexingOps.vjps, CastOps.vjps] {
             for (op, rule) in family {
                 precondition(all[op] == nil, "op \(op) has two gradient rules")
                 all[op] = rule
@@ -138,7 +138,7 @@ public enum GradientBuilder {
         "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization",
         "Reshape", "Flatten", "Transpose", "Concat", "Softmax", "LogSoftmax", "MatMul", "Gemm",
         "LayerNormalization", "Identity", "Split", "Slice", "Squeeze", "Unsqueeze", "Pad",
-        "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+        "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Cast",
     ]
 
     /// True when a cotangent of an input of `rule` can be used without ``SumTo``.

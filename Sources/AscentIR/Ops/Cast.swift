@@ -77,3 +77,14 @@ public enum CastOps {
         return [ValueType(t.dtype, Shape([n]))]
     }
 }
+
+
+// MARK: - Gradients
+
+extension CastOps {
+    /// Between floating types (all computed in float32) a cast passes the gradient through;
+    /// casts from integers or booleans carry none (the engine never asks for those).
+    static let vjps: [String: VJPRule] = [
+        "Cast": { ctx in [ctx.dy] },
+    ]
+}

@@ -147,6 +147,21 @@ extension ElementwiseOps {
             let slope = ctx.emit("Where", [ctx.emit("Less", [x, ctx.scalar(-3)]), ctx.scalar(0), upper])
             return [ctx.emit("Mul", [ctx.dy, slope])]
         },
+        "Mish": { ctx in  // y = x·tanh(sp), sp = softplus(x): dy · (tanh(sp) + x·σ(x)·(1 − tanh²(sp)))
+            let x = ctx.input(0)
+            let t = ctx.emit("Tanh", [ctx.emit("Softplus", [x])])
+            let slope = ctx.emit("Mul", [ctx.emit("Mul", [x, ctx.emit("Sigmoid", [x])]),
+                                         ctx.emit("Sub", [ctx.scalar(1), ctx.emit("Mul", [t, t])])])
+            return [ctx.emit("Mul", [ctx.dy, ctx.emit("Add", [t, slope])])]
+        },
+        "Celu": { ctx in  // x > 0: dy; else dy · exp(x/alpha)
+            let alpha = Float(ctx.attribute("alpha")?.float ?? 1)
+            let x = ctx.input(0)
+            let negative = ctx.emit("Mul", [ctx.dy, ctx.emit("Exp", [ctx.emit("Mul", [x, ctx.scalar(1 / alpha)])])])
+            return [ctx.emit("Where", [ctx.emit("Greater", [x, ctx.scalar(0)]), ctx.dy, negative])]
+        },
+        // Piecewise-constant maps: zero almost everywhere (TensorFlow and PyTorch give 0 too).
+        "Floor": zero, "Ceil": zero, "Round": zero, "Sign": zero,
         "Erf": { ctx in  // dy · 2/√π · exp(−x²)
             let x = ctx.input(0)
             let e = ctx.emit("Exp", [ctx.emit("Neg", [ctx.emit("Mul", [x, x])])])
@@ -214,6 +229,9 @@ extension ElementwiseOps {
                     ctx.needs(2) ? ctx.emit("Where", [ctx.input(0), zero, ctx.dy]) : nil]
         },
     ]
+
+    /// A zero cotangent shaped like the input.
+    static let zero: VJPRule = { ctx in [ctx.emit("Mul", [ctx.dy, ctx.scalar(0)])] }
 
     /// Two-input Max/Min: the gradient goes to the first input where it wins or ties.
     static func extremum(_ comparison: String) -> VJPRule {

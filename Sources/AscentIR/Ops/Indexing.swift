@@ -226,6 +226,16 @@ public enum IndexingOps {
 
 extension IndexingOps {
     static let vjps: [String: VJPRule] = [
+        // The outputs' cotangents joined back (zeros for outputs nothing flowed into).
+        "Split": { ctx in
+            var parts: [String] = []
+            for (i, output) in ctx.node.outputs.enumerated() {
+                if let g = ctx.cotangents[i] { parts.append(g); continue }
+                parts.append(ctx.emit("ConstantOfShape", [ctx.emit("Shape", [output])],
+                                      ["value": .tensor(Tensor(shape: [1], scalars: [Float(0)]))]))
+            }
+            return [ctx.emit("Concat", parts, ["axis": .int(ctx.attribute("axis")?.int ?? 0)]), nil]
+        },
         // The cotangent scattered back into a zero tensor shaped like the input.
         "Slice": { ctx in
             [ctx.emit("SliceGrad", [ctx.dy, ctx.input(0)] + Array(ctx.node.inputs.dropFirst())), nil, nil, nil, nil]
