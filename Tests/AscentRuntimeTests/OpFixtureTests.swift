@@ -1,5 +1,5 @@
 import AscentIR
-import AscentRuntime
+@testable import AscentRuntime
 import Testing
 
 /// Every kernel against reference outputs from onnxruntime or TensorFlow (`Fixtures/ops`).
@@ -35,5 +35,13 @@ import Testing
                 }
             }
         }
+    }
+}
+
+@Suite struct KernelCoverageTests {
+    /// Every op the IR defines can run (the placeholder for unsupported source ops aside).
+    @Test func everyOpHasAKernel() {
+        let missing = OpRegistry.schemas.keys.filter { $0 != Node.unsupportedOp && !KernelRegistry.has($0) }.sorted()
+        #expect(missing.isEmpty, "ops without a kernel: \(missing)")
     }
 }

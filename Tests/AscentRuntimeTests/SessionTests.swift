@@ -156,6 +156,23 @@ import Testing
         #expect(pool.reuseCount > 0, "freed buffers are handed out again")
     }
 
+    /// Constant nodes (the one op without a fixture case: it has no inputs to feed) fold at plan time.
+    @Test func constantNodes() throws {
+        let g = Graph(name: "c", inputs: [ValueInfo(name: "x", type: ValueType(.float32, [2]))],
+                      outputs: [ValueInfo(name: "y", type: ValueType(.float32, [2])), ValueInfo(name: "k", type: ValueType(.int64, [3]))],
+                      nodes: [
+                        Node(name: "c", op: "Constant", inputs: [], outputs: ["c"],
+                             attributes: ["value": .tensor(Tensor(shape: [2], scalars: [Float(1.5), -2]))]),
+                        Node(name: "k", op: "Constant", inputs: [], outputs: ["k"],
+                             attributes: ["value": .tensor(Tensor(shape: [3], scalars: [Int64(7), 8, 9]))]),
+                        Node(name: "y", op: "Mul", inputs: ["x", "c"], outputs: ["y"]),
+                      ])
+        let s = try Session(graph: g)
+        let r = try s.run(["x": Tensor(shape: [2], scalars: [Float(2), 3])])
+        #expect(r["y"]?.scalars(as: Float.self) == [3, -6])
+        #expect(r["k"]?.scalars(as: Int64.self) == [7, 8, 9])
+    }
+
     @Test func float64InputsAndOutputs() throws {
         let g = Graph(name: "f64", inputs: [ValueInfo(name: "x", type: ValueType(.float64, [3]))],
                       outputs: [ValueInfo(name: "y", type: ValueType(.float64, [3]))],
