@@ -72,6 +72,28 @@ public struct Objective: Sendable {
             value = emit("ReduceSum", [picked], ["axes": .ints([-1]), "keepdims": .int(0)])
             source = name
             summary = target.description
+        case .neuron(let name, let c, let position):
+            let v = try Objective.resolveValue(name, in: graph, types: types)
+            guard let t = types[v], let shape = t.shape, shape.rank >= 2 else {
+                throw AscentError.invalid("layer '\(name)': its output's shape is unknown")
+            }
+            let channelAxis: Int
+            if let layout = t.layout, layout.rank == shape.rank { channelAxis = layout.channelAxis }
+            else { throw AscentError.invalid("layer '\(name)': cannot tell the channel axis of \(t) (no layout tag)") }
+            let spatial = (1..<shape.rank).filter { $0 != channelAxis }
+            guard spatial.count == position.count else {
+                throw AscentError.invalid("\(target): '\(v)' is \(shape), so a position has \(spatial.count) coordinate\(spatial.count == 1 ? "" : "s"), not \(position.count)")
+            }
+            let axes = [channelAxis] + spatial, at = [c] + position
+            for (a, i) in zip(axes, at) {
+                if let size = shape.dims[a].value, i >= size {
+                    throw AscentError.invalid("\(a == channelAxis ? "channel" : "position") \(i) is out of range: '\(v)' has \(size) along axis \(a) (\(shape))")
+                }
+            }
+            let picked = emit("Slice", [v, ints(at), ints(at.map { $0 + 1 }), ints(axes)])
+            value = emit("ReduceSum", [picked], ["axes": .ints(Array(1..<shape.rank)), "keepdims": .int(0)])
+            source = v
+            summary = "\(target) (value '\(v)', channel axis \(channelAxis))"
         case .layer(let name, let c, let reduction):
             let v = try Objective.resolveValue(name, in: graph, types: types)
             guard let t = types[v], let shape = t.shape, shape.rank >= 2 else {
@@ -94,7 +116,7 @@ public struct Objective: Sendable {
             value = emit(reduction == .mean ? "ReduceMean" : "ReduceMax", [picked],
                          ["axes": .ints(Array(1..<shape.rank)), "keepdims": .int(0)])
             source = v
-            summary = "\(target) (value '\(v)', channel axis \(channelAxis)\(border > 0 ? ", border \(border)" : ""))"
+            summary = "\(target) (value '\(v)', channel axis \(channelAxis)\(border > 0 && !spatial.isEmpty ? ", border \(border)" : ""))"
         }
         self.graph = g
     }

@@ -17,9 +17,15 @@ public enum Picture {
         var (height, width) = (g.height, g.width)
         switch deprocess {
         case .standardize(let std, let crop):
-            let mean = values.reduce(0, +) / Float(values.count)
-            let sd = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)).squareRoot()
-            values = values.map { ($0 - mean) / (sd + 1e-5) * std + 0.5 }
+            // As numpy does it in float32: `x -= x.mean(); x /= x.std() + 1e-5; x *= std; x += 0.5`,
+            // with the sums accumulated in double (close to numpy's pairwise summation).
+            let n = Double(values.count)
+            let mean = Float(values.reduce(0.0) { $0 + Double($1) } / n)
+            values = values.map { $0 - mean }
+            let centre = Float(values.reduce(0.0) { $0 + Double($1) } / n)
+            let sd = Float(values.reduce(0.0) { $0 + Double(($1 - centre) * ($1 - centre)) } / n).squareRoot()
+            let divisor = sd + Float(1e-5)
+            values = values.map { $0 / divisor * std + 0.5 }
             if crop > 0, height > 4 * crop, width > 4 * crop {
                 var cropped: [Float] = []
                 for y in crop..<(height - crop) {

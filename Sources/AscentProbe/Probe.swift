@@ -4,8 +4,12 @@ import Foundation
 
 /// Activation maximization: gradient ascent on a model's input.
 ///
-/// The objective (``Target`` resolved on the graph) and its gradient with respect to the
-/// input are one IR graph (``GradientBuilder``), planned once and run each step.
+/// The objective (a ``Goal`` — targets per batch item, weighted sums, diversity — resolved on
+/// the graph) and its gradient with respect to the input are one IR graph
+/// (``GradientBuilder``), planned once and run each step. Around it, in Swift: the
+/// parametrization (pixels, or Lucid's Fourier image, ``FourierImage``), the random
+/// transforms (``RobustnessTransforms``) and their adjoints, penalties, and the update
+/// (l2-normalized steps as in the Keras example, or Adam).
 public final class Probe {
     public let objective: Objective
     public let options: ProbeOptions
@@ -21,9 +25,10 @@ public final class Probe {
     /// One step's record.
     public struct Step: Sendable, Codable {
         public var step: Int
-        /// The objective of each batch item, before the update.
+        /// The objective of each batch item, before the update (at the randomly transformed
+        /// input when transforms are on; ``Result/finalObjective`` is untransformed).
         public var objective: [Float]
-        /// ‖∂objective/∂x‖ of each batch item.
+        /// ‖∂objective/∂parameters‖ of each batch item (the input itself, or its spectrum).
         public var gradientNorm: [Float]
         public var milliseconds: Double
     }
@@ -36,9 +41,18 @@ public final class Probe {
         public var finalObjective: [Float]
     }
 
-    /// Prepares the probe: resolves the target, builds the gradient graph and plans it.
+    /// Prepares the probe for one target (batch 1 unless the initial tensor says otherwise).
+    public convenience init(graph: Graph, target: Target, options: ProbeOptions = ProbeOptions(),
+                            input: String? = nil, threads: Int? = nil) throws {
+        try self.init(graph: graph, goal: Goal(target), options: options, input: input, threads: threads)
+    }
+
+    /// Prepares the probe: resolves the goal, builds the gradient graph and plans it. A goal
+    /// with several items optimizes a batch of that many inputs.
     /// - Parameter input: which graph input to optimize (default: the only one).
-    public init(graph: Graph, target: Target, options: ProbeOptions = ProbeOptions(),
+    /// - Throws: `.invalidData` for unknown names, inputs of unknown size, and image
+    ///   options (Fourier parametrization, transforms, blur, TV) on inputs that are not images.
+    public init(graph: Graph, goal: Goal, options: ProbeOptions = ProbeOptions(),
                 input: String? = nil, threads: Int? = nil) throws {
         let inputInfo: ValueInfo
         if let input {
@@ -62,9 +76,19 @@ public final class Probe {
             else if i == 0 { shape.append(1) }
             else { throw AscentError.invalid("input '\(inputInfo.name)' has an unknown size on axis \(i) (\(inputInfo.type)): give a fixed input shape") }
         }
+        if goal.items.count > 1 {
+            guard dims[0].value == nil || dims[0].value == goal.items.count else {
+                throw AscentError.invalid("input '\(inputInfo.name)' has a fixed batch of \(dims[0]), not \(goal.items.count) targets")
+            }
+            shape[0] = goal.items.count
+        }
         if case .tensor(let t) = options.initialization {
-            guard t.shape.count == shape.count, Array(t.shape.dropFirst()) == Array(shape.dropFirst()) else {
-                throw AscentError.invalid("initial input has shape \(Shape(t.shape)), the model takes \(inputInfo.type)")
+            guard t.shape.count == shape.count, Array(t.shape.dropFirst()) == Array(shape.dropFirst()),
+                  goal.items.count == 1 || t.shape[0] == goal.items.count else {
+                throw AscentError.invalid("initial input has shape \(Shape(t.shape)), the model takes \(Shape(shape))")
+            }
+            guard options.parametrization == .pixels else {
+                throw AscentError.invalid("an initial input tensor works with the pixel parametrization only (not Fourier)")
             }
             shape = t.shape
         }
@@ -73,8 +97,11 @@ public final class Probe {
         // The layout tag decides; untagged rank-4 inputs are channels-last when their last
         // axis looks like colour channels.
         channelsLast = inputInfo.type.layout.map(\.isChannelsLast) ?? (shape.count != 4 || [1, 3, 4].contains(shape[3]))
+        if options.needsImage, ImageGeometry(shape: shape, channelsLast: channelsLast) == nil {
+            throw AscentError.invalid("input '\(inputInfo.name)' is \(inputInfo.type), not an image [N,H,W,C] or [N,C,H,W]: image options (Fourier parametrization, transforms, jitter, blur, TV) need one; use the keras-example preset")
+        }
         self.options = options
-        objective = try Objective(target, on: graph, border: options.border)
+        objective = try Objective(goal, on: graph, border: options.border)
         let gradient = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: [inputName])
         gradientName = gradient.gradients[inputName]!
         var sessionOptions = Session.Options()
@@ -95,29 +122,55 @@ public final class Probe {
     public func run(progress: (Step) -> Void = { _ in }) throws -> Result {
         var rng = SplitMix64(seed: options.seed)
         let count = inputShape.reduce(1, *)
-        var x: [Float]
-        switch options.initialization {
-        case .noise(let scale): x = (0..<count).map { _ in (Float(rng.nextUnit()) - 0.5) * scale + options.initialOffset }
-        case .zeros: x = [Float](repeating: options.initialOffset, count: count)
-        case .tensor(let t): x = t.floats()
-        }
-        let batch = inputShape[0]
-        let perItem = count / max(batch, 1)
-        var adam = AdamState(count: count)
-        var steps: [Step] = []
         let spatial = ImageGeometry(shape: inputShape, channelsLast: channelsLast)
+        // The parameters moved by the optimizer, and the map from them to the input.
+        var fourier: FourierImage?
+        var p: [Float]
+        if case .fourier(let decorrelate, let range) = options.parametrization, let spatial {
+            let f = FourierImage(geometry: spatial, decorrelate: decorrelate, range: range)
+            // The initialization's noise scale is the spectrum's standard deviation; zeros: a flat start.
+            var sd: Float = 0.01
+            if case .noise(let scale) = options.initialization { sd = scale }
+            if case .zeros = options.initialization { sd = 0 }
+            p = f.initialParameters(sd: sd, using: &rng)
+            fourier = f
+        } else {
+            switch options.initialization {
+            case .noise(let scale): p = (0..<count).map { _ in (Float(rng.nextUnit()) - 0.5) * scale + options.initialOffset }
+            case .zeros: p = [Float](repeating: options.initialOffset, count: count)
+            case .tensor(let t): p = t.floats()
+            }
+        }
+        let fill: Float
+        if case .fourier(_, let range) = options.parametrization { fill = (range.lowerBound + range.upperBound) / 2 }
+        else { fill = options.clip.map { ($0.lowerBound + $0.upperBound) / 2 } ?? options.initialOffset }
+        let batch = inputShape[0]
+        let perItem = p.count / max(batch, 1)
+        var adam = AdamState(count: p.count)
+        var steps: [Step] = []
 
         for step in 0..<options.steps {
             let start = DispatchTime.now().uptimeNanoseconds
-            // Transformation robustness: evaluate at a shifted input, shift the gradient back.
+            let x = fourier?.image(p) ?? p
+            // Transformation robustness: evaluate at a transformed input, send the gradient back
+            // through the transform's adjoint.
+            var seen = x
+            var sampler: AffineSampler?
+            if let transforms = options.transforms, let spatial {
+                let s = AffineSampler(geometry: spatial, parameters: transforms.draw(using: &rng), fill: fill)
+                seen = s.forward(seen)
+                sampler = s
+            }
             let (dy, dx) = options.jitter > 0 && spatial != nil
                 ? (Int(rng.next() % UInt64(2 * options.jitter + 1)) - options.jitter,
                    Int(rng.next() % UInt64(2 * options.jitter + 1)) - options.jitter) : (0, 0)
-            let shifted = spatial.map { $0.roll(x, dy: dy, dx: dx) } ?? x
-            let (value, gradTensor) = try evaluate(Tensor(shape: inputShape, scalars: shifted))
+            if let spatial, dy != 0 || dx != 0 { seen = spatial.roll(seen, dy: dy, dx: dx) }
+            let (value, gradTensor) = try evaluate(Tensor(shape: inputShape, scalars: seen))
             var g = gradTensor.floats()
-            if let geometry = spatial, dy != 0 || dx != 0 { g = geometry.roll(g, dy: -dy, dx: -dx) }
+            if let spatial, dy != 0 || dx != 0 { g = spatial.roll(g, dy: -dy, dx: -dx) }
+            if let sampler { g = sampler.adjoint(g) }
             Regularizers.addGradients(to: &g, x: x, options: options, geometry: spatial, batch: batch)
+            if let fourier { g = fourier.gradient(p, inputGradient: g) }
             var norms: [Float] = []
             for b in 0..<batch {
                 let range = (b * perItem)..<((b + 1) * perItem)
@@ -127,21 +180,23 @@ public final class Probe {
             case .normalizedGradient:
                 for b in 0..<batch {
                     let scale = options.learningRate / max(norms[b], 1e-12)  // tf.math.l2_normalize's epsilon: 1e-12 on ‖g‖²
-                    for i in (b * perItem)..<((b + 1) * perItem) { x[i] += scale * g[i] }
+                    for i in (b * perItem)..<((b + 1) * perItem) { p[i] += scale * g[i] }
                 }
             case .adam(let b1, let b2, let eps):
-                adam.ascend(&x, gradient: g, learningRate: options.learningRate, beta1: b1, beta2: b2, epsilon: eps)
+                adam.ascend(&p, gradient: g, learningRate: options.learningRate, beta1: b1, beta2: b2, epsilon: eps)
             }
-            if options.blurEvery > 0, (step + 1) % options.blurEvery == 0, let geometry = spatial {
-                x = geometry.gaussianBlur(x, sigma: options.blurSigma)
+            if fourier == nil {
+                if options.blurEvery > 0, (step + 1) % options.blurEvery == 0, let spatial {
+                    p = spatial.gaussianBlur(p, sigma: options.blurSigma)
+                }
+                if let clip = options.clip { for i in p.indices { p[i] = min(max(p[i], clip.lowerBound), clip.upperBound) } }
             }
-            if let clip = options.clip { for i in x.indices { x[i] = min(max(x[i], clip.lowerBound), clip.upperBound) } }
             let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             let record = Step(step: step + 1, objective: value, gradientNorm: norms, milliseconds: ms)
             steps.append(record)
             progress(record)
         }
-        let final = Tensor(shape: inputShape, scalars: x)
+        let final = Tensor(shape: inputShape, scalars: fourier?.image(p) ?? p)
         return Result(input: final, steps: steps, finalObjective: try evaluate(final).objective)
     }
 }

@@ -12,7 +12,9 @@ public struct ProbeOptions: Sendable {
 
     /// The starting input.
     public enum Initialization: Sendable, Equatable {
-        /// `(U(0,1) − 0.5) · scale`, seeded (the Keras example uses scale 0.25).
+        /// `(U(0,1) − 0.5) · scale`, seeded (the Keras example uses scale 0.25). With the
+        /// Fourier parametrization: the spectrum is normal with standard deviation `scale`
+        /// (Lucid: 0.01), and `.zeros` gives a flat start; `.tensor` is for pixels only.
         case noise(scale: Float)
         case zeros
         /// A given tensor (must have the model input's shape).
@@ -53,8 +55,41 @@ public struct ProbeOptions: Sendable {
     public var jitter: Int = 0
     /// How the picture is made from the final input.
     public var deprocess: Deprocess = .standardize(std: 0.15, crop: 25)
+    /// What the optimizer moves: the pixels themselves, or a Fourier spectrum (Lucid).
+    public var parametrization: Parametrization = .pixels
+    /// Lucid's random pad/jitter/scale/rotate stack applied before each step (image inputs).
+    public var transforms: RobustnessTransforms? = nil
+
+    /// What the optimizer moves.
+    public enum Parametrization: Sendable, Equatable {
+        /// The input values.
+        case pixels
+        /// Lucid's `param.image(fft=True, decorrelate=…)`: a half-spectrum scaled by 1/frequency,
+        /// inverse real DFT, colour decorrelation (3-channel images only, when `decorrelate`),
+        /// then a sigmoid onto the input range `range`.
+        case fourier(decorrelate: Bool, range: ClosedRange<Float>)
+    }
 
     public init() {}
+
+    /// Lucid's default rendering (`render.render_vis` with `param.image(fft=True,
+    /// decorrelate=True)` and `transform.standard_transforms`): Fourier parametrization with
+    /// decorrelated colour and a sigmoid onto `range`, the random pad/jitter/scale/rotate stack
+    /// before each step, Adam with lr 0.05, 256 steps; pictures drawn in input units.
+    public static func lucid(range: ClosedRange<Float> = 0...1) -> ProbeOptions {
+        var o = ProbeOptions()
+        o.steps = 256
+        o.learningRate = 0.05
+        o.optimizer = .adam()
+        o.parametrization = .fourier(decorrelate: true, range: range)
+        o.transforms = .lucid
+        o.initialization = .noise(scale: 0.01)
+        o.deprocess = .range(lo: range.lowerBound, hi: range.upperBound)
+        return o
+    }
+
+    /// True when the options need an image input (rank 4).
+    var needsImage: Bool { parametrization != .pixels || transforms != nil || jitter > 0 || blurEvery > 0 || totalVariation != 0 }
 
     /// The Keras example "Visualizing what convnets learn": init `(U(0,1)−0.5)·0.25`,
     /// l2-normalized gradient ascent, lr 10, 30 steps, a 2-pixel border excluded from

@@ -5,11 +5,14 @@ import AscentIR
 ///   the model ends in one;
 /// - `output:NAME:K` — index K along the last axis of graph output NAME;
 /// - `layer:NAME:C` — channel C of a layer's output (or any value), averaged over its
-///   non-feature axes (`layer:NAME:C:max` takes the maximum instead).
-public enum Target: Equatable, Sendable, CustomStringConvertible {
+///   non-feature axes (`layer:NAME:C:max` takes the maximum instead);
+/// - `neuron:NAME:C@i,j` — channel C of a layer's output at one spatial position (row i,
+///   column j; `C@i` for 1-D feature maps).
+public enum Target: Hashable, Sendable, CustomStringConvertible {
     case logit(Int)
     case output(name: String, index: Int)
     case layer(name: String, channel: Int, reduction: Reduction)
+    case neuron(name: String, channel: Int, position: [Int])
 
     public enum Reduction: String, Sendable { case mean, max }
 
@@ -34,8 +37,15 @@ public enum Target: Equatable, Sendable, CustomStringConvertible {
                 rest.removeLast()
             }
             self = .layer(name: rest.dropLast().joined(separator: ":"), channel: try index(rest.last!, "channel"), reduction: reduction)
+        case "neuron" where parts.count >= 3:
+            let last = parts.last!.split(separator: "@", omittingEmptySubsequences: false).map(String.init)
+            guard last.count == 2, !last[1].isEmpty else {
+                throw Target.usage("target '\(text)' is not neuron:NAME:C@i,j (a channel and a position)")
+            }
+            self = .neuron(name: parts[1..<(parts.count - 1)].joined(separator: ":"), channel: try index(last[0], "channel"),
+                           position: try last[1].split(separator: ",", omittingEmptySubsequences: false).map { try index(String($0), "position") })
         default:
-            throw Target.usage("target '\(text)' is not logit:K, output:NAME:K, layer:NAME:C or layer:NAME:C:max")
+            throw Target.usage("target '\(text)' is not logit:K, output:NAME:K, layer:NAME:C[:max] or neuron:NAME:C@i,j")
         }
     }
 
@@ -44,6 +54,7 @@ public enum Target: Equatable, Sendable, CustomStringConvertible {
         case .logit(let k): return "logit:\(k)"
         case .output(let name, let k): return "output:\(name):\(k)"
         case .layer(let name, let c, let r): return "layer:\(name):\(c)" + (r == .max ? ":max" : "")
+        case .neuron(let name, let c, let p): return "neuron:\(name):\(c)@" + p.map(String.init).joined(separator: ",")
         }
     }
 

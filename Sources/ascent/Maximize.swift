@@ -12,19 +12,25 @@ extension Ascent {
             Presets: keras-example reproduces the Keras example "Visualizing what convnets learn" \
             (noise init (U(0,1)−0.5)·0.25, l2-normalized gradient ascent, lr 10, 30 steps, a 2-pixel \
             border excluded from layer targets, pictures standardized to std 0.15, cropped by 25 px). \
-            --steps, --learning-rate and --init override the preset.
+            lucid is the default for image inputs, keras-example for others. \
+            smooth: Adam in the input range with TV/L2 penalties, blur and jitter. \
+            lucid: Lucid's Fourier parametrization with decorrelated colour and a sigmoid onto \
+            --input-range, random pad/jitter/scale/rotate before each step, Adam lr 0.05, 256 steps. \
+            --steps, --learning-rate and --init override the preset. \
+            Several --target options optimize one batch item each; with --output P.png the \
+            pictures are written as P-0.png, P-1.png, ... in the order of the targets.
             """)
 
-        enum Preset: String, ExpressibleByArgument, CaseIterable { case kerasExample = "keras-example", smooth }
+        enum Preset: String, ExpressibleByArgument, CaseIterable { case kerasExample = "keras-example", smooth, lucid }
 
         @Argument(help: "The model: .onnx, .h5, .keras or .ascent.")
         var model: String
 
-        @Option(help: "What to maximize: logit:K, output:NAME:K or layer:NAME:C[:max].")
-        var target: String
+        @Option(help: "What to maximize: logit:K, output:NAME:K, layer:NAME:C[:max] or neuron:NAME:C@i,j (repeat for a batch).")
+        var target: [String]
 
-        @Option(help: "The preset: keras-example.")
-        var preset: Preset = .kerasExample
+        @Option(help: "The preset: keras-example, smooth or lucid (default: lucid for image inputs, keras-example otherwise).")
+        var preset: Preset?
 
         @Option(help: "Number of ascent steps.")
         var steps: Int?
@@ -50,7 +56,7 @@ extension Ascent {
         @Option(help: "Threads for the CPU kernels (default: all cores).")
         var threads: Int?
 
-        @Option(help: "The model's input range LO,HI (smooth preset; default 0,1).")
+        @Option(help: "The model's input range LO,HI (smooth and lucid presets; default 0,1).")
         var inputRange: String = "0,1"
 
         @Option(help: "Total-variation weight (overrides the preset).")
@@ -65,6 +71,9 @@ extension Ascent {
             return parts[0]...parts[1]
         }
 
+        @Option(help: "Subtract Lucid's diversity of a layer across the batch: LAYER or LAYER:WEIGHT (default weight 100).")
+        var diversity: String?
+
         @Option(help: "Architecture JSON for a weights-only Keras file.")
         var config: String?
 
@@ -73,15 +82,32 @@ extension Ascent {
             if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
             if let output, !output.lowercased().hasSuffix(".png") { throw ValidationError("--output must end in .png") }
+            if target.isEmpty { throw ValidationError("give at least one --target") }
         }
 
         func run() throws {
             try reportingErrors {
-                let parsed = try Target(parsing: target)
+                var goal = Goal(batch: try target.map { try Target(parsing: $0) })
+                if let diversity {
+                    // The weight is the last ':'-part when it parses as a number (layer names may hold ':').
+                    if let colon = diversity.lastIndex(of: ":"), let weight = Float(diversity[diversity.index(after: colon)...]) {
+                        goal.diversity = .init(layer: String(diversity[..<colon]), weight: weight)
+                    } else {
+                        goal.diversity = .init(layer: diversity)
+                    }
+                }
+                let loaded = try loadModel(model, config: config)
+                // The default: lucid (the clearest pictures) when the input is an image, else the
+                // Keras example's plain ascent, which works on any input.
+                let floating = loaded.graph.inputs.filter { $0.type.dtype.isFloatingPoint }
+                let isImage = floating.count == 1 && floating[0].type.shape?.rank == 4
+                let chosen = preset ?? (isImage ? .lucid : .kerasExample)
+                if preset == nil { FileHandle.standardError.write(Data("preset: \(chosen.rawValue)\n".utf8)) }
                 var options: ProbeOptions
-                switch preset {
+                switch chosen {
                 case .kerasExample: options = .kerasExample
                 case .smooth: options = .smooth(range: try parseRange())
+                case .lucid: options = .lucid(range: try parseRange())
                 }
                 if let steps { options.steps = steps }
                 if let learningRate { options.learningRate = learningRate }
@@ -93,26 +119,30 @@ extension Ascent {
                 case "zeros": options.initialization = .zeros
                 case let path?: options.initialization = .tensor(try NumPy.read(path: path))
                 }
-                let loaded = try loadModel(model, config: config)
                 let probe: Probe
-                do { probe = try Probe(graph: loaded.graph, target: parsed, options: options, threads: threads) }
+                do { probe = try Probe(graph: loaded.graph, goal: goal, options: options, threads: threads) }
                 catch let e as AscentError { throw e.inFile(model) }
                 let isTerminal = isatty(2) != 0
                 let result = try probe.run { step in
                     let every = max(1, options.steps / 10)
                     guard step.step % every == 0 || step.step == options.steps else { return }
-                    let line = String(format: "step %d/%d  objective %.5g", step.step, options.steps, step.objective.first ?? .nan)
+                    let line = "step \(step.step)/\(options.steps)  objective " + step.objective.map { String(format: "%.5g", $0) }.joined(separator: " ")
                     FileHandle.standardError.write(Data((isTerminal ? "\r\(line)" : line + "\n").utf8))
                 }
                 if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
-                let first = result.steps.first?.objective.first ?? result.finalObjective[0]
-                emit(String(format: "%@: objective %.5g → %.5g in %d steps (%.1f ms/step)\n",
-                            probe.objective.summary, first, result.finalObjective[0], options.steps,
+                let first = result.steps.first?.objective ?? result.finalObjective
+                let values = zip(first, result.finalObjective).map { String(format: "%.5g → %.5g", $0, $1) }.joined(separator: ", ")
+                emit(String(format: "%@: objective %@ in %d steps (%.1f ms/step)\n",
+                            probe.objective.summary, values, options.steps,
                             result.steps.map(\.milliseconds).reduce(0, +) / Double(max(1, result.steps.count))))
                 if let output {
-                    let image = try Picture.image(from: result.input, channelsLast: probe.channelsLast, deprocess: options.deprocess)
-                    try PNG.write(image, to: output)
-                    emit("wrote \(output) (\(image.width)×\(image.height)×\(image.channels))\n")
+                    let batch = result.input.shape.first ?? 1
+                    for k in 0..<batch {
+                        let path = batch == 1 ? output : String(output.dropLast(4)) + "-\(k).png"
+                        let image = try Picture.image(from: result.input, index: k, channelsLast: probe.channelsLast, deprocess: options.deprocess)
+                        try PNG.write(image, to: path)
+                        emit("wrote \(path) (\(image.width)×\(image.height)×\(image.channels))\n")
+                    }
                 }
                 if let saveInput {
                     try NumPy.write(result.input, to: saveInput)
