@@ -101,6 +101,8 @@ enum KernelRegistry {
             ReduceKernels.factories,
             CastKernels.factories,
             GradientKernels.factories,
+            MoreKernels.factories,
+            AttentionKernels.factories,
         ]
         for family in families {
             for (op, factory) in family {
