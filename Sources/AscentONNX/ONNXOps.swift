@@ -58,6 +58,9 @@ enum ONNXOps {
         "Concat": ONNXOpHandler((1, concatDefaultAxis), (4, passThrough)),
         "Gemm": ONNXOpHandler((1, removing("broadcast")), (7, passThrough)),
         "Tile": ONNXOpHandler((1, unsupported), (6, passThrough)),
+        "Resize": ONNXOpHandler((10, resize10), (11, passThrough)),
+        "Upsample": ONNXOpHandler((7, upsample)),
+        "Scatter": ONNXOpHandler((9, renamed("ScatterElements"))),
 
         // Broadcasting: explicit (`broadcast`, `axis`) before 7, NumPy-style from 7.
         "Add": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),

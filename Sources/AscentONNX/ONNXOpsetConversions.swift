@@ -184,4 +184,35 @@ extension ONNXOps {
         }
         b.add(ctx.node(inputs: inputs, attributes: ctx.attributes(removing: "pads", "paddings", "value")))
     }
+
+    /// Resize-10 (and Upsample) take `(X, scales)` and map output coordinates back as
+    /// `x / scale` with nearest = floor: today's Resize with an empty roi, `asymmetric`
+    /// coordinates and `floor` rounding.
+    static let resize10: ONNXConverter = { ctx, b in
+        var attrs = ctx.attributes
+        attrs["coordinate_transformation_mode"] = .string("asymmetric")
+        attrs["nearest_mode"] = .string("floor")
+        b.add(ctx.node(op: "Resize", inputs: [ctx.input(0), "", ctx.input(1)], attributes: attrs))
+    }
+
+    /// Upsample (deprecated at 10): scales as an attribute before 9, an input from 9.
+    static let upsample: ONNXConverter = { ctx, b in
+        var attrs = ctx.attributes(removing: "scales", "width_scale", "height_scale")
+        attrs["coordinate_transformation_mode"] = .string("asymmetric")
+        attrs["nearest_mode"] = .string("floor")
+        let scales: String
+        if ctx.opset >= 9 {
+            scales = ctx.input(1)
+        } else {
+            guard let values = ctx.attributes["scales"]?.floats else { throw AscentError.invalid("missing attribute 'scales'") }
+            scales = b.constant("\(ctx.name)/scales", Tensor(shape: [values.count], scalars: values.map { Float($0) }))
+        }
+        if attrs["mode"]?.string == "bilinear" { attrs["mode"] = .string("linear") }
+        b.add(ctx.node(op: "Resize", inputs: [ctx.input(0), "", scales], attributes: attrs))
+    }
+
+    /// The same op under its newer name (Scatter → ScatterElements).
+    static func renamed(_ op: String) -> ONNXConverter {
+        return { ctx, b in b.add(ctx.node(op: op)) }
+    }
 }
