@@ -157,7 +157,8 @@ public final class Probe {
             var seen = x
             var sampler: AffineSampler?
             if let transforms = options.transforms, let spatial {
-                let s = AffineSampler(geometry: spatial, parameters: transforms.draw(using: &rng), fill: fill)
+                let sized = transforms.scaled(toImageSize: min(spatial.height, spatial.width))
+                let s = AffineSampler(geometry: spatial, parameters: sized.draw(using: &rng), fill: fill)
                 seen = s.forward(seen)
                 sampler = s
             }
