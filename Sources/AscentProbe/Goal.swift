@@ -68,24 +68,9 @@ extension Objective {
                 summaries.append(o.summary)
             }
         }
-        var used = Set(g.inputs.map(\.name)).union(g.initializers.keys)
-        for n in g.nodes { used.formUnion(n.outputs) }
-        func fresh(_ base: String) -> String {
-            var name = base, i = 1
-            while used.contains(name) { name = "\(base)_\(i)"; i += 1 }
-            used.insert(name)
-            return name
-        }
-        func emit(_ op: String, _ inputs: [String], _ attrs: [String: Attribute] = [:]) -> String {
-            let out = fresh("objective/\(op)")
-            g.nodes.append(Node(name: "objective", op: op, inputs: inputs, outputs: [out], attributes: attrs))
-            return out
-        }
-        func constant(_ t: Tensor) -> String {
-            let name = fresh("objective/const")
-            g.initializers[name] = t
-            return name
-        }
+        var b = ObjectiveBuilder(g)
+        func emit(_ op: String, _ inputs: [String], _ attrs: [String: Attribute] = [:]) -> String { b.emit(op, inputs, attrs) }
+        func constant(_ t: Tensor) -> String { b.constant(t) }
         // value = Σ_target objective_target ⊙ weights_target, where weights_target[b] is the
         // weight of that target in item b (0 when item b does not use it): elementwise, so
         // the batch axis stays symbolic.
@@ -128,6 +113,6 @@ extension Objective {
         source = resolved[goal.items[0][0].target]!.source
         summary = goal.description + (summaries.count == 1 ? " (\(summaries[0]))" : "")
             + (goal.diversity.map { " − \($0.weight)·diversity('\($0.layer)')" } ?? "")
-        self.graph = g
+        self.graph = b.graph
     }
 }

@@ -19,25 +19,9 @@ public struct Objective: Sendable {
     ///   out-of-range classes or channels.
     public init(_ target: Target, on graph: Graph, border: Int = 0) throws {
         let types = try graph.inferTypes()
-        var g = graph
-        var used = Set(graph.inputs.map(\.name)).union(graph.initializers.keys)
-        for n in graph.nodes { used.formUnion(n.outputs) }
-        func fresh(_ base: String) -> String {
-            var name = base, i = 1
-            while used.contains(name) { name = "\(base)_\(i)"; i += 1 }
-            used.insert(name)
-            return name
-        }
-        func emit(_ op: String, _ inputs: [String], _ attrs: [String: Attribute] = [:]) -> String {
-            let out = fresh("objective/\(op)")
-            g.nodes.append(Node(name: "objective", op: op, inputs: inputs, outputs: [out], attributes: attrs))
-            return out
-        }
-        func ints(_ values: [Int]) -> String {
-            let name = fresh("objective/const")
-            g.initializers[name] = Tensor(shape: [values.count], scalars: values.map(Int64.init))
-            return name
-        }
+        var b = ObjectiveBuilder(graph)
+        func emit(_ op: String, _ inputs: [String], _ attrs: [String: Attribute] = [:]) -> String { b.emit(op, inputs, attrs) }
+        func ints(_ values: [Int]) -> String { b.constant(Tensor(shape: [values.count], scalars: values.map(Int64.init))) }
         /// Index `k` along `axis` of `v`, keeping the axis (size 1).
         func select(_ v: String, axis: Int, _ k: Int, what: String) throws -> String {
             guard let shape = types[v]?.shape else { throw AscentError.invalid("the shape of '\(v)' is unknown") }
@@ -118,7 +102,7 @@ public struct Objective: Sendable {
             source = v
             summary = "\(target) (value '\(v)', channel axis \(channelAxis)\(border > 0 && !spatial.isEmpty ? ", border \(border)" : ""))"
         }
-        self.graph = g
+        self.graph = b.graph
     }
 
     /// A value named `name`, else the output of the last node named `name`.
@@ -154,5 +138,39 @@ public struct Objective: Sendable {
             }
         }
         return row[y.count]
+    }
+}
+
+/// Appends objective nodes and constants to a graph under fresh `objective/...` names.
+struct ObjectiveBuilder {
+    private(set) var graph: Graph
+    private var used: Set<String>
+
+    init(_ graph: Graph) {
+        self.graph = graph
+        used = Set(graph.inputs.map(\.name)).union(graph.initializers.keys)
+        for n in graph.nodes { used.formUnion(n.outputs) }
+    }
+
+    /// `base`, or `base_1`, `base_2`... when taken.
+    mutating func fresh(_ base: String) -> String {
+        var name = base, i = 1
+        while used.contains(name) { name = "\(base)_\(i)"; i += 1 }
+        used.insert(name)
+        return name
+    }
+
+    /// Adds a node with one output; returns the output's name.
+    mutating func emit(_ op: String, _ inputs: [String], _ attrs: [String: Attribute] = [:]) -> String {
+        let out = fresh("objective/\(op)")
+        graph.nodes.append(Node(name: "objective", op: op, inputs: inputs, outputs: [out], attributes: attrs))
+        return out
+    }
+
+    /// Adds a constant; returns its name.
+    mutating func constant(_ t: Tensor) -> String {
+        let name = fresh("objective/const")
+        graph.initializers[name] = t
+        return name
     }
 }
