@@ -20,9 +20,10 @@ enum InspectText {
         for row in s.rows {
             let type = row.outputTypes.first.map { $0?.description ?? "?" } ?? ""
             let op = row.unsupported ? row.op + " (!)" : row.op
-            out += pad(row.name, nameWidth) + " " + pad(op, opWidth) + " " + pad(type, typeWidth) + " "
+            let line = pad(row.name, nameWidth) + " " + pad(op, opWidth) + " " + pad(type, typeWidth) + " "
                 + lpad(row.parameters == 0 ? "" : grouped(row.parameters), paramsWidth) + " "
-                + lpad(row.macs.map(grouped) ?? "", macsWidth) + "\n"
+                + lpad(row.macs.map(grouped) ?? "", macsWidth)
+            out += String(line.reversed().drop { $0 == " " }.reversed()) + "\n"
         }
         out += "\n\(grouped(g.nodes.count)) nodes, \(grouped(s.parameters)) parameters, \(grouped(s.macs)) MACs"
         out += s.macs > 0 ? " per batch item\n" : "\n"
