@@ -1,0 +1,647 @@
+"""Side-by-side benchmarks of the Ascent CLI against onnxruntime and TensorFlow/Keras, written to BENCHMARKS.md.
+
+Run through Tools/bench/run (which builds `ascent` in release mode and generates the models). Every comparison
+alternates the two sides within one run (round r runs Ascent first when r is even, the peer first when r is
+odd), so machine noise hits both; each side's number is the median over rounds of its per-round median.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt_ms(x):
+    if x != x:
+        return "–"
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    if x >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def cell(stats):
+    """median (min–max) in ms."""
+    if not stats or stats.get("error"):
+        return "failed" if not stats else f"failed: {stats['error']}"
+    return f"{fmt_ms(stats['median'])} ({fmt_ms(stats['min'])}–{fmt_ms(stats['max'])})"
+
+
+def ratio(a, b):
+    if not a or not b or a.get("error") or b.get("error"):
+        return "–"
+    return f"{a['median'] / b['median']:.2f}×"
+
+
+def summarize(round_medians, mins, maxs, **extra):
+    return {"median": median(round_medians), "min": min(mins), "max": max(maxs),
+            "rounds": len(round_medians), **extra}
+
+
+def rel(path):
+    return os.path.relpath(path, ROOT)
+
+
+class Ascent:
+    def __init__(self, exe):
+        self.exe = exe
+
+    def run(self, args, timeout=900, env=None):
+        t0 = time.perf_counter()
+        p = subprocess.run([self.exe] + args, capture_output=True, text=True, timeout=timeout,
+                           env=dict(os.environ, **env) if env else None)
+        wall = (time.perf_counter() - t0) * 1e3
+        if p.returncode != 0:
+            err = (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1][:160]
+            raise RuntimeError(err)
+        return p.stdout, wall
+
+    def bench(self, model, runs, threads, warmup=3, env=None):
+        out, _ = self.run(["bench", model, "--runs", str(runs), "--warmup", str(warmup),
+                           "--threads", str(threads), "--json"], env=env)
+        return json.loads(out.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------- forward
+
+
+def ort_session(path, threads):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def ort_feeds(sess, rng):
+    feeds = {}
+    for i in sess.get_inputs():
+        shape = [d if isinstance(d, int) and d > 0 else 1 for d in i.shape]
+        if "float" in i.type:
+            feeds[i.name] = rng.uniform(0, 1, shape).astype(np.float32)
+        else:
+            feeds[i.name] = rng.integers(0, 10, shape).astype(np.int64)
+    return feeds
+
+
+def ort_times(sess, feeds, runs, warmup=3):
+    for _ in range(warmup):
+        sess.run(None, feeds)
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sess.run(None, feeds)
+        ts.append((time.perf_counter() - t0) * 1e3)
+    return ts
+
+
+def forward_section(ascent, models, threads_list, rounds, budget_ms):
+    rng = np.random.default_rng(0)
+    rows = []
+    for label, ascent_path, onnx_path in models:
+        for threads in threads_list:
+            row = {"model": label, "ascent_file": rel(ascent_path), "onnx_file": rel(onnx_path), "threads": threads}
+            try:
+                sess = ort_session(onnx_path, threads)
+                feeds = ort_feeds(sess, rng)
+                # Calibrate: runs per round so that one side's round takes about budget_ms.
+                # Minimum of 10 probe runs: one slow burst must not leave the row with 5 runs per round.
+                probe = ascent.bench(ascent_path, 10, threads, warmup=2)
+                t = max(min(ort_times(sess, feeds, 10, warmup=2)), probe["min_ms"], 1e-3)
+                runs = int(min(2000, max(5, budget_ms / t)))
+            except Exception as e:  # noqa: BLE001
+                row["error"] = str(e)
+                log(f"forward {label} t{threads}: {e}")
+                rows.append(row)
+                continue
+            a_med, a_min, a_max, o_med, o_min, o_max, imports, rss = [], [], [], [], [], [], [], []
+            p_med, p_min, p_max = [], [], []
+            error = None
+            # With several threads, a third side: Ascent with OMP_WAIT_POLICY=passive (oneDNN's OpenMP
+            # workers sleep instead of spinning between regions), a diagnostic for oversubscription.
+            sides = ["ascent", "ort"] + (["passive"] if threads > 1 else [])
+            for r in range(rounds):
+                for side in (sides if r % 2 == 0 else sides[::-1]):
+                    if side in ("ascent", "passive"):
+                        try:
+                            j = ascent.bench(ascent_path, runs, threads,
+                                             env={"OMP_WAIT_POLICY": "passive"} if side == "passive" else None)
+                        except Exception as e:  # noqa: BLE001
+                            error = str(e)
+                            continue
+                        if side == "passive":
+                            p_med.append(j["median_ms"]); p_min.append(j["min_ms"]); p_max.append(j["max_ms"])
+                            continue
+                        a_med.append(j["median_ms"]); a_min.append(j["min_ms"]); a_max.append(j["max_ms"])
+                        imports.append(j["import_ms"]); rss.append(j["peak_rss_mb"])
+                    else:
+                        ts = ort_times(sess, feeds, runs)
+                        o_med.append(median(ts)); o_min.append(min(ts)); o_max.append(max(ts))
+            if p_med:
+                row["ascent_passive"] = summarize(p_med, p_min, p_max)
+            row["runs_per_round"] = runs
+            row["ascent"] = summarize(a_med, a_min, a_max, import_ms=median(imports), peak_rss_mb=max(rss)) \
+                if a_med else {"error": error}
+            row["ort"] = summarize(o_med, o_min, o_max)
+            log(f"forward {label} t{threads}: ascent {cell(row['ascent'])} ms, ort {cell(row['ort'])} ms, "
+                f"ratio {ratio(row['ascent'], row['ort'])} ({runs} runs × {rounds} rounds)"
+                + (f"; ascent passive {cell(row['ascent_passive'])}" if "ascent_passive" in row else ""))
+            rows.append(row)
+            del sess
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- TF setup
+
+_tf = None
+
+
+def tf_module():
+    global _tf
+    if _tf is None:
+        t0 = time.perf_counter()
+        import tensorflow as tf
+        import keras  # noqa: F401
+        tf.config.threading.set_intra_op_parallelism_threads(os.cpu_count())
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        _tf = tf
+        tf_module.import_ms = (time.perf_counter() - t0) * 1e3
+    return _tf
+
+
+tf_module.import_ms = float("nan")
+
+
+# ---------------------------------------------------------------------------------------------- gradient ascent
+
+
+def tf_ascent_loop(model, loss_fn, shape, lr=10.0):
+    tf = tf_module()
+
+    @tf.function
+    def loop(img, steps):
+        for _ in tf.range(steps):
+            with tf.GradientTape() as tape:
+                tape.watch(img)
+                loss = loss_fn(model(img, training=False))
+            grads = tape.gradient(loss, img)
+            img = img + lr * tf.math.l2_normalize(grads)
+        return img, loss
+
+    def run(steps, seed):
+        tf.random.set_seed(seed)
+        img = (tf.random.uniform(shape) - 0.5) * 0.25      # the Keras example's initialization
+        t0 = time.perf_counter()
+        out, loss = loop(img, tf.constant(steps))
+        float(loss.numpy())
+        return (time.perf_counter() - t0) * 1e3
+    return run
+
+
+def ascent_maximize(ascent, model, target, steps, seed, threads, env=None):
+    with tempfile.TemporaryDirectory() as d:
+        trace = os.path.join(d, "trace.json")
+        # The preset is explicit: keras-example is no longer the default for image inputs.
+        _, wall = ascent.run(["maximize", model, "--preset", "keras-example", "--target", target,
+                              "--steps", str(steps), "--seed", str(seed),
+                              "--threads", str(threads), "--log", trace], env=env)
+        with open(trace) as f:
+            j = json.load(f)
+    ms = [s["milliseconds"] for s in j["steps"]]
+    return wall, sum(ms), median(ms)
+
+
+def ascent_section(ascent, cases, step_counts, rounds, threads):
+    tf = tf_module()
+    import keras
+    rows = []
+    for case in cases:
+        label, keras_path, ascent_paths, target, make = case["label"], case["keras"], case["ascent"], case["target"], case["make"]
+        t0 = time.perf_counter()
+        model = keras.saving.load_model(keras_path, compile=False)
+        sub, loss_fn, shape = make(model, tf)
+        step_fn = tf_ascent_loop(sub, loss_fn, shape)
+        trace_ms = step_fn(2, 0)        # traces the tf.function once (the step count is a tensor)
+        setup_ms = (time.perf_counter() - t0) * 1e3
+        log(f"ascent {label}: TF load + trace {setup_ms:.0f} ms")
+        for steps in step_counts:
+            for apath in ascent_paths:
+                row = {"model": label, "target": target, "steps": steps, "ascent_file": rel(apath),
+                       "keras_file": rel(keras_path), "tf_first_call_ms": trace_ms, "threads": threads}
+                a_wall, a_total, a_step, t_total, p_total = [], [], [], [], []
+                error = None
+                sides = ["ascent", "tf"] + (["passive"] if threads > 1 else [])
+                for r in range(rounds):
+                    for side in (sides if r % 2 == 0 else sides[::-1]):
+                        if side in ("ascent", "passive"):
+                            try:
+                                w, tot, st = ascent_maximize(ascent, apath, target, steps, r, threads,
+                                                             env={"OMP_WAIT_POLICY": "passive"} if side == "passive" else None)
+                            except Exception as e:  # noqa: BLE001
+                                error = str(e)
+                                continue
+                            if side == "passive":
+                                p_total.append(tot)
+                            else:
+                                a_wall.append(w); a_total.append(tot); a_step.append(st)
+                        else:
+                            t_total.append(step_fn(steps, r))
+                if a_total:
+                    row["ascent_loop"] = summarize(a_total, a_total, a_total)
+                    row["ascent_step"] = summarize(a_step, a_step, a_step)
+                    row["ascent_wall"] = summarize(a_wall, a_wall, a_wall)
+                else:
+                    row["ascent_loop"] = row["ascent_step"] = row["ascent_wall"] = {"error": error}
+                if p_total:
+                    row["ascent_passive_loop"] = summarize(p_total, p_total, p_total)
+                row["tf_loop"] = summarize(t_total, t_total, t_total)
+                per = [t / steps for t in t_total]
+                row["tf_step"] = summarize(per, per, per)
+                log(f"ascent {label} ({rel(apath)}) {steps} steps: ascent {cell(row['ascent_loop'])} ms "
+                    f"(wall {cell(row['ascent_wall'])}), tf {cell(row['tf_loop'])} ms, "
+                    f"ratio {ratio(row['ascent_loop'], row['tf_loop'])}")
+                rows.append(row)
+        del model, sub
+        keras.backend.clear_session()
+    return rows
+
+
+def mini_xception_case(model, tf):
+    import keras
+    logits = keras.Model(model.inputs, model.get_layer("logits").output)
+    return logits, (lambda y: tf.reduce_mean(y[:, 0])), (1, 64, 64, 1)
+
+
+def resnet_case(model, tf):
+    import keras
+    feat = keras.Model(model.inputs, model.get_layer("conv3_block4_out").output)
+    return feat, (lambda a: tf.reduce_mean(a[:, 2:-2, 2:-2, 0])), (1, 180, 180, 3)
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+
+def import_section(ascent, cases, rounds):
+    tf_module()
+    import keras
+    import onnx
+    import onnxruntime as ort
+    rows = []
+    starts = []
+    for _ in range(5):
+        starts.append(ascent.run(["--version"])[1])
+    for label, path in cases:
+        ext = os.path.splitext(path)[1]
+        keras_file = ext != ".onnx"
+        row = {"model": label, "file": rel(path), "size_mb": os.path.getsize(path) / 2 ** 20}
+        a, a_imp, a_inproc, p, p_load = [], [], [], [], []
+        error = None
+        for r in range(rounds):
+            for side in (("ascent", "peer") if r % 2 == 0 else ("peer", "ascent")):
+                if side == "ascent":
+                    try:
+                        _, wall = ascent.run(["inspect", path, "--format", "json"])
+                        a.append(wall)
+                        a_imp.append(ascent.bench(path, 1, 1, warmup=0)["import_ms"])
+                        if keras_file:
+                            os.environ["ASCENT_IMPORT_IN_PROCESS"] = "1"
+                            try:
+                                a_inproc.append(ascent.bench(path, 1, 1, warmup=0)["import_ms"])
+                            finally:
+                                del os.environ["ASCENT_IMPORT_IN_PROCESS"]
+                    except Exception as e:  # noqa: BLE001
+                        error = str(e)
+                elif not keras_file:
+                    t0 = time.perf_counter()
+                    m = onnx.load(path)
+                    t1 = time.perf_counter()
+                    so = ort.SessionOptions()
+                    so.intra_op_num_threads = 1
+                    s = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+                    t2 = time.perf_counter()
+                    del s, m
+                    p.append((t2 - t0) * 1e3)
+                    p_load.append((t1 - t0) * 1e3)
+                else:
+                    t0 = time.perf_counter()
+                    m = keras.saving.load_model(path, compile=False)
+                    p.append((time.perf_counter() - t0) * 1e3)
+                    del m
+                    keras.backend.clear_session()
+        row["peer"] = "onnx.load + InferenceSession" if not keras_file else "keras load_model"
+        row["ascent"] = summarize(a, a, a) if a else {"error": error}
+        row["ascent_import"] = summarize(a_imp, a_imp, a_imp) if a_imp else {"error": error}
+        if a_inproc:
+            row["ascent_import_in_process"] = summarize(a_inproc, a_inproc, a_inproc)
+        row["peer_stats"] = summarize(p, p, p)
+        if p_load:
+            row["onnx_load"] = summarize(p_load, p_load, p_load)
+        log(f"import {label} {rel(path)}: ascent inspect {cell(row['ascent'])} ms, import_ms {cell(row['ascent_import'])}, "
+            f"{row['peer']} {cell(row['peer_stats'])} ms")
+        rows.append(row)
+    return rows, summarize(starts, starts, starts)
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def machine_line():
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return cpu, os.cpu_count()
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def versions():
+    import onnxruntime as ort
+    v = {"python": platform.python_version(), "numpy": np.__version__, "onnxruntime": ort.__version__}
+    if _tf is not None:
+        import keras
+        v["tensorflow"] = _tf.__version__
+        v["keras"] = keras.__version__
+    return v
+
+
+def highlights(res):
+    """Headline ratios and the rows that stand out, derived from this run's numbers."""
+    out = []
+
+    def r_of(a, b):
+        return a["median"] / b["median"] if a.get("median") and b.get("median") else None
+    fw = [r for r in res.get("forward", []) if not r.get("error") and not r["ascent"].get("error")]
+    if fw:
+        rs = [r_of(r["ascent"], r["ort"]) for r in fw]
+        out.append(f"Forward vs onnxruntime: Ascent/ORT median ratio {statistics.median(rs):.2f}× over {len(rs)} rows "
+                   f"(best {min(rs):.2f}×, worst {max(rs):.2f}×).")
+        slow = [(r_of(r["ascent"], r["ort"]), r) for r in fw if r_of(r["ascent"], r["ort"]) >= 1.5]
+        for x, r in sorted(slow, key=lambda t: -t[0])[:8]:
+            out.append(f"Slow: {r['model']} (`{os.path.basename(r['ascent_file'])}`, {r['threads']} thread(s)) "
+                       f"{x:.2f}× onnxruntime ({fmt_ms(r['ascent']['median'])} vs {fmt_ms(r['ort']['median'])} ms).")
+        by = {}
+        for r in fw:
+            by.setdefault((r["model"], r["ascent_file"]), {})[r["threads"]] = r
+        for (model, f), t in by.items():
+            if 1 in t and 2 in t:
+                a1, a2 = t[1]["ascent"]["median"], t[2]["ascent"]["median"]
+                o1, o2 = t[1]["ort"]["median"], t[2]["ort"]["median"]
+                p2 = t[2].get("ascent_passive", {}).get("median")
+                if p2 and a2 > 1.5 * p2:
+                    out.append(f"Spin-waiting: {model} (`{os.path.basename(f)}`), 2 threads: {fmt_ms(a2)} ms as shipped, "
+                               f"{fmt_ms(p2)} ms with OMP_WAIT_POLICY=passive ({a2 / p2:.1f}× faster).")
+                if a2 > a1 * 1.1:
+                    out.append(f"Thread scaling: {model} (`{os.path.basename(f)}`) is slower on 2 threads than on 1 in "
+                               f"Ascent ({fmt_ms(a2)} vs {fmt_ms(a1)} ms; onnxruntime {fmt_ms(o2)} vs {fmt_ms(o1)} ms).")
+    for r in res.get("ascent", []):
+        if not r["ascent_loop"].get("error"):
+            out.append(f"Gradient ascent, {r['model']} `{r['target']}` ({os.path.basename(r['ascent_file'])}), "
+                       f"{r['steps']} steps: Ascent/TF {r_of(r['ascent_loop'], r['tf_loop']):.2f}× "
+                       f"({fmt_ms(r['ascent_step']['median'])} vs {fmt_ms(r['tf_step']['median'])} ms per step).")
+        else:
+            out.append(f"Gradient ascent, {r['model']} ({os.path.basename(r['ascent_file'])}): failed: {r['ascent_loop']['error']}")
+    for r in res.get("import", []):
+        if not r["ascent"].get("error"):
+            out.append(f"Import, `{os.path.basename(r['file'])}`: Ascent inspect/{r['peer']} "
+                       f"{r_of(r['ascent'], r['peer_stats']):.2f}×.")
+    if not out:
+        return []
+    return ["", "## Highlights", "", "Derived from the tables below (ratio = Ascent/peer; below 1× Ascent is faster).", ""] \
+        + [f"- {x}" for x in out]
+
+
+def write_report(path, res, command):
+    cpu, cores = machine_line()
+    v = res["versions"]
+    L = []
+    L.append("# Benchmarks")
+    L.append("")
+    L.append("<!-- Written by Tools/bench/run; edits are overwritten. -->")
+    L.append("")
+    L.append(f"**Machine:** {cpu}, {cores} cores, Linux {platform.release()}; run {res['started']} – {res['finished']} UTC. "
+             f"**The machine was shared and loaded** (other engineers were compiling; load average {res['load_start']} "
+             f"at the start, {res['load_end']} at the end), so absolute numbers are noisy: every comparison alternates "
+             f"the two sides within this one run, and the ratios are the numbers to read.")
+    L.append("")
+    L.append(f"Ascent {res['ascent_version']}: `ascent` from {res['ascent_source']} "
+             "(`swift build -c release --product ascent`). Peers: "
+             + ", ".join(f"{k} {val}" for k, val in v.items()) + ".")
+    L.append("")
+    L.append("Regenerate (about 15 minutes; `--quick` runs a 2-minute subset):")
+    L.append("")
+    L.append("```sh")
+    L.append(command)
+    L.append("```")
+    L.append("")
+    L.append("How to read the tables: each cell is *median (min–max)* in milliseconds. A side's median is the median "
+             "over rounds of that round's median; min and max are over every timed run. Rounds alternate which side "
+             "goes first. **Ratio = Ascent / peer: below 1× Ascent is faster, above 1× it is slower.**")
+    if res["quick"]:
+        L.append("")
+        L.append("*This is a `--quick` run: fewer models, rounds and runs.*")
+
+    L += highlights(res)
+    fw = res.get("forward", [])
+    if fw:
+        L.append("")
+        L.append("## 1. Forward latency vs onnxruntime (batch 1)")
+        L.append("")
+        L.append("Ascent: `ascent bench MODEL --threads T --runs N --json` (in-process timing of `Session.run` on seeded "
+                 "random inputs; the import time is the `import_ms` it prints). onnxruntime: `InferenceSession` on the "
+                 "ONNX file with `intra_op_num_threads = T`, `inter_op_num_threads = 1`, default graph optimizations, "
+                 "timed around `session.run` from Python (includes a few µs of binding overhead, which matters only "
+                 "for the sub-0.1 ms models). Both sides get the same number of runs per round after 3 warm-up runs. "
+                 "Where a Keras `.h5` exists, Ascent also runs it (its own Keras import, channels-last) against the "
+                 "same onnxruntime session of the tf2onnx export.")
+        L.append("")
+        L.append("With 2 threads a third side runs too, alternated with the others: Ascent with `OMP_WAIT_POLICY=passive` "
+                 "(oneDNN's OpenMP workers sleep instead of spin-waiting after each region, so they stop competing "
+                 "for the cores with Ascent's own Dispatch workers and with other processes). It is a diagnostic, "
+                 "not a setting Ascent uses today.")
+        L.append("")
+        L.append("| Model | Ascent file | Threads | Runs × rounds | Ascent ms | onnxruntime ms | Ascent/ORT | Ascent, OMP passive ms | passive/ORT | Ascent import ms | Ascent peak RSS MB |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in fw:
+            if r.get("error"):
+                L.append(f"| {r['model']} | `{r['ascent_file']}` | {r['threads']} | – | failed: {r['error']} | | | | | | |")
+                continue
+            a = r["ascent"]
+            L.append(f"| {r['model']} | `{r['ascent_file']}` | {r['threads']} | {r['runs_per_round']} × {r['ort']['rounds']} | "
+                     f"{cell(a)} | {cell(r['ort'])} | **{ratio(a, r['ort'])}** | "
+                     f"{cell(r['ascent_passive']) if 'ascent_passive' in r else '–'} | "
+                     f"{ratio(r['ascent_passive'], r['ort']) if 'ascent_passive' in r else '–'} | "
+                     f"{fmt_ms(a.get('import_ms', float('nan')))} | {a.get('peak_rss_mb', float('nan')):.0f} |")
+        L.append("")
+        L.append("ONNX files: " + "; ".join(sorted({f"{r['model']}: `{r['onnx_file']}`" for r in fw})) + ".")
+
+    ga = res.get("ascent", [])
+    if ga:
+        L.append("")
+        L.append("## 2. Gradient ascent vs TensorFlow")
+        L.append("")
+        L.append("The Keras example's update, `grads = tape.gradient(loss, img); img += 10 * tf.math.l2_normalize(grads)`, "
+                 "from its initialization `(U(0,1) − 0.5) · 0.25`. TensorFlow: the whole loop is one `tf.function` "
+                 "(a `tf.range` loop; traced once beforehand, so the time excludes tracing), on the sub-model up to "
+                 "the target (the example's `feature_extractor`). Ascent: `ascent maximize MODEL --preset keras-example "
+                 "--target T --steps N --log TRACE.json` (the same update, init and 2-px border); *loop* is the sum "
+                 "of the per-step milliseconds in the trace, *wall* the whole command (import, graph building, "
+                 f"session set-up, the loop, the picture). Both sides use {res['ascent_threads']} threads.")
+        L.append("")
+        L.append("| Model | Target | Ascent file | Steps | Ascent loop ms | TF loop ms | Ascent/TF | Ascent ms/step | TF ms/step | Ascent wall ms | TF first call ms (trace + 2 steps) | Ascent loop, OMP passive ms |")
+        L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in ga:
+            L.append(f"| {r['model']} | `{r['target']}` | `{r['ascent_file']}` | {r['steps']} | {cell(r['ascent_loop'])} | "
+                     f"{cell(r['tf_loop'])} | **{ratio(r['ascent_loop'], r['tf_loop'])}** | "
+                     f"{fmt_ms(r['ascent_step'].get('median', float('nan')))} | {fmt_ms(r['tf_step']['median'])} | "
+                     f"{cell(r['ascent_wall'])} | {fmt_ms(r['tf_first_call_ms'])} | "
+                     f"{cell(r['ascent_passive_loop']) if 'ascent_passive_loop' in r else '–'} |")
+        L.append("")
+        L.append("Targets: mini-Xception `logit:0` is class 0 before the softmax (TF: `logits[:, 0]` of the "
+                 "`GlobalAveragePooling2D` output); ResNet50V2 `layer:conv3_block4_out:0` is the mean of channel 0 "
+                 "of that block's output without a 2-pixel border (TF: `reduce_mean(a[:, 2:-2, 2:-2, 0])`). "
+                 "Min–max here are over rounds (one loop per round). The last column is the diagnostic third side "
+                 "of section 1 (`OMP_WAIT_POLICY=passive`), alternated with the other two.")
+
+    im = res.get("import", [])
+    if im:
+        L.append("")
+        L.append("## 3. Import")
+        L.append("")
+        L.append("Ascent: wall time of the whole `ascent inspect MODEL --format json` command (process start, import, "
+                 "shape inference, JSON output; an `ascent --version` process alone takes "
+                 f"{fmt_ms(res['ascent_start']['median'])} ms). *import_ms* is the import time `ascent bench` reports "
+                 "(in-process timer around loading the model). The CLI parses `.h5`/`.keras` files in a child "
+                 "process for safety (`ascent _import`, which sends the graph back as `.ascent` bytes), so for those "
+                 "the table also gives import_ms with `ASCENT_IMPORT_IN_PROCESS=1` (the isolation turned off): the "
+                 "difference is the cost of the isolation. Peer: `keras.saving.load_model(path, compile=False)`, or "
+                 "`onnx.load` + `onnxruntime.InferenceSession` (1 thread, default graph optimizations: it also "
+                 "plans the session, which `ascent inspect` does not), timed inside a warm Python process: "
+                 f"interpreter start and `import tensorflow, keras` (**{fmt_ms(res.get('tf_import_ms', float('nan')))} ms** "
+                 "in this run) are *not* included, which flatters the peer against a whole Ascent command. Ratio = "
+                 "Ascent `inspect` wall / peer.")
+        L.append("")
+        L.append("| Model | File | MB | Ascent `inspect` wall ms | Ascent import_ms | import_ms in-process | Peer | Peer ms | Ascent/peer | `onnx.load` alone ms |")
+        L.append("|---|---|---:|---:|---:|---:|---|---:|---:|---:|")
+        for r in im:
+            L.append(f"| {r['model']} | `{r['file']}` | {r['size_mb']:.1f} | {cell(r['ascent'])} | {cell(r['ascent_import'])} | "
+                     f"{cell(r['ascent_import_in_process']) if 'ascent_import_in_process' in r else '–'} | {r['peer']} | "
+                     f"{cell(r['peer_stats'])} | **{ratio(r['ascent'], r['peer_stats'])}** | "
+                     f"{cell(r['onnx_load']) if 'onnx_load' in r else '–'} |")
+    L.append("")
+    L.append("## Models")
+    L.append("")
+    L.append("The fixtures are committed (`Fixtures/`). The generated models are not: `Tools/bench/models.py` writes them "
+             "into the git-ignored `.cache/bench/` from fixed seeds — a 46-layer mini-Xception classifier (64×64×1, "
+             "7 classes; SeparableConv2D, BatchNormalization, residual Adds; Keras default initializers with "
+             "randomized BatchNormalization statistics), `keras.applications.ResNet50V2(weights=None, "
+             "input_shape=(180, 180, 3))`, their tf2onnx (opset 17) exports, and a pre-norm transformer encoder "
+             "block written directly in ONNX opset 20 (sequence 128, width 256, 4 heads, MLP 1024; "
+             f"LayerNormalization, MatMul, Softmax, Gelu). Raw results of this run: `{res['raw']}`.")
+    L.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ascent", required=True)
+    ap.add_argument("--cache", default=os.path.join(ROOT, ".cache/bench"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sections", default="forward,ascent,import")
+    ap.add_argument("--command", default="Tools/bench/run")
+    ap.add_argument("--ascent-source", default="")
+    args = ap.parse_args()
+    sections = set(args.sections.split(","))
+    ascent = Ascent(args.ascent)
+    C = args.cache
+    F = os.path.join(ROOT, "Fixtures")
+    res = {"started": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), "load_start": loadavg(),
+           "quick": args.quick, "ascent_threads": os.cpu_count(),
+           "ascent_version": subprocess.run([args.ascent, "--version"], capture_output=True, text=True).stdout.strip(),
+           "ascent_source": args.ascent_source or rel(args.ascent)}
+    q = args.quick
+
+    fixtures = [("digits", f"{F}/digits/digits.onnx", f"{F}/digits/digits.onnx"),
+                ("digits", f"{F}/digits/digits.h5", f"{F}/digits/digits.onnx")]
+    for name in ("mlp", "cnn_bn", "residual", "separable"):
+        fixtures.append((name, f"{F}/keras/{name}/model.onnx", f"{F}/keras/{name}/model.onnx"))
+        if not q:
+            fixtures.append((name, f"{F}/keras/{name}/model.h5", f"{F}/keras/{name}/model.onnx"))
+    fixtures.append(("mobilenetv2 0.35 96×96", f"{F}/keras/mobilenetv2/model.onnx", f"{F}/keras/mobilenetv2/model.onnx"))
+    fixtures.append(("mobilenetv2 0.35 96×96", f"{F}/keras/mobilenetv2/model.keras", f"{F}/keras/mobilenetv2/model.onnx"))
+    fixtures += [("mini-Xception 64×64×1", f"{C}/mini_xception.onnx", f"{C}/mini_xception.onnx"),
+                 ("mini-Xception 64×64×1", f"{C}/mini_xception.h5", f"{C}/mini_xception.onnx"),
+                 ("transformer block 128×256", f"{C}/transformer.onnx", f"{C}/transformer.onnx"),
+                 ("ResNet50V2 180×180", f"{C}/resnet50v2.onnx", f"{C}/resnet50v2.onnx")]
+    if not q:
+        fixtures.append(("ResNet50V2 180×180", f"{C}/resnet50v2.h5", f"{C}/resnet50v2.onnx"))
+    if "forward" in sections:
+        log("section 1: forward latency vs onnxruntime")
+        res["forward"] = forward_section(ascent, fixtures, (1, 2), rounds=3 if q else 5,
+                                         budget_ms=100 if q else 400)
+    if "ascent" in sections:
+        log("section 2: gradient ascent vs TensorFlow")
+        cases = [{"label": "mini-Xception 64×64×1", "keras": f"{C}/mini_xception.h5",
+                  "ascent": [f"{C}/mini_xception.h5"] + ([] if q else [f"{C}/mini_xception.onnx"]),
+                  "target": "logit:0", "make": mini_xception_case},
+                 {"label": "ResNet50V2 180×180", "keras": f"{C}/resnet50v2.h5", "ascent": [f"{C}/resnet50v2.h5"],
+                  "target": "layer:conv3_block4_out:0", "make": resnet_case}]
+        res["ascent"] = ascent_section(ascent, cases, (30,) if q else (30, 100), rounds=2 if q else 3,
+                                       threads=os.cpu_count())
+
+    if "import" in sections:
+        log("section 3: import")
+        cases = [("digits", f"{F}/digits/digits.h5"), ("digits", f"{F}/digits/digits.keras"),
+                 ("digits", f"{F}/digits/digits.onnx"),
+                 ("mobilenetv2 0.35 96×96", f"{F}/keras/mobilenetv2/model.keras"),
+                 ("mobilenetv2 0.35 96×96", f"{F}/keras/mobilenetv2/model.onnx"),
+                 ("mini-Xception 64×64×1", f"{C}/mini_xception.h5"), ("mini-Xception 64×64×1", f"{C}/mini_xception.onnx")]
+        if not q:
+            cases += [("ResNet50V2 180×180", f"{C}/resnet50v2.h5"), ("ResNet50V2 180×180", f"{C}/resnet50v2.onnx")]
+        res["import"], res["ascent_start"] = import_section(ascent, cases, rounds=2 if q else 3)
+    res["tf_import_ms"] = tf_module.import_ms
+    res["versions"] = versions()
+    res["finished"] = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M")
+    res["load_end"] = loadavg()
+    default_out = os.path.abspath(args.out) == os.path.join(ROOT, "BENCHMARKS.md")
+    res["raw"] = rel(os.path.join(C, "results.json")) if default_out else rel(os.path.abspath(args.out) + ".json")
+    with open(os.path.join(ROOT, res["raw"]), "w") as f:
+        json.dump(res, f, indent=1)
+    write_report(args.out, res, args.command)
+    log(f"wrote {rel(args.out)}")
+
+
+if __name__ == "__main__":
+    main()
