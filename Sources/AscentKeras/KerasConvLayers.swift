@@ -159,4 +159,49 @@ extension KerasLayers {
             "epsilon": .float(call.config["epsilon"].double ?? 1e-3), "axis": .int(axis),
         ])]
     }
+
+    /// Conv2DTranspose / Conv1DTranspose as ONNX ConvTranspose (channels-first): the Keras
+    /// `[k..., out, in]` kernel becomes `[in, out, k...]` once at import, channels-last values
+    /// are transposed in and out. TensorFlow's "same" pads `max(k − s, 0)` in total, the extra
+    /// pixel at the end, so the output is `input · stride`.
+    static let convTranspose: LayerConverter = { call, b in
+        let rank = spatialRank(call.layer.className)
+        let x = try call.input()
+        let filters = try call.require("filters").int ?? -1
+        guard let k = call.config["kernel_size"].ints(count: rank) else { throw call.error("bad kernel_size") }
+        let strides = call.config["strides"].ints(count: rank) ?? Array(repeating: 1, count: rank)
+        let dilations = call.config["dilation_rate"].ints(count: rank) ?? Array(repeating: 1, count: rank)
+        if (call.config["groups"].int ?? 1) != 1 { throw call.error("groups > 1 is not supported for transposed convolutions") }
+        let kernel = try call.weight(0, "kernel", shape: k.map { $0 } + [filters, nil])
+        let onnxKernel = try kernel.transposed([rank + 1, rank] + Array(0..<rank))
+        var pads = [Int](repeating: 0, count: 2 * rank)
+        switch call.config["padding"].string ?? "valid" {
+        case "valid": break
+        case "same":
+            for i in 0..<rank {
+                let total = max(dilations[i] * (k[i] - 1) + 1 - strides[i], 0)
+                pads[i] = total / 2
+                pads[i + rank] = total - total / 2
+            }
+        case let other: throw call.error("padding '\(other)' is not supported")
+        }
+        var attrs: [String: Attribute] = ["kernel_shape": .ints(k), "strides": .ints(strides),
+                                          "dilations": .ints(dilations), "pads": .ints(pads)]
+        if let op = call.config["output_padding"].ints(count: rank) { attrs["output_padding"] = .ints(op) }
+        let toFirst = Array([0, rank + 1]) + Array(1...rank), toLast = [0] + Array(2..<(rank + 2)) + [1]
+        var input = x
+        if !call.channelsFirst {
+            input = try b.node("Transpose", name: call.name, inputs: [x], output: call.outputName + "/nchw", attributes: ["perm": .ints(toFirst)])
+        }
+        var inputs = [input, b.constant("\(call.name)/kernel", onnxKernel)]
+        if call.config["use_bias"].bool != false {
+            inputs.append(b.constant("\(call.name)/bias", try call.weight(1, "bias", shape: [filters])))
+        }
+        var y = try b.node("ConvTranspose", name: call.name, inputs: inputs,
+                           output: call.channelsFirst ? call.coreOutputName : call.outputName + "/deconv", attributes: attrs)
+        if !call.channelsFirst {
+            y = try b.node("Transpose", name: call.name, inputs: [y], output: call.coreOutputName, attributes: ["perm": .ints(toLast)])
+        }
+        return [try KerasActivations.fused(call, core: y, builder: &b)]
+    }
 }

@@ -9,6 +9,7 @@ enum KerasLayers {
         "Dense": dense,
         "Conv1D": conv, "Conv2D": conv, "Conv3D": conv,
         "DepthwiseConv2D": depthwise,
+        "Conv1DTranspose": convTranspose, "Conv2DTranspose": convTranspose,
         "SeparableConv2D": separable, "SeparableConv1D": separable,
         "MaxPooling1D": pool("MaxPool"), "MaxPooling2D": pool("MaxPool"), "MaxPool2D": pool("MaxPool"),
         "AveragePooling1D": pool("AveragePool"), "AveragePooling2D": pool("AveragePool"), "AvgPool2D": pool("AveragePool"),

@@ -42,14 +42,37 @@ import Testing
     }
 }
 
-/// ReLU with every argument and an adapted Normalization layer, against Keras.
+/// ReLU with every argument, an adapted Normalization layer, Conv2DTranspose and a Sequential
+/// model (also as weights + architecture JSON), against Keras.
 @Suite struct KerasLayerOptionTests {
-    @Test(arguments: ["extras.h5", "extras.keras"])
+    @Test(arguments: ["extras.h5", "extras.keras", "transpose.h5", "transpose.keras", "sequential.h5", "sequential.keras"])
     func matchKeras(file: String) throws {
+        let stem = file.split(separator: ".")[0]
         let graph = try KerasImporter.load(path: KerasCustomLayerTests.path(file))
         #expect(graph.unsupportedNodes.isEmpty)
-        let out = try Session(graph: graph).run(["x": try NumPy.read(path: KerasCustomLayerTests.path("extras_inputs_0.npy"))])
+        let out = try Session(graph: graph).run(["x": try NumPy.read(path: KerasCustomLayerTests.path("\(stem)_inputs_0.npy"))])
         DigitsModelTests.expectClose(try #require(out[graph.outputs[0].name]),
-                                     try NumPy.read(path: KerasCustomLayerTests.path("extras_outputs_0.npy")), file)
+                                     try NumPy.read(path: KerasCustomLayerTests.path("\(stem)_outputs_0.npy")), file)
+    }
+}
+
+extension KerasLayerOptionTests {
+    @Test func sequentialWeightsOnlyWithConfig() throws {
+        let graph = try KerasImporter.load(path: KerasCustomLayerTests.path("sequential.weights.h5"),
+                                           configPath: KerasCustomLayerTests.path("sequential.json"))
+        let out = try Session(graph: graph).run(["x": try NumPy.read(path: KerasCustomLayerTests.path("sequential_inputs_0.npy"))])
+        DigitsModelTests.expectClose(try #require(out[graph.outputs[0].name]),
+                                     try NumPy.read(path: KerasCustomLayerTests.path("sequential_outputs_0.npy")), "weights + json")
+    }
+
+    /// An architecture that does not fit the weights: exit 65, naming the file, layer and weight.
+    @Test func wrongWeightShapeNamesTheLayer() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        let json = try String(contentsOfFile: KerasCustomLayerTests.path("sequential.json"), encoding: .utf8)
+        let bad = dir.appendingPathComponent("bad.json")
+        try json.replacingOccurrences(of: "\"units\": 6", with: "\"units\": 5").write(to: bad, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["inspect", KerasCustomLayerTests.path("sequential.weights.h5"), "--config", bad.path])
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("sequential.weights.h5: layer 's1' (Dense): weight 'kernel' has shape [8,6], expected [?,5]"), "\(r.stderr)")
     }
 }
