@@ -13,16 +13,14 @@ enum ReduceKernels {
     ]
 }
 
-struct ReduceKernel: Kernel {
-    enum Op: Sendable { case mean, sum, max, min, prod }
-
-    let op: Op
+/// The axes attributes every Reduce* op shares: `keepdims`, `noop_with_empty_axes`, and the
+/// axes as an input (opset 18) or attribute (older opsets).
+struct ReductionAxes: Sendable {
     let keepDims: Bool
     let noopWithEmptyAxes: Bool
     let attributeAxes: [Int]?
 
-    init(_ a: NodeAttributes, _ op: Op) throws {
-        self.op = op
+    init(_ a: NodeAttributes) throws {
         keepDims = try a.int("keepdims", 1) != 0
         noopWithEmptyAxes = try a.int("noop_with_empty_axes", 0) != 0
         attributeAxes = try a.ints("axes")
@@ -39,17 +37,36 @@ struct ReduceKernel: Kernel {
         return try ReduceOps.reducedAxes(given, rank: x.rank, noopWithEmptyAxes: noopWithEmptyAxes)
     }
 
+    /// The output shape of reducing `shape` over `axes`.
+    func reducedShape(_ shape: [Int], axes: [Int]) -> [Int] {
+        var out: [Int] = []
+        for (i, d) in shape.enumerated() {
+            if !axes.contains(i) { out.append(d) } else if keepDims { out.append(1) }
+        }
+        return out
+    }
+}
+
+struct ReduceKernel: Kernel {
+    enum Op: Sendable { case mean, sum, max, min, prod }
+
+    let op: Op
+    let reduction: ReductionAxes
+
+    init(_ a: NodeAttributes, _ op: Op) throws {
+        self.op = op
+        reduction = try ReductionAxes(a)
+    }
+
+    func axes(_ inputs: KernelInputs) throws -> [Int]? { try reduction.axes(inputs) }
+
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.dtype == .float32 || (op != .mean && (x.dtype == .int64 || x.dtype == .int32)) else {
             throw KernelError.dtype("\(op)", x.dtype)
         }
         guard let axes = try axes(inputs) else { return nil }
-        var shape: [Int] = []
-        for (i, d) in x.shape.enumerated() {
-            if !axes.contains(i) { shape.append(d) } else if keepDims { shape.append(1) }
-        }
-        return [TensorType(x.dtype, shape)]
+        return [TensorType(x.dtype, reduction.reducedShape(x.shape, axes: axes))]
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
