@@ -36,7 +36,6 @@ extension Ascent {
         var config: String?
 
         func validate() throws {
-            guard !inputs.isEmpty else { throw ValidationError("give at least one --input") }
             guard top >= 0 else { throw ValidationError("--top must be 0 or more") }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         }
@@ -44,6 +43,10 @@ extension Ascent {
         func run() throws {
             try reportingErrors {
                 let loaded = try loadModel(model, config: config)
+                if inputs.isEmpty && !loaded.graph.inputs.isEmpty {
+                    let names = loaded.graph.inputs.map(\.name).joined(separator: ", ")
+                    throw AscentError(.usage, "give at least one --input (model inputs: \(names))")
+                }
                 var options = Session.Options()
                 if let threads { options.threads = threads }
                 let session: Session

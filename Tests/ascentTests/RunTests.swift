@@ -25,6 +25,39 @@ import Testing
         #expect(r.stdout.split(separator: "\n").filter { $0.contains("top 1:") }.count == 16)
     }
 
+    /// `ascent run` on every runnable ONNX fixture: exit 0, one `.npy` per output, equal to the stored
+    /// onnxruntime (or Constant) reference where the generator wrote one (≤ 1e-4 · max(1, max |ref|)).
+    @Test(arguments: ONNXFixtures.runnable)
+    func runsEveryONNXFixture(_ c: ONNXFixtures.Case) throws {
+        let dir = try TestPaths.temporaryDirectory()
+        let out = dir.appendingPathComponent("out")
+        let inputs = try c.inputArguments(in: dir).flatMap { ["--input", $0] }
+        let r = try CLI.run(["run", "Fixtures/\(c.model)"] + inputs + ["--output-dir", out.path, "--top", "2", "--threads", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
+        let written = r.stdout.split(separator: "\n").compactMap { line -> String? in
+            let text = line.trimmingCharacters(in: .whitespaces)
+            return text.hasPrefix("wrote ") ? String(text.dropFirst(6)) : nil
+        }
+        #expect(!written.isEmpty, "\(r.stdout)")
+        if !c.references.isEmpty { #expect(written.count == c.references.count, "\(r.stdout)") }
+        for (path, reference) in zip(written, c.references) {
+            let ours = try NumPy.read(path: path)
+            let expected = try NumPy.read(path: TestPaths.fixture(reference).path)
+            #expect(ours.shape == expected.shape, "\(reference)")
+            let a = ours.doubles(), b = expected.doubles()
+            let scale = max(1, b.map(abs).max() ?? 0)
+            let diff = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            #expect(diff <= 1e-4 * scale, "\(reference): max abs diff \(diff)")
+        }
+    }
+
+    @Test func modelWithoutInputsNeedsNone() throws {
+        let r = try CLI.run(["run", "Fixtures/onnx/constants.onnx"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("out_6:"), "\(r.stdout)")
+    }
+
     @Test func badInputsFollowTheContract() throws {
         let dir = try TestPaths.temporaryDirectory()
         let wrong = dir.appendingPathComponent("wrong.npy").path
