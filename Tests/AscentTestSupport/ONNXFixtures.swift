@@ -7,10 +7,11 @@ import Foundation
 /// Used by the live onnxruntime cross-check (IntegrationTests) and the `ascent run` test (ascentTests).
 /// A new `.onnx` fixture must be listed here; `ONNXFixtures.unclassified` names any that are not.
 public enum ONNXFixtures {
-    /// A float32 input drawn at test time (seeded, N(0,1)-like) for fixtures stored without inputs.
+    /// An input drawn at test time (seeded): float32 roughly N(0,1), or int64 uniform in `integers`.
     public struct GeneratedInput: Sendable {
         public var name: String
         public var shape: [Int]
+        public var integers: Range<Int64>? = nil
     }
 
     /// One runnable model with one set of inputs.
@@ -37,17 +38,19 @@ public enum ONNXFixtures {
             for (k, input) in generated.enumerated() {
                 let count = input.shape.reduce(1, *)
                 var state = UInt64(truncatingIfNeeded: name.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }) &+ UInt64(k)
-                let values = (0..<count).map { _ -> Float in
-                    // Sum of four uniforms, centred and scaled: roughly N(0, 1), deterministic.
-                    var s: Float = 0
-                    for _ in 0..<4 {
-                        state = state &* 6364136223846793005 &+ 1442695040888963407
-                        s += Float(state >> 40) / Float(1 << 24)
-                    }
-                    return (s - 2) * 1.732
+                func uniform() -> Double {
+                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    return Double(state >> 11) / Double(1 << 53)
                 }
                 let path = folder.appendingPathComponent("\(name.replacingOccurrences(of: "/", with: "_"))_\(input.name).npy").path
-                try NumPy.write(Tensor(shape: input.shape, scalars: values), to: path)
+                if let range = input.integers {
+                    let values = (0..<count).map { _ in range.lowerBound + Int64(uniform() * Double(range.count)) }
+                    try NumPy.write(Tensor(shape: input.shape, scalars: values), to: path)
+                } else {
+                    // Sum of four uniforms, centred and scaled: roughly N(0, 1).
+                    let values = (0..<count).map { _ in Float((uniform() + uniform() + uniform() + uniform() - 2) * 1.732) }
+                    try NumPy.write(Tensor(shape: input.shape, scalars: values), to: path)
+                }
                 arguments.append("\(input.name)=\(path)")
             }
             return arguments
@@ -114,6 +117,15 @@ public enum ONNXFixtures {
                 cases.append(Case(name: folder, model: "onnx-models/\(model)/model.onnx",
                                   inputFiles: files(folder, "input_"), references: files(folder, "output_")))
             }
+        }
+        // Further dynamic shapes, onnxruntime's outputs computed live: a long sequence and a sequence of one.
+        for (batch, seq) in [(1, 17), (4, 1)] {
+            for model in ["transformer_block", "transformer_block_dynamo"] {
+                cases.append(Case(name: "onnx-models/\(model)/batch\(batch)_seq\(seq)", model: "onnx-models/\(model)/model.onnx",
+                                  generated: [GeneratedInput(name: "x", shape: [batch, seq, 32])]))
+            }
+            cases.append(Case(name: "onnx-models/tiny_lm/batch\(batch)_seq\(seq)", model: "onnx-models/tiny_lm/model.onnx",
+                              generated: [GeneratedInput(name: "tokens", shape: [batch, seq], integers: 0..<50)]))
         }
         return cases
     }()

@@ -54,8 +54,8 @@ import Testing
 
     @Test func everyONNXFixtureIsClassified() {
         #expect(ONNXFixtures.unclassified.isEmpty, "list these in ONNXFixtures: \(ONNXFixtures.unclassified)")
-        #expect(ONNXFixtures.runnable.count >= 30)
-        #expect(ONNXFixtures.runnable.filter { $0.model.hasPrefix("onnx-models/") }.count >= 6)
+        #expect(ONNXFixtures.runnable.count >= 36)
+        #expect(ONNXFixtures.runnable.filter { $0.model.hasPrefix("onnx-models/") }.count >= 12)
     }
 
     @Test(arguments: ONNXFixtures.runnable)
