@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "AscentONNXTests", dependencies: ["AscentONNX", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "AscentKerasTests", dependencies: ["AscentKeras", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "AscentRuntimeTests", dependencies: ["AscentRuntime", "AscentIR", "AscentTestSupport"]),
-        .testTarget(name: "AscentProbeTests", dependencies: ["AscentProbe", "AscentKeras", "AscentRuntime", "AscentIR", "AscentTestSupport"]),
+        .testTarget(name: "AscentProbeTests", dependencies: ["AscentProbe", "AscentKeras", "AscentONNX", "AscentImage", "AscentRuntime", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "AscentIR", "AscentKeras", "AscentONNX", "AscentRuntime", "AscentTestSupport",
         ]),

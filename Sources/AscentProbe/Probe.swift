@@ -19,6 +19,10 @@ public final class Probe {
     public let inputShape: [Int]
     /// Where the channel axis of the input is (for pictures), from its layout tag.
     public let channelsLast: Bool
+    /// True when the input can be drawn: `[N,H,W,C]`/`[N,C,H,W]` with 1, 3 or 4 channels.
+    public var inputIsPicture: Bool {
+        ImageGeometry(shape: inputShape, channelsLast: channelsLast).map { [1, 3, 4].contains($0.channels) } ?? false
+    }
     private let session: Session
     private let gradientName: String
 

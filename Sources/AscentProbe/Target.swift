@@ -49,6 +49,27 @@ public enum Target: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Parses a target whose class or channel is a range `A-B` (inclusive), as in
+    /// `layer:conv1:0-15` or `logit:0-9`, into one target per index; a target without a
+    /// range gives itself. At most 1024 targets.
+    public static func expanding(_ text: String) throws -> [Target] {
+        var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        // The range is the last part that looks like one (a `:max` may follow it).
+        guard let k = parts.indices.reversed().first(where: { k in
+            let ends = parts[k].split(separator: "-", omittingEmptySubsequences: false)
+            return k > 0 && ends.count == 2 && ends.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+        }) else { return [try Target(parsing: text)] }
+        let ends = parts[k].split(separator: "-").map { Int($0) }
+        guard let lo = ends[0], let hi = ends[1], lo <= hi else {
+            throw Target.usage("range '\(parts[k])' in target '\(text)' must be A-B with A ≤ B")
+        }
+        guard hi - lo < 1024 else { throw Target.usage("range '\(parts[k])' in target '\(text)' asks for more than 1024 targets") }
+        return try (lo...hi).map { i in
+            parts[k] = String(i)
+            return try Target(parsing: parts.joined(separator: ":"))
+        }
+    }
+
     public var description: String {
         switch self {
         case .logit(let k): return "logit:\(k)"

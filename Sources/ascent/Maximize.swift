@@ -2,6 +2,7 @@ import ArgumentParser
 import AscentImage
 import AscentIR
 import AscentProbe
+import AscentRuntime
 import Foundation
 
 extension Ascent {
@@ -17,8 +18,11 @@ extension Ascent {
             lucid: Lucid's Fourier parametrization with decorrelated colour and a sigmoid onto \
             --input-range, random pad/jitter/scale/rotate before each step, Adam lr 0.05, 256 steps. \
             --steps, --learning-rate and --init override the preset. \
-            Several --target options optimize one batch item each; with --output P.png the \
-            pictures are written as P-0.png, P-1.png, ... in the order of the targets.
+            Several targets (--target repeated, or --targets with a range such as layer:conv1:0-15 \
+            or logit:0-9) optimize one batch item each and --output draws them as one labelled grid. \
+            The input range for lucid and smooth comes from --input-range, else from a rescaling or \
+            normalization at the model's start, else 0,1. --output X.npy saves the input instead of a \
+            picture (the only choice for inputs that are not images).
             """)
 
         enum Preset: String, ExpressibleByArgument, CaseIterable { case kerasExample = "keras-example", smooth, lucid }
@@ -27,7 +31,10 @@ extension Ascent {
         var model: String
 
         @Option(help: "What to maximize: logit:K, output:NAME:K, layer:NAME:C[:max] or neuron:NAME:C@i,j (repeat for a batch).")
-        var target: [String]
+        var target: [String] = []
+
+        @Option(help: "Targets with a range A-B of classes or channels, e.g. layer:conv1:0-15 or logit:0-9 (one batch item each).")
+        var targets: [String] = []
 
         @Option(help: "The preset: keras-example, smooth or lucid (default: lucid for image inputs, keras-example otherwise).")
         var preset: Preset?
@@ -44,7 +51,7 @@ extension Ascent {
         @Option(name: .customLong("init"), help: "Starting input: noise, zeros, or an .npy file.")
         var initial: String?
 
-        @Option(help: "Where to write the picture (.png).")
+        @Option(help: "Where to write the picture (.png; a labelled grid for several targets), or the input (.npy).")
         var output: String?
 
         @Option(help: "Where to write the optimized input (.npy).")
@@ -56,8 +63,8 @@ extension Ascent {
         @Option(help: "Threads for the CPU kernels (default: all cores).")
         var threads: Int?
 
-        @Option(help: "The model's input range LO,HI (smooth and lucid presets; default 0,1).")
-        var inputRange: String = "0,1"
+        @Option(help: "The model's input range LO,HI (smooth and lucid presets; default: from the model, else 0,1).")
+        var inputRange: String?
 
         @Option(help: "Total-variation weight (overrides the preset).")
         var tv: Float?
@@ -65,10 +72,16 @@ extension Ascent {
         @Option(help: "L2 weight (overrides the preset).")
         var l2: Float?
 
-        func parseRange() throws -> ClosedRange<Float> {
-            let parts = inputRange.split(separator: ",").compactMap { Float($0) }
-            guard parts.count == 2, parts[0] < parts[1] else { throw AscentError(.usage, "--input-range must be LO,HI with LO < HI") }
-            return parts[0]...parts[1]
+        /// `--input-range`, else what the model says (reported on stderr), else 0...1.
+        func range(for graph: Graph, input: String?) throws -> ClosedRange<Float> {
+            if let inputRange {
+                let parts = inputRange.split(separator: ",").compactMap { Float($0) }
+                guard parts.count == 2, parts[0] < parts[1] else { throw AscentError(.usage, "--input-range must be LO,HI with LO < HI") }
+                return parts[0]...parts[1]
+            }
+            guard let input, let found = ModelFacts.inputRange(of: graph, input: input) else { return 0...1 }
+            note("input range \(found.range.lowerBound)…\(found.range.upperBound) from \(found.source)")
+            return found.range
         }
 
         @Option(help: "Subtract Lucid's diversity of a layer across the batch: LAYER or LAYER:WEIGHT (default weight 100).")
@@ -81,13 +94,16 @@ extension Ascent {
             if let steps, steps < 0 { throw ValidationError("--steps must be 0 or more") }
             if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-            if let output, !output.lowercased().hasSuffix(".png") { throw ValidationError("--output must end in .png") }
-            if target.isEmpty { throw ValidationError("give at least one --target") }
+            if let output, !output.lowercased().hasSuffix(".png"), !output.lowercased().hasSuffix(".npy") {
+                throw ValidationError("--output must end in .png (a picture) or .npy (the input)")
+            }
+            if target.isEmpty && targets.isEmpty { throw ValidationError("give at least one --target or --targets") }
         }
 
         func run() throws {
             try reportingErrors {
-                var goal = Goal(batch: try target.map { try Target(parsing: $0) })
+                let parsed = try target.map { try Target(parsing: $0) } + targets.flatMap { try Target.expanding($0) }
+                var goal = Goal(batch: parsed)
                 if let diversity {
                     // The weight is the last ':'-part when it parses as a number (layer names may hold ':').
                     if let colon = diversity.lastIndex(of: ":"), let weight = Float(diversity[diversity.index(after: colon)...]) {
@@ -102,12 +118,13 @@ extension Ascent {
                 let floating = loaded.graph.inputs.filter { $0.type.dtype.isFloatingPoint }
                 let isImage = floating.count == 1 && floating[0].type.shape?.rank == 4
                 let chosen = preset ?? (isImage ? .lucid : .kerasExample)
-                if preset == nil { FileHandle.standardError.write(Data("preset: \(chosen.rawValue)\n".utf8)) }
+                if preset == nil { note("preset: \(chosen.rawValue)") }
+                let inputName = floating.count == 1 ? floating[0].name : nil
                 var options: ProbeOptions
                 switch chosen {
                 case .kerasExample: options = .kerasExample
-                case .smooth: options = .smooth(range: try parseRange())
-                case .lucid: options = .lucid(range: try parseRange())
+                case .smooth: options = .smooth(range: try range(for: loaded.graph, input: inputName))
+                case .lucid: options = .lucid(range: try range(for: loaded.graph, input: inputName))
                 }
                 if let steps { options.steps = steps }
                 if let learningRate { options.learningRate = learningRate }
@@ -122,26 +139,30 @@ extension Ascent {
                 let probe: Probe
                 do { probe = try Probe(graph: loaded.graph, goal: goal, options: options, threads: threads) }
                 catch let e as AscentError { throw e.inFile(model) }
-                let isTerminal = isatty(2) != 0
-                let result = try probe.run { step in
-                    let every = max(1, options.steps / 10)
-                    guard step.step % every == 0 || step.step == options.steps else { return }
-                    let line = "step \(step.step)/\(options.steps)  objective " + step.objective.map { String(format: "%.5g", $0) }.joined(separator: " ")
-                    FileHandle.standardError.write(Data((isTerminal ? "\r\(line)" : line + "\n").utf8))
+                // Refuse a picture of a non-image before the work, not after.
+                if let output, output.lowercased().hasSuffix(".png"), !probe.inputIsPicture {
+                    throw AscentError(.usage, "input '\(probe.inputName)' \(Shape(probe.inputShape)) is not a picture: use --output X.npy")
                 }
-                if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                let bar = ProgressBar(total: options.steps, enabled: isatty(2) != 0)
+                let start = DispatchTime.now().uptimeNanoseconds
+                let result = try probe.run { bar.update(step: $0.step, objective: $0.objective) }
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                bar.finish()
                 let first = result.steps.first?.objective ?? result.finalObjective
                 let values = zip(first, result.finalObjective).map { String(format: "%.5g → %.5g", $0, $1) }.joined(separator: ", ")
-                emit(String(format: "%@: objective %@ in %d steps (%.1f ms/step)\n",
-                            probe.objective.summary, values, options.steps,
-                            result.steps.map(\.milliseconds).reduce(0, +) / Double(max(1, result.steps.count))))
+                emit(String(format: "%@: objective %@ in %d steps (%.2f s, %.1f steps/s)\n",
+                            probe.objective.summary, values, options.steps, seconds, Double(options.steps) / max(seconds, 1e-9)))
+                let probabilities = try classProbabilities(loaded.graph, probe: probe, input: result.input)
+                for (k, p) in (probabilities ?? []).enumerated() {
+                    let best = p.indices.max { p[$0] < p[$1] } ?? 0
+                    emit(String(format: "%@ → class %d (p = %.4f)\n", parsed[min(k, parsed.count - 1)].description, best, p[best]))
+                }
                 if let output {
-                    let batch = result.input.shape.first ?? 1
-                    for k in 0..<batch {
-                        let path = batch == 1 ? output : String(output.dropLast(4)) + "-\(k).png"
-                        let image = try Picture.image(from: result.input, index: k, channelsLast: probe.channelsLast, deprocess: options.deprocess)
-                        try PNG.write(image, to: path)
-                        emit("wrote \(path) (\(image.width)×\(image.height)×\(image.channels))\n")
+                    if output.lowercased().hasSuffix(".npy") {
+                        try NumPy.write(result.input, to: output)
+                        emit("wrote \(output) \(Shape(result.input.shape))\n")
+                    } else {
+                        try writePicture(result.input, probe: probe, targets: parsed, deprocess: options.deprocess, to: output)
                     }
                 }
                 if let saveInput {
@@ -151,19 +172,102 @@ extension Ascent {
                 if let log {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
-                    let trace = Trace(model: model, target: probe.objective.summary, steps: result.steps, finalObjective: result.finalObjective)
+                    let trace = Trace(model: model, targets: parsed.map(\.description), objective: probe.objective.summary,
+                                      preset: chosen.rawValue, seed: seed,
+                                      objectives: result.steps.map(\.objective) + [result.finalObjective],
+                                      steps: result.steps, finalObjective: result.finalObjective,
+                                      seconds: seconds, probabilities: probabilities)
                     try AtomicWriter.write([UInt8](try encoder.encode(trace)), to: log)
                     emit("wrote \(log)\n")
                 }
             }
         }
+
+        /// The class probabilities of each batch item at the final input, when the model ends in
+        /// a softmax.
+        func classProbabilities(_ graph: Graph, probe: Probe, input: Tensor) throws -> [[Float]]? {
+            guard let name = ModelFacts.probabilitiesOutput(of: graph) else { return nil }
+            var sessionOptions = Session.Options()
+            if let threads { sessionOptions.threads = threads }
+            guard let probs = try Session(graph: graph, options: sessionOptions).run([probe.inputName: input])[name],
+                  let classes = probs.shape.last, classes > 0 else { return nil }
+            let all = probs.floats()
+            return stride(from: 0, to: all.count, by: classes).map { Array(all[$0..<($0 + classes)]) }
+        }
+
+        /// One picture, or a labelled grid for a batch.
+        func writePicture(_ input: Tensor, probe: Probe, targets: [Target], deprocess: Deprocess, to path: String) throws {
+            let batch = input.shape.first ?? 1
+            let pictures = try (0..<batch).map {
+                try Picture.image(from: input, index: $0, channelsLast: probe.channelsLast, deprocess: deprocess)
+            }
+            let image: Image
+            if batch == 1 {
+                image = pictures[0]
+            } else {
+                // Captions: the whole target, or without its kind when that does not fit.
+                let labels = targets.map(\.description)
+                image = try ImageGrid.make(zip(pictures, labels).map { picture, label in
+                    let room = max(picture.width, picture.height) < 96 ? 16 : 1000
+                    let short = label.count > room ? String(label.drop { $0 != ":" }.dropFirst()) : label
+                    return (picture, short)
+                })
+            }
+            try PNG.write(image, to: path)
+            emit("wrote \(path) (\(image.width)×\(image.height)×\(image.channels)\(batch > 1 ? ", \(batch) pictures" : ""))\n")
+        }
     }
+}
+
+/// Progress on stderr when it is a terminal: a bar, the objective and steps per second.
+final class ProgressBar {
+    let total: Int
+    let enabled: Bool
+    let start = DispatchTime.now().uptimeNanoseconds
+    var lastDraw: UInt64 = 0
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled
+    }
+
+    func update(step: Int, objective: [Float]) {
+        guard enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard step == total || now - lastDraw > 100_000_000 else { return }
+        lastDraw = now
+        let width = 24
+        let filled = total > 0 ? width * step / total : width
+        let rate = Double(step) / max(Double(now - start) / 1e9, 1e-9)
+        let shown = objective.prefix(4).map { String(format: "%.4g", $0) }.joined(separator: " ") + (objective.count > 4 ? " …" : "")
+        let line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+            + "\(step)/\(total)  objective \(shown)  " + String(format: "%.1f steps/s", rate)
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// A line on stderr (notes that are not results).
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 /// The `--log` file.
 struct Trace: Encodable {
     var model: String
-    var target: String
+    var targets: [String]
+    var objective: String
+    var preset: String
+    var seed: UInt64
+    /// The objective of each batch item before each step, then at the final input.
+    var objectives: [[Float]]
     var steps: [Probe.Step]
     var finalObjective: [Float]
+    /// Wall time of the optimization loop.
+    var seconds: Double
+    /// Class probabilities of each batch item at the final input, when the model ends in a softmax.
+    var probabilities: [[Float]]?
 }

@@ -1,19 +1,44 @@
 import AscentIR
+import AscentImage
 import AscentTestSupport
 import Foundation
 import Testing
 
 /// `ascent maximize` as a user runs it (the executable beside the tests).
 @Suite struct MaximizeCLITests {
-    @Test func severalTargetsWriteOnePictureEach() throws {
+    @Test func severalTargetsMakeOneLabelledGrid() throws {
         let dir = try TestPaths.temporaryDirectory("maximize")
         let png = dir.appendingPathComponent("p.png").path, npy = dir.appendingPathComponent("x.npy").path
+        let log = dir.appendingPathComponent("trace.json").path
         let r = try CLI.run(["maximize", "Fixtures/digits/digits.h5", "--target", "logit:1", "--target", "neuron:conv1:2@3,4",
-                             "--preset", "lucid", "--steps", "4", "--output", png, "--save-input", npy])
+                             "--targets", "layer:conv2:0-2", "--preset", "lucid", "--steps", "4", "--output", png,
+                             "--save-input", npy, "--log", log])
         #expect(r.status == 0, "\(r.stderr)")
-        for k in 0..<2 { #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("p-\(k).png").path)) }
-        #expect(try NumPy.read(path: npy).shape == [2, 16, 16, 1])
-        #expect(r.stderr.contains("step 4/4"))
+        #expect(try NumPy.read(path: npy).shape == [5, 16, 16, 1])
+        // 5 pictures of 16 px, enlarged ×6, in 5 columns with 6-px gaps and a caption strip.
+        let grid = try PNG.read(path: png)
+        #expect(grid.width == 6 + 5 * (96 + 6) && grid.height == 6 + 96 + 13 + 6 && grid.channels == 1, "\(grid.width)×\(grid.height)")
+        // Captions are drawn: dark pixels in the strip under the pictures.
+        let strip = (6 + 96)..<(6 + 96 + 13)
+        #expect(strip.contains { y in (0..<grid.width).contains { grid.pixels[y * grid.width + $0] == 0 } })
+        #expect(!r.stderr.contains("step"), "no progress when stderr is not a terminal: \(r.stderr)")
+        #expect(r.stdout.contains("logit:1 → class 1"), "\(r.stdout)")
+        let trace = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: log))) as! [String: Any]
+        #expect((trace["objectives"] as? [[Double]])?.count == 5 && (trace["objectives"] as? [[Double]])?.first?.count == 5)
+        #expect((trace["seconds"] as? Double ?? 0) > 0)
+        #expect((trace["probabilities"] as? [[Double]])?.count == 5 && (trace["probabilities"] as? [[Double]])?[0].count == 10)
+        #expect(trace["targets"] as? [String] == ["logit:1", "neuron:conv1:2@3,4", "layer:conv2:0", "layer:conv2:1", "layer:conv2:2"])
+    }
+
+    @Test func nonImageInputsAreSavedAsNpy() throws {
+        let dir = try TestPaths.temporaryDirectory("maximize-npy")
+        let png = dir.appendingPathComponent("x.png").path, npy = dir.appendingPathComponent("x.npy").path
+        let refused = try CLI.run(["maximize", "Fixtures/keras/mlp/model.h5", "--target", "layer:fc2:0", "--steps", "1", "--output", png])
+        #expect(refused.status == 64 && refused.stderr.contains("use --output X.npy"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: png))
+        let saved = try CLI.run(["maximize", "Fixtures/keras/mlp/model.h5", "--target", "layer:fc2:0", "--steps", "2", "--output", npy])
+        #expect(saved.status == 0, "\(saved.stderr)")
+        #expect(try NumPy.read(path: npy).shape.first == 1)
     }
 
     @Test func defaultsToLucidForImagesAndTheKerasExampleOtherwise() throws {

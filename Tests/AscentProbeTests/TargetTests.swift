@@ -18,6 +18,17 @@ import Testing
         #expect(try Target(parsing: "layer:c:1:max").description == "layer:c:1:max")
     }
 
+    @Test func rangesExpandToOneTargetEach() throws {
+        #expect(try Target.expanding("logit:0-2") == [.logit(0), .logit(1), .logit(2)])
+        #expect(try Target.expanding("layer:conv1:3-4:max") == [.layer(name: "conv1", channel: 3, reduction: .max),
+                                                                 .layer(name: "conv1", channel: 4, reduction: .max)])
+        #expect(try Target.expanding("layer:block-1:2") == [.layer(name: "block-1", channel: 2, reduction: .mean)])
+        #expect(try Target.expanding("layer:conv1:7") == [.layer(name: "conv1", channel: 7, reduction: .mean)])
+        for bad in ["logit:3-1", "logit:0-5000", "layer:conv1:x-2"] {
+            #expect(throws: AscentError.self, "\(bad)") { try Target.expanding(bad) }
+        }
+    }
+
     func digits() throws -> Graph { try KerasImporter.load(path: TestPaths.fixture("digits/digits.h5").path) }
 
     @Test func logitWalksBackThroughTheSoftmax() throws {
