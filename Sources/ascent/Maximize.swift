@@ -73,14 +73,14 @@ extension Ascent {
         var l2: Float?
 
         /// `--input-range`, else what the model says (reported on stderr), else 0...1.
-        func range(for graph: Graph, input: String?) throws -> ClosedRange<Float> {
+        func range(for graph: Graph, input: String?, notes: inout [String]) throws -> ClosedRange<Float> {
             if let inputRange {
                 let parts = inputRange.split(separator: ",").compactMap { Float($0) }
                 guard parts.count == 2, parts[0] < parts[1] else { throw AscentError(.usage, "--input-range must be LO,HI with LO < HI") }
                 return parts[0]...parts[1]
             }
             guard let input, let found = ModelFacts.inputRange(of: graph, input: input) else { return 0...1 }
-            note("input range \(found.range.lowerBound)…\(found.range.upperBound) from \(found.source)")
+            notes.append("input range \(found.range.lowerBound)…\(found.range.upperBound) from \(found.source)")
             return found.range
         }
 
@@ -118,13 +118,14 @@ extension Ascent {
                 let floating = loaded.graph.inputs.filter { $0.type.dtype.isFloatingPoint }
                 let isImage = floating.count == 1 && floating[0].type.shape?.rank == 4
                 let chosen = preset ?? (isImage ? .lucid : .kerasExample)
-                if preset == nil { note("preset: \(chosen.rawValue)") }
+                // Notes wait until the probe is ready, so an error stays the only line on stderr.
+                var notes = preset == nil ? ["preset: \(chosen.rawValue)"] : []
                 let inputName = floating.count == 1 ? floating[0].name : nil
                 var options: ProbeOptions
                 switch chosen {
                 case .kerasExample: options = .kerasExample
-                case .smooth: options = .smooth(range: try range(for: loaded.graph, input: inputName))
-                case .lucid: options = .lucid(range: try range(for: loaded.graph, input: inputName))
+                case .smooth: options = .smooth(range: try range(for: loaded.graph, input: inputName, notes: &notes))
+                case .lucid: options = .lucid(range: try range(for: loaded.graph, input: inputName, notes: &notes))
                 }
                 if let steps { options.steps = steps }
                 if let learningRate { options.learningRate = learningRate }
@@ -139,6 +140,7 @@ extension Ascent {
                 let probe: Probe
                 do { probe = try Probe(graph: loaded.graph, goal: goal, options: options, threads: threads) }
                 catch let e as AscentError { throw e.inFile(model) }
+                notes.forEach(note)
                 // Refuse a picture of a non-image before the work, not after.
                 if let output, output.lowercased().hasSuffix(".png"), !probe.inputIsPicture {
                     throw AscentError(.usage, "input '\(probe.inputName)' \(Shape(probe.inputShape)) is not a picture: use --output X.npy")
