@@ -5,7 +5,7 @@ import AscentIR
 /// its reference input.
 ///
 /// This file holds the convolution gradients; the pooling gradients, `SliceGrad` and `SumTo`
-/// are in `GradientPooling.swift`.
+/// are in `GradientPooling.swift`, `LpPoolGrad` and `ResizeGrad` in `GradientSpatial.swift`.
 enum GradientKernels {
     static let factories: [String: KernelFactory] = [
         "ConvGradInput": { try ConvGradKernel($0, filter: false) },
@@ -16,6 +16,8 @@ enum GradientKernels {
         "GlobalMaxPoolGrad": { try GlobalPoolGradKernel($0, max: true) },
         "SliceGrad": { _ in SliceGradKernel() },
         "SumTo": { _ in SumToKernel() },
+        "LpPoolGrad": { try LpPoolGradKernel($0) },
+        "ResizeGrad": { try ResizeGradKernel($0) },
     ]
 
     /// Floats of im2col/col2im scratch worth unrolling several images into at once (16 MB).

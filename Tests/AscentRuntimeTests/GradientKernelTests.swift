@@ -398,7 +398,7 @@ func int64s(_ v: [Int]) -> Tensor { Tensor(shape: [v.count], scalars: v.map(Int6
     }
 
     /// Piecewise-constant ops: exactly zero away from their jumps, as finite differences say.
-    @Test(arguments: ["Floor", "Ceil", "Round", "Sign"])
+    @Test(arguments: ["Floor", "Ceil", "Round", "Sign", "Hardmax"])
     func piecewiseConstantOpsHaveZeroGradient(_ op: String) throws {
         let x = Tensor(shape: [2, 3], scalars: [Float(-2.3), -0.7, 0.2, 0.6, 1.3, 2.8])
         let c = Self.unary(op, input: x)

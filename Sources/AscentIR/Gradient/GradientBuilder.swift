@@ -23,7 +23,8 @@ public enum GradientBuilder {
     public static let rules: [String: VJPRule] = {
         var all: [String: VJPRule] = [:]
         for family in [ElementwiseOps.vjps, ConvolutionOps.vjps, LinearOps.vjps, NormalizationOps.vjps, ShapeOps.vjps,
-                       ReduceOps.vjps, IndexingOps.vjps, CastOps.vjps] {
+                       ReduceOps.vjps, IndexingOps.vjps, CastOps.vjps, MoreOps.mathVJPs, ReduceOps.moreVJPs,
+                       MoreOps.normalizationVJPs, IndexingOps.moreVJPs, MoreOps.spatialVJPs] {
             for (op, rule) in family {
                 precondition(all[op] == nil, "op \(op) has two gradient rules")
                 all[op] = rule
@@ -75,6 +76,10 @@ public enum GradientBuilder {
         var used = Set(forward.inputs.map(\.name)).union(forward.initializers.keys)
         for n in forward.nodes { used.formUnion(n.outputs) }
         let emitter = GradientEmitter(used: used)
+        var constants = forward.initializers
+        for n in forward.nodes where n.op == "Constant" {
+            if let t = n.attributes["value"]?.tensor, let o = n.outputs.first { constants[o] = t }
+        }
         var pending: [String: [String]] = [:]
         pending[objective] = [seed ?? emitter.emit("ConstantOfShape",
                                                     [emitter.emit("Shape", [objective], [:], forward: "objective")],
@@ -94,7 +99,8 @@ public enum GradientBuilder {
             guard cotangents.contains(where: { $0 != nil }) else { continue }
             let needed = node.inputs.map { !$0.isEmpty && depends.contains($0) }
             guard needed.contains(true) else { continue }
-            var ctx = VJPContext(node: node, types: types, cotangents: cotangents, needed: needed, emitter: emitter)
+            var ctx = VJPContext(node: node, types: types, cotangents: cotangents, needed: needed,
+                                 constants: constants, emitter: emitter)
             let grads: [String?]
             do { grads = try rules[node.op]!(&ctx) } catch let e as AscentError {
                 throw e.context.isEmpty ? e.within("gradient of node \(node.label)") : e

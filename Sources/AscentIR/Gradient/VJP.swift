@@ -16,13 +16,17 @@ public struct VJPContext {
     public let cotangents: [String?]
     /// Which inputs need a cotangent.
     public let needed: [Bool]
+    /// Values known before anything runs: initializers and `Constant` outputs.
+    let constants: [String: Tensor]
     var emitter: GradientEmitter
 
-    init(node: Node, types: [String: ValueType], cotangents: [String?], needed: [Bool], emitter: GradientEmitter) {
+    init(node: Node, types: [String: ValueType], cotangents: [String?], needed: [Bool],
+         constants: [String: Tensor] = [:], emitter: GradientEmitter) {
         self.node = node
         self.types = types
         self.cotangents = cotangents
         self.needed = needed
+        self.constants = constants
         self.emitter = emitter
     }
 
@@ -50,6 +54,19 @@ public struct VJPContext {
     /// Adds an int64 vector constant (axes, shapes).
     public mutating func int64s(_ values: [Int]) -> String {
         emitter.constant(Tensor(shape: [values.count], scalars: values.map(Int64.init)), forward: node.name)
+    }
+
+    /// Input `i` read as integers when it is given and a constant (axes, repeats...), else nil.
+    public func constantInts(_ i: Int) -> [Int]? {
+        guard i < node.inputs.count, !node.inputs[i].isEmpty, let t = constants[node.inputs[i]], !t.dtype.isFloatingPoint else {
+            return nil
+        }
+        return t.int64s().map { Int($0) }
+    }
+
+    /// A float32 zero tensor shaped like `value`.
+    public mutating func zeros(like value: String) -> String {
+        emit("ConstantOfShape", [emit("Shape", [value])], ["value": .tensor(Tensor(shape: [1], scalars: [Float(0)]))])
     }
 
     /// The attribute `name` of the forward node.

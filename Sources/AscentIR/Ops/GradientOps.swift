@@ -14,6 +14,10 @@
 ///   `dy` written where `Slice(x, starts, ends, axes, steps)` read; shaped like `x`.
 /// - `SumTo(g, ref)`: sums `g` over the axes broadcasting added, down to `ref`'s shape
 ///   (the engine's unbroadcast).
+/// - `LpPoolGrad(dy, x, y)`: d(LpPool)/d(x) applied to `dy`, given the forward output `y`, with
+///   the forward LpPool's attributes; shaped like `x`.
+/// - `ResizeGrad(dy, x[, roi[, scales[, sizes]]])`: the adjoint of the (linear) Resize of `x`
+///   applied to `dy`, with the forward Resize's attributes and inputs; shaped like `x`.
 enum GradientOps {
     static var schemas: [OpSchema] {
         [
@@ -29,11 +33,18 @@ enum GradientOps {
             OpSchema("GlobalAveragePoolGrad", inputs: 2...2, attributes: [.optional("data_format", .string("NCHW"))], infer: like(1)),
             OpSchema("GlobalMaxPoolGrad", inputs: 2...2, attributes: [.optional("data_format", .string("NCHW"))], infer: like(1)),
             OpSchema("SliceGrad", inputs: 4...6, infer: like(1)),
+            OpSchema("LpPoolGrad", inputs: 3...3, attributes: forwardAttributes("LpPool"), infer: like(1)),
+            OpSchema("ResizeGrad", inputs: 2...5, attributes: forwardAttributes("Resize"), infer: like(1)),
             OpSchema("SumTo", inputs: 2...2, infer: { ctx in
                 guard let g = ctx.input(0) else { return [nil] }
                 return [ValueType(g.dtype, ctx.shape(1), layout: ctx.input(1)?.layout)]
             }),
         ]
+    }
+
+    /// The attributes of a forward op of ``MoreOps``, which its backward primitive takes too.
+    static func forwardAttributes(_ op: String) -> [AttributeSpec] {
+        MoreOps.schemas.first { $0.name == op }?.attributes ?? []
     }
 
     /// The output has input `i`'s type.

@@ -250,21 +250,6 @@ extension IndexingOps {
             let axes = ctx.node.inputs.count > 3 && !ctx.input(3).isEmpty ? ["", ctx.input(3)] : []
             return [ctx.emit("Pad", [ctx.dy, ctx.emit("Neg", [ctx.input(1)])] + axes, ["mode": .string("constant")]), nil, nil, nil]
         },
-        // d/d(data) for axis 0 (Embedding): Σ over lookups of one-hot(index)ᵀ · dy row.
-        "Gather": { ctx in
-            let data = ctx.input(0), indices = ctx.input(1)
-            let axis = ctx.attribute("axis")?.int ?? 0
-            guard axis == 0 || axis == -(ctx.rank(data) ?? 0), let rank = ctx.rank(indices),
-                  let v = ctx.types[data]?.shape?.dims.first?.value else {
-                throw ctx.error("gradient of Gather needs axis 0 and a known size along it")
-            }
-            let idx = ctx.emit("Cast", [indices], ["to": .int(7)])
-            let wrapped = ctx.emit("Where", [ctx.emit("Less", [idx, ctx.int64s([0])]), ctx.emit("Add", [idx, ctx.int64s([v])]), idx])
-            let column = ctx.emit("Reshape", [wrapped, ctx.int64s([-1, 1])])
-            let hot = ctx.emit("Cast", [ctx.emit("Equal", [column, ctx.int64s(Array(0..<v))])], ["to": .int(1)])
-            let rows = ctx.emit("Flatten", [ctx.dy], ["axis": .int(rank)])
-            let table = ctx.emit("MatMul", [ctx.emit("Transpose", [hot], ["perm": .ints([1, 0])]), rows])
-            return [ctx.emit("Reshape", [table, ctx.emit("Shape", [data])]), nil]
-        },
+        // Gather and the other selections: IndexingVJPs.swift.
     ]
 }

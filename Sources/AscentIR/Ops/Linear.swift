@@ -86,25 +86,33 @@ enum NormalizationOps {
 extension LinearOps {
     static let vjps: [String: VJPRule] = [
         "MatMul": { ctx in  // dA = dY·Bᵀ, dB = Aᵀ·dY, summed over broadcast batch axes
-            let a = ctx.input(0), b = ctx.input(1)
-            guard let ra = ctx.rank(a), let rb = ctx.rank(b), ra >= 2, rb >= 2 else {
-                throw ctx.error("gradient of MatMul needs operands of known rank ≥ 2")
+            // 1-D operands are promoted as NumPy does (a row, b a column), dY with them.
+            let a0 = ctx.input(0), b0 = ctx.input(1)
+            guard let ra0 = ctx.rank(a0), let rb0 = ctx.rank(b0), ra0 >= 1, rb0 >= 1 else {
+                throw ctx.error("gradient of MatMul needs operands of known rank")
+            }
+            let a = ra0 == 1 ? ctx.emit("Unsqueeze", [a0], ["axes": .ints([0])]) : a0
+            let b = rb0 == 1 ? ctx.emit("Unsqueeze", [b0], ["axes": .ints([1])]) : b0
+            let ra = max(ra0, 2), rb = max(rb0, 2)
+            var dy = ctx.dy
+            switch (ra0 == 1, rb0 == 1) {
+            case (true, true): dy = ctx.emit("Reshape", [dy, ctx.int64s([1, 1])])
+            case (true, false): dy = ctx.emit("Unsqueeze", [dy], ["axes": .ints([-2])])
+            case (false, true): dy = ctx.emit("Unsqueeze", [dy], ["axes": .ints([-1])])
+            case (false, false): break
             }
             func swapLast(_ v: String, _ rank: Int) -> String {
                 ctx.emit("Transpose", [v], ["perm": .ints(Array(0..<(rank - 2)) + [rank - 1, rank - 2])])
             }
             let sameBatch = ra == rb && GradientBuilder.provablySameShape(
-                ctx.types[a]?.shape.map { Shape(Array($0.dims.dropLast(2))) },
-                ctx.types[b]?.shape.map { Shape(Array($0.dims.dropLast(2))) }, rule: "")
-            var da: String? = nil, db: String? = nil
-            if ctx.needs(0) {
-                da = ctx.emit("MatMul", [ctx.dy, swapLast(b, rb)])
-                if !sameBatch { da = ctx.emit("SumTo", [da!, a]) }
+                ctx.types[a0]?.shape.map { Shape(Array($0.dims.dropLast(2))) },
+                ctx.types[b0]?.shape.map { Shape(Array($0.dims.dropLast(2))) }, rule: "")
+            func back(_ g: String, _ promoted: String, _ original: String, _ rank: Int) -> String {
+                let summed = sameBatch ? g : ctx.emit("SumTo", [g, promoted])
+                return rank == 1 ? ctx.emit("Reshape", [summed, ctx.emit("Shape", [original])]) : summed
             }
-            if ctx.needs(1) {
-                db = ctx.emit("MatMul", [swapLast(a, ra), ctx.dy])
-                if !sameBatch { db = ctx.emit("SumTo", [db!, b]) }
-            }
+            let da = ctx.needs(0) ? back(ctx.emit("MatMul", [dy, swapLast(b, rb)]), a, a0, ra0) : nil
+            let db = ctx.needs(1) ? back(ctx.emit("MatMul", [swapLast(a, ra), dy]), b, b0, rb0) : nil
             return [da, db]
         },
         "Gemm": { ctx in  // Y = α·A'·B' + β·C with A' = transA ? Aᵀ : A

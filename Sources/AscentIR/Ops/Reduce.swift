@@ -65,17 +65,19 @@ extension ReduceOps {
     /// The reduced axes (normalized) and the input rank.
     static func reduced(_ ctx: inout VJPContext) throws -> ([Int], Int) {
         guard let rank = ctx.rank(ctx.input(0)) else { throw ctx.error("gradient of \(ctx.node.op) needs the input rank") }
-        guard ctx.node.inputs.count < 2 || ctx.input(1).isEmpty else {
-            throw ctx.error("gradient of \(ctx.node.op) with axes as an input is not supported yet (use the axes attribute)")
+        var given = ctx.attribute("axes")?.ints
+        if ctx.node.inputs.count > 1, !ctx.input(1).isEmpty {
+            guard let axes = ctx.constantInts(1) else { throw ctx.error("gradient of \(ctx.node.op) needs constant axes") }
+            given = axes
         }
-        let axes = try reducedAxes(ctx.attribute("axes")?.ints, rank: rank,
+        let axes = try reducedAxes(given, rank: rank,
                                    noopWithEmptyAxes: (ctx.attribute("noop_with_empty_axes")?.int ?? 0) != 0)
         return (axes, rank)
     }
 
     /// `dy` with the reduced axes restored (size 1) when keepdims was 0.
     static func kept(_ ctx: inout VJPContext, _ v: String, axes: [Int]) -> String {
-        (ctx.attribute("keepdims")?.int ?? 1) != 0 ? v : ctx.emit("Unsqueeze", [v], ["axes": .ints(axes)])
+        (ctx.attribute("keepdims")?.int ?? 1) != 0 || axes.isEmpty ? v : ctx.emit("Unsqueeze", [v], ["axes": .ints(axes)])
     }
 
     /// dy broadcast back over the reduced axes (× scale).
