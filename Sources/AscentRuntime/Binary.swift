@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Elementwise ops of two or more tensors with NumPy broadcasting: arithmetic (float32,
-/// int64, int32), comparisons (to bool), logic (bool), the variadic Max/Min/Sum/Mean, and Where.
+/// int64, int32, int16, int8, uint8; integers wrap), comparisons (to bool), logic (bool), the variadic Max/Min/Sum/Mean, and Where.
 ///
 /// Broadcasting runs through ``BroadcastLoop``, which collapses the shapes so the inner loop is
 /// a contiguous row where each operand steps by 1 or stays put (same shape, scalar and
@@ -44,6 +44,9 @@ enum BinaryOp: Sendable {
         }
     }
 
+    /// The dtypes of arithmetic, comparisons and Max/Min/Sum.
+    static let numeric: Set<DType> = [.float32, .int64, .int32, .int16, .int8, .uint8]
+
     /// The output dtype for inputs of `a` and `b`, or an error naming what is wrong.
     func outputType(_ a: DType, _ b: DType) throws -> DType {
         if isLogic {
@@ -57,7 +60,7 @@ enum BinaryOp: Sendable {
             return .float32
         }
         guard a == b else { throw AscentError.invalid("inputs mix \(a.rawValue) and \(b.rawValue)") }
-        let numeric: Set<DType> = self == .prelu ? [.float32] : [.float32, .int64, .int32]
+        let numeric: Set<DType> = self == .prelu ? [.float32] : BinaryOp.numeric
         if isComparison {
             guard numeric.contains(a) || (self == .equal && a == .bool) else { throw KernelError.dtype("\(self)", a) }
             return .bool
@@ -139,25 +142,33 @@ enum BinaryOp: Sendable {
                     return
                 }
                 if isComparison {
-                    let out = po.assumingMemoryBound(to: UInt8.self) + o
+                    func compare<T: Comparable>(_: T.Type) {
+                        boolRow(pa.assumingMemoryBound(to: T.self) + i, sa, pb.assumingMemoryBound(to: T.self) + j, sb,
+                                po.assumingMemoryBound(to: UInt8.self) + o, inner)
+                    }
                     switch dtype {
-                    case .float32: boolRow(pa.assumingMemoryBound(to: Float.self) + i, sa, pb.assumingMemoryBound(to: Float.self) + j, sb, out, inner)
-                    case .int64: boolRow(pa.assumingMemoryBound(to: Int64.self) + i, sa, pb.assumingMemoryBound(to: Int64.self) + j, sb, out, inner)
-                    case .int32: boolRow(pa.assumingMemoryBound(to: Int32.self) + i, sa, pb.assumingMemoryBound(to: Int32.self) + j, sb, out, inner)
-                    default: boolRow(pa.assumingMemoryBound(to: UInt8.self) + i, sa, pb.assumingMemoryBound(to: UInt8.self) + j, sb, out, inner)
+                    case .float32: compare(Float.self)
+                    case .int64: compare(Int64.self)
+                    case .int32: compare(Int32.self)
+                    case .int16: compare(Int16.self)
+                    case .int8: compare(Int8.self)
+                    default: compare(UInt8.self)  // uint8, bool
                     }
                     return
+                }
+                func integers<T: FixedWidthInteger>(_: T.Type) {
+                    integerRow(pa.assumingMemoryBound(to: T.self) + i, sa, pb.assumingMemoryBound(to: T.self) + j, sb,
+                               po.assumingMemoryBound(to: T.self) + o, inner)
                 }
                 switch dtype {
                 case .float32:
                     floatRow(pa.assumingMemoryBound(to: Float.self) + i, sa, pb.assumingMemoryBound(to: Float.self) + j, sb,
                              po.assumingMemoryBound(to: Float.self) + o, inner)
-                case .int64:
-                    integerRow(pa.assumingMemoryBound(to: Int64.self) + i, sa, pb.assumingMemoryBound(to: Int64.self) + j, sb,
-                               po.assumingMemoryBound(to: Int64.self) + o, inner)
-                default:
-                    integerRow(pa.assumingMemoryBound(to: Int32.self) + i, sa, pb.assumingMemoryBound(to: Int32.self) + j, sb,
-                               po.assumingMemoryBound(to: Int32.self) + o, inner)
+                case .int64: integers(Int64.self)
+                case .int16: integers(Int16.self)
+                case .int8: integers(Int8.self)
+                case .uint8: integers(UInt8.self)
+                default: integers(Int32.self)
                 }
             }
         }
@@ -216,7 +227,7 @@ struct VariadicKernel: Kernel {
         let types = try (0..<inputs.count).map { try inputs.type($0) }
         let dtype = types[0].dtype
         guard types.allSatisfy({ $0.dtype == dtype }) else { throw AscentError.invalid("inputs have different dtypes") }
-        guard dtype == .float32 || (!mean && (dtype == .int64 || dtype == .int32)) else { throw KernelError.dtype("\(op)", dtype) }
+        guard dtype == .float32 || (!mean && BinaryOp.numeric.contains(dtype)) else { throw KernelError.dtype("\(op)", dtype) }
         return [TensorType(dtype, try BroadcastLoop.shape(types.map(\.shape)))]
     }
 

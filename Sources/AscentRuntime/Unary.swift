@@ -215,7 +215,7 @@ struct ClipKernel: Kernel {
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let t = try inputs.type(0)
-        guard t.dtype == .float32 || t.dtype == .int64 || t.dtype == .int32 else { throw KernelError.dtype("Clip", t.dtype) }
+        guard BinaryOp.numeric.contains(t.dtype) else { throw KernelError.dtype("Clip", t.dtype) }
         for i in 1..<3 where inputs.has(i) {
             let b = try inputs.type(i)
             guard b.count == 1, b.dtype == t.dtype else { throw AscentError.invalid("Clip bound \(i) must be a \(t.dtype.rawValue) scalar, is \(b)") }
@@ -237,6 +237,9 @@ struct ClipKernel: Kernel {
             }
         case .int64: clip(x, y, lo, hi, Int64.self)
         case .int32: clip(x, y, lo, hi, Int32.self)
+        case .int16: clip(x, y, lo, hi, Int16.self)
+        case .int8: clip(x, y, lo, hi, Int8.self)
+        case .uint8: clip(x, y, lo, hi, UInt8.self)
         default: throw KernelError.dtype("Clip", x.dtype)
         }
         return [y]
