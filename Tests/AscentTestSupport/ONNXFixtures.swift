@@ -130,7 +130,7 @@ public enum ONNXFixtures {
         return cases
     }()
 
-    /// `.onnx` files under `Fixtures/` that are neither runnable cases nor listed in `notRunnable`.
+    /// `.onnx` files under `Fixtures/` (but `fuzz/`) that are neither runnable cases nor listed in `notRunnable`.
     public static var unclassified: [String] {
         let root = TestPaths.fixture("")
         let known = Set(runnable.map(\.model)).union(notRunnable.keys)
@@ -139,7 +139,8 @@ public enum ONNXFixtures {
             for case let url as URL in walker where url.pathExtension == "onnx" {
                 let relative = String(url.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count))
                     .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-                if !known.contains(relative) { found.append(relative) }
+                // Fuzzing seeds (Fixtures/fuzz) are inputs for the fuzzers, not models to run.
+                if !known.contains(relative) && !relative.hasPrefix("fuzz/") { found.append(relative) }
             }
         }
         return found.sorted()
