@@ -1,9 +1,13 @@
 /// Facts about a graph for people: per-node parameters and multiply-accumulates, totals,
 /// the op histogram and the unsupported ops. What `ascent inspect` prints.
+///
+/// Rows are the IR's nodes, or, given the ``SourceNode``s of the file the graph was imported
+/// from (an ONNX file's `NodeProto`s), one row per source node: the IR nodes an importer made of
+/// it (named after it, or `<name>/<step>`) are folded into its row.
 public struct GraphSummary: Sendable {
     public struct NodeRow: Sendable {
         public var name: String
-        /// The op, or `source_op` for an unsupported node.
+        /// The op, or `source_op` for an unsupported node; the file's op type for a source node.
         public var op: String
         public var inputs: [String]
         public var outputs: [String]
@@ -17,9 +21,37 @@ public struct GraphSummary: Sendable {
         public var unsupported: Bool
     }
 
+    /// A node as the imported file lists it.
+    public struct SourceNode: Sendable, Equatable {
+        /// The node's name as the importer resolved it (ONNX: `<op>_<index>` for an empty name).
+        public var name: String
+        public var op: String
+        public var inputs: [String]
+        public var outputs: [String]
+
+        public init(name: String, op: String, inputs: [String], outputs: [String]) {
+            self.name = name
+            self.op = op
+            self.inputs = inputs
+            self.outputs = outputs
+        }
+    }
+
+    /// The file's own view of a graph: its nodes, and the names of its weights (the IR may add
+    /// constants, such as the axes of an older opset's Unsqueeze, which are not parameters).
+    public struct Source: Sendable, Equatable {
+        public var nodes: [SourceNode]
+        public var initializers: Set<String>
+
+        public init(nodes: [SourceNode], initializers: Set<String>) {
+            self.nodes = nodes
+            self.initializers = initializers
+        }
+    }
+
     public var rows: [NodeRow]
     public var types: [String: ValueType]
-    /// Weight scalars in all initializers.
+    /// Weight scalars: ``Graph/parameterCount``, or those of the source's initializers.
     public var parameters: Int
     /// Total multiply-accumulates over nodes whose count is known.
     public var macs: Int
@@ -28,28 +60,71 @@ public struct GraphSummary: Sendable {
     /// Labels of the unsupported nodes.
     public var unsupported: [String]
 
-    public init(_ graph: Graph) {
-        let types = (try? graph.inferTypes()) ?? [:]
+    /// Summarizes `graph`.
+    /// - Parameters:
+    ///   - source: the imported file's nodes, to show those instead of the IR's.
+    ///   - types: the value types to show; by default those ``Graph/inferTypes()`` gives.
+    public init(_ graph: Graph, source: Source? = nil, types: [String: ValueType]? = nil) {
+        let types = types ?? (try? graph.inferTypes()) ?? [:]
         var seen: Set<String> = []
-        var rows: [NodeRow] = []
-        var counts: [String: Int] = [:]
-        for node in graph.nodes {
-            var params = 0
-            for input in node.inputs where !input.isEmpty && !seen.contains(input) {
-                if let t = graph.initializers[input] { params += t.count; seen.insert(input) }
+        func firstUse(_ inputs: [String], among weights: (String) -> Bool) -> Int {
+            var count = 0
+            for input in inputs where !input.isEmpty && !seen.contains(input) && weights(input) {
+                if let t = graph.initializers[input] { count += t.count; seen.insert(input) }
             }
-            let op = node.isUnsupported ? (node.attributes["source_op"]?.string ?? node.op) : node.op
-            counts[op, default: 0] += 1
-            rows.append(NodeRow(name: node.name, op: op, inputs: node.inputs, outputs: node.outputs,
-                                outputTypes: node.outputs.map { types[$0] }, parameters: params,
-                                macs: GraphSummary.macs(node, types), unsupported: node.isUnsupported))
+            return count
+        }
+        var rows: [NodeRow] = []
+        if let source {
+            let groups = GraphSummary.group(graph.nodes, by: source.nodes)
+            for (node, made) in zip(source.nodes, groups) {
+                let macs = made.filter { ["Conv", "MatMul", "Gemm"].contains($0.op) }.map { GraphSummary.macs($0, types) }
+                rows.append(NodeRow(name: node.name, op: node.op, inputs: node.inputs, outputs: node.outputs,
+                                    outputTypes: node.outputs.map { $0.isEmpty ? nil : types[$0] },
+                                    parameters: firstUse(node.inputs, among: source.initializers.contains),
+                                    macs: macs.isEmpty || macs.contains(nil) ? nil : macs.reduce(0) { $0 + $1! },
+                                    unsupported: made.contains(where: \.isUnsupported)))
+            }
+            parameters = source.initializers.reduce(0) { $0 + (graph.initializers[$1]?.count ?? 0) }
+        } else {
+            for node in graph.nodes {
+                let op = node.isUnsupported ? (node.attributes["source_op"]?.string ?? node.op) : node.op
+                rows.append(NodeRow(name: node.name, op: op, inputs: node.inputs, outputs: node.outputs,
+                                    outputTypes: node.outputs.map { types[$0] },
+                                    parameters: firstUse(node.inputs) { _ in true },
+                                    macs: GraphSummary.macs(node, types), unsupported: node.isUnsupported))
+            }
+            parameters = graph.parameterCount
         }
         self.rows = rows
         self.types = types
-        parameters = graph.parameterCount
         macs = rows.compactMap(\.macs).reduce(0, +)
+        let counts = rows.reduce(into: [String: Int]()) { $0[$1.op, default: 0] += 1 }
         histogram = counts.map { ($0.key, $0.value) }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
         unsupported = graph.unsupportedNodes.map(\.label)
+    }
+
+    /// The IR nodes made of each source node: an IR node belongs to the source node named like it,
+    /// or like the longest `/`-separated prefix of its name (`softmax/flatten` → `softmax`); when
+    /// several source nodes share that name, to the first one not before the previous match.
+    static func group(_ nodes: [Node], by source: [SourceNode]) -> [[Node]] {
+        var byName: [String: [Int]] = [:]
+        for (i, s) in source.enumerated() { byName[s.name, default: []].append(i) }
+        var groups = [[Node]](repeating: [], count: source.count)
+        var previous = 0
+        for node in nodes {
+            var key = Substring(node.name)
+            var candidates = byName[String(key)]
+            while candidates == nil, let slash = key.lastIndex(of: "/") {
+                key = key[..<slash]
+                candidates = byName[String(key)]
+            }
+            guard let candidates else { continue }
+            let i = candidates.first { $0 >= previous } ?? candidates[0]
+            groups[i].append(node)
+            previous = i
+        }
+        return groups
     }
 
     /// Multiply-accumulates of conv and matrix products, from the inferred shapes.
@@ -78,5 +153,156 @@ public struct GraphSummary: Sendable {
         var dims = shape.dims
         if let first = dims.first, first.value == nil { dims[0] = .known(1) }
         return Shape(dims).elementCount
+    }
+}
+
+/// What `ascent inspect --format json` prints, as a Codable value:
+/// `{"format", "producer", "inputs": [{"name", "shape", "dtype"}], "outputs", "nodes": [{"name",
+/// "op", "inputs", "outputs", "shapes"}], "parameters", "unsupported"}`. A shape is a list of
+/// sizes (numbers), symbols (strings) and unknown sizes (null); null when even the rank is unknown.
+public struct ModelDescription: Codable, Sendable, Equatable {
+    /// One dimension: a size, a symbol, or unknown (`null`).
+    public enum Dimension: Codable, Sendable, Equatable {
+        case size(Int)
+        case symbol(String)
+        case unknown
+
+        public init(_ dim: Dim) {
+            switch dim {
+            case .known(let v): self = .size(v)
+            case .symbol(let s): self = .symbol(s)
+            case .unknown: self = .unknown
+            }
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { self = .unknown }
+            else if let v = try? c.decode(Int.self) { self = .size(v) }
+            else { self = .symbol(try c.decode(String.self)) }
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .size(let v): try c.encode(v)
+            case .symbol(let s): try c.encode(s)
+            case .unknown: try c.encodeNil()
+            }
+        }
+    }
+
+    /// A graph input or output.
+    public struct Value: Codable, Sendable, Equatable {
+        public var name: String
+        public var shape: [Dimension]?
+        public var dtype: String
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(shape, forKey: .shape)
+            try c.encode(dtype, forKey: .dtype)
+        }
+    }
+
+    /// A node (or, for ONNX files, the file's node) with the inferred shapes of its outputs.
+    public struct Node: Codable, Sendable, Equatable {
+        public var name: String
+        public var op: String
+        public var inputs: [String]
+        public var outputs: [String]
+        public var shapes: [[Dimension]?]
+    }
+
+    /// `onnx`, `keras-h5`, `keras` or `ascent`: the file the graph was read from.
+    public var format: String
+    /// ONNX `producer_name producer_version`, `keras <version>` for Keras files; nil when unrecorded.
+    public var producer: String?
+    public var inputs: [Value]
+    public var outputs: [Value]
+    public var nodes: [Node]
+    /// Weight scalars (Keras: `count_params()`).
+    public var parameters: Int
+    /// Labels of the unsupported nodes.
+    public var unsupported: [String]
+
+    enum CodingKeys: String, CodingKey { case format, producer, inputs, outputs, nodes, parameters, unsupported }
+
+    /// The description of `graph`, read from a `format` file, with the types `summary` inferred.
+    public init(_ graph: Graph, _ summary: GraphSummary, format: String) {
+        func shape(_ s: Shape?) -> [Dimension]? { s.map { $0.dims.map(Dimension.init) } }
+        func value(_ info: ValueInfo) -> Value {
+            let t = summary.types[info.name] ?? info.type
+            return Value(name: info.name, shape: shape(t.shape), dtype: t.dtype.rawValue)
+        }
+        self.format = format
+        producer = graph.metadata["producer"]
+        inputs = graph.inputs.map(value)
+        outputs = graph.outputs.map(value)
+        nodes = summary.rows.map {
+            Node(name: $0.name, op: $0.op, inputs: $0.inputs, outputs: $0.outputs, shapes: $0.outputTypes.map { shape($0?.shape) })
+        }
+        parameters = summary.parameters
+        unsupported = summary.unsupported
+    }
+
+    /// Writes `producer` as `null` when absent rather than leaving the key out.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(format, forKey: .format)
+        try c.encode(producer, forKey: .producer)
+        try c.encode(inputs, forKey: .inputs)
+        try c.encode(outputs, forKey: .outputs)
+        try c.encode(nodes, forKey: .nodes)
+        try c.encode(parameters, forKey: .parameters)
+        try c.encode(unsupported, forKey: .unsupported)
+    }
+}
+
+extension Graph {
+    /// The graph with the given inputs' shapes fixed (`["input": [1, 16, 16, 1]]`), so that shapes
+    /// inferred downstream become concrete. Symbolic and unknown sizes take the given size; a known
+    /// size must match.
+    /// - Throws: `.invalidData` for a name that is no input (naming the closest inputs), a rank
+    ///   other than the declared one, a size that contradicts a known one, or sizes the graph's
+    ///   shape rules reject (with the node).
+    public func fixingInputShapes(_ shapes: [String: [Int]]) throws -> Graph {
+        var graph = self
+        for (name, sizes) in shapes.sorted(by: { $0.key < $1.key }) {
+            let given = "--input-shape \(name)=" + sizes.map(String.init).joined(separator: ",")
+            guard let i = inputs.firstIndex(where: { $0.name == name }) else {
+                let closest = inputs.map(\.name).sorted { (Graph.distance(name, $0), $0) < (Graph.distance(name, $1), $1) }
+                let names = closest.prefix(3).map { "'\($0)'" }.joined(separator: ", ")
+                throw AscentError.invalid("\(given): no input '\(name)'; " + (inputs.isEmpty ? "the model has no inputs" : "closest: \(names)"))
+            }
+            if let declared = inputs[i].type.shape {
+                guard declared.rank == sizes.count else {
+                    throw AscentError.invalid("\(given): input '\(name)' has rank \(declared.rank) (\(declared)), given \(sizes.count) sizes")
+                }
+                for (axis, (d, n)) in zip(declared.dims, sizes).enumerated() where d.value != nil && d.value != n {
+                    throw AscentError.invalid("\(given): dimension \(axis) of input '\(name)' is \(d) (\(declared))")
+                }
+            }
+            graph.inputs[i].type.shape = Shape(sizes)
+        }
+        if !shapes.isEmpty { _ = try graph.inferTypes() }
+        return graph
+    }
+
+    /// Levenshtein distance between two names, for suggestions.
+    static func distance(_ a: String, _ b: String) -> Int {
+        let target = Array(b)
+        var costs = Array(0...target.count)
+        for (i, x) in a.enumerated() {
+            var diagonal = costs[0]
+            costs[0] = i + 1
+            for (j, y) in target.enumerated() {
+                let substitution = diagonal + (x == y ? 0 : 1)
+                diagonal = costs[j + 1]
+                costs[j + 1] = Swift.min(costs[j + 1] + 1, costs[j] + 1, substitution)
+            }
+        }
+        return costs[target.count]
     }
 }

@@ -9,8 +9,8 @@ import AscentIR
 ///   or an input (ReduceSum 13, the others 18), Split `num_outputs` (18), Pad `axes` (18), Shape
 ///   `start`/`end` (15), Reshape `allowzero` (14); ops newer than the target are decomposed: Gelu (20)
 ///   as `0.5·x·(1 + Erf(x/√2))` (or its tanh form), Mish (18) as `x·Tanh(Softplus(x))`, HardSwish (14)
-///   as `x·HardSigmoid(x)`, LayerNormalization (17) as ReduceMean/Sub/Mul/Sqrt/Div. Swish, which no
-///   opset up to 21 has, is always `x·Sigmoid(αx)`.
+///   as `x·HardSigmoid(x)`, LayerNormalization (17) as ReduceMean/Sub/Mul/Sqrt/Div; Trilu (14) is
+///   refused before its opset. Swish, which no opset up to 21 has, is always `x·Sigmoid(αx)`.
 /// - **Layout**: graph inputs and outputs keep their names, dtypes, shapes (symbolic dims as
 ///   `dim_param`) and so their layout: a Keras model still takes NHWC images. Channels-last Conv and
 ///   pooling nodes become Transpose → the ONNX (channels-first) op → Transpose, with Conv kernels

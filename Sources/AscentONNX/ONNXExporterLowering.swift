@@ -221,6 +221,7 @@ struct ONNXExportLowering {
             "Max", "Min", "Sum", "Mean", "Where",
             "MatMul", "Gemm", "Softmax", "LogSoftmax",
             "Flatten", "Transpose", "Concat", "Gather", "Slice", "Tile", "Expand", "ConstantOfShape", "Range",
+            "ConvTranspose",
         ]
         for op in same { table[op] = passThrough }
         for op in ["Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"] { table[op] = window }
@@ -239,11 +240,20 @@ struct ONNXExportLowering {
         table["Swish"] = swish
         table["Mish"] = mish
         table["HardSwish"] = hardSwish
+        table["Trilu"] = newerThan(14)
         return table
     }()
 
     /// The node as it is.
     static let passThrough: Rule = { l, node in l.add(node) }
+
+    /// An op ONNX has from `opset` on, unchanged since: as it is, or refused for older targets.
+    static func newerThan(_ since: Int) -> Rule {
+        { l, node in
+            guard l.opset >= since else { throw ONNXExportRefusal("\(node.op) needs opset \(since)") }
+            l.add(node)
+        }
+    }
 
     /// Constant nodes become initializers (a constant the graph returns stays a node).
     static let constant: Rule = { l, node in

@@ -25,8 +25,10 @@ enum InspectText {
                 + lpad(row.macs.map(grouped) ?? "", macsWidth)
             out += String(line.reversed().drop { $0 == " " }.reversed()) + "\n"
         }
-        out += "\n\(grouped(g.nodes.count)) nodes, \(grouped(s.parameters)) parameters, \(grouped(s.macs)) MACs"
-        out += s.macs > 0 ? " per batch item\n" : "\n"
+        // A symbolic batch size counts as 1 (GraphSummary.perItemCount); a fixed one is counted in.
+        let batched = g.inputs.contains { $0.type.shape?.dims.first.map { $0.value == nil } ?? false }
+        out += "\n\(grouped(s.rows.count)) node\(s.rows.count == 1 ? "" : "s"), \(grouped(s.parameters)) parameters, "
+            + "\(grouped(s.macs)) MACs" + (s.macs > 0 && batched ? " per batch item\n" : "\n")
         out += "ops: " + s.histogram.map { "\($0.op) ×\($0.count)" }.joined(separator: ", ") + "\n"
         out += s.unsupported.isEmpty ? "unsupported: none\n"
             : "unsupported (\(s.unsupported.count)): " + s.unsupported.joined(separator: ", ") + "\n"
@@ -60,38 +62,13 @@ enum InspectText {
     }
 }
 
-/// `ascent inspect --format json`.
+/// `ascent inspect --format json`: ``ModelDescription`` on one line.
 enum InspectJSON {
     static func render(_ model: LoadedModel, _ s: GraphSummary) throws -> String {
-        let g = model.graph
-        func value(_ info: ValueInfo) -> [String: Any] {
-            let t = s.types[info.name] ?? info.type
-            return ["name": info.name, "shape": shapeJSON(t.shape), "dtype": t.dtype.rawValue]
-        }
-        let nodes: [[String: Any]] = s.rows.map { row in
-            ["name": row.name, "op": row.op, "inputs": row.inputs, "outputs": row.outputs,
-             "shapes": row.outputTypes.map { shapeJSON($0?.shape) }]
-        }
-        var producer: Any = NSNull()
-        if let p = g.metadata["producer"] { producer = p }
-        let object: [String: Any] = [
-            "format": model.format.rawValue, "producer": producer,
-            "inputs": g.inputs.map(value), "outputs": g.outputs.map(value),
-            "nodes": nodes, "parameters": s.parameters, "unsupported": s.unsupported,
-        ]
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    static func shapeJSON(_ shape: Shape?) -> Any {
-        guard let shape else { return NSNull() }
-        return shape.dims.map { d -> Any in
-            switch d {
-            case .known(let v): return v
-            case .symbol(let s): return s
-            case .unknown: return NSNull()
-            }
-        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(ModelDescription(model.graph, s, format: model.format.rawValue))
+        return String(decoding: data, as: UTF8.self) + "\n"
     }
 }
 

@@ -26,6 +26,8 @@ enum ModelFormat: String {
 struct LoadedModel {
     var graph: Graph
     var format: ModelFormat
+    /// An ONNX file's own nodes and weights, for `inspect` to list those rather than the IR's.
+    var source: GraphSummary.Source? = nil
 }
 
 /// Loads any supported model file into the IR.
@@ -40,6 +42,22 @@ func loadModel(_ path: String, config: String? = nil) throws -> LoadedModel {
     case .kerasH5, .keras:
         return LoadedModel(graph: try IsolatedImport.keras(path: path, config: config), format: format)
     case .onnx:
-        return LoadedModel(graph: try ONNXImporter.load(path: path), format: format)
+        let model: ONNXModelProto
+        do {
+            model = try ONNXModelProto.load(path: path)
+        } catch let e as ONNXFileError {
+            throw AscentError(e.isMissingOrUnreadable ? .missingFile : .invalidData, file: path, e.message)
+        }
+        // External data lives beside the file (as `ONNXImporter.load(path:)` looks for it).
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let graph = try ONNXImporter.load(model: model, folder: folder, fileName: path)
+        // Node names as the importer resolves empty ones.
+        let nodes = model.graph.nodes.enumerated().map { i, n in
+            GraphSummary.SourceNode(name: n.name.isEmpty ? "\(n.opType)_\(i)" : n.name, op: n.opType,
+                                    inputs: n.inputs, outputs: n.outputs)
+        }
+        return LoadedModel(graph: graph, format: format,
+                           source: .init(nodes: nodes, initializers: Set(model.graph.initializers.map(\.name))))
     }
 }

@@ -78,3 +78,74 @@ import Testing
         }
     }
 }
+
+/// `--input-shape` and the JSON form of ONNX files.
+@Suite struct InspectInputShapeTests {
+    static func json(_ arguments: [String]) throws -> [String: Any] {
+        let r = try CLI.run(["inspect"] + arguments + ["--format", "json"])
+        try #require(r.status == 0, "\(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    }
+
+    /// Every dimension of every node output and graph output.
+    static func dims(_ j: [String: Any]) -> [Any] {
+        let nodes = (j["nodes"] as? [[String: Any]] ?? []).flatMap { ($0["shapes"] as? [Any] ?? []) }
+        let outputs = (j["outputs"] as? [[String: Any]] ?? []).map { $0["shape"] ?? NSNull() }
+        return (nodes + outputs).flatMap { ($0 as? [Any]) ?? [NSNull()] }
+    }
+
+    @Test func symbolicSizesStayUnlessFixed() throws {
+        let free = try Self.json(["Fixtures/digits/digits.onnx"])
+        let input = try #require((free["inputs"] as? [[String: Any]])?.first)
+        #expect((input["shape"] as? [Any])?.first as? String == "unk__51")
+        #expect(Self.dims(free).contains { !($0 is Int) }, "some inferred shape keeps the free batch size")
+
+        let fixed = try Self.json(["Fixtures/digits/digits.onnx", "--input-shape", "input=3,16,16,1"])
+        #expect((fixed["inputs"] as? [[String: Any]])?.first?["shape"] as? [Int] == [3, 16, 16, 1])
+        #expect((fixed["outputs"] as? [[String: Any]])?.first?["shape"] as? [Int] == [3, 10])
+        let unknown = Self.dims(fixed).filter { !($0 is Int) }
+        #expect(unknown.isEmpty, "not concrete: \(unknown)")
+
+        let keras = try CLI.run(["inspect", "Fixtures/digits/digits.keras", "--input-shape", "input=2,16,16,1"])
+        #expect(keras.stdout.contains("  probs  float32[2,10]\n"), "\(keras.stdout)")
+        #expect(keras.stdout.contains("14 nodes, 6,282 parameters, 129,664 MACs\n"), "2 × 64,832, no longer per item")
+    }
+
+    @Test func badInputShapesAreRefused() throws {
+        let cases: [(String, Int32, String)] = [
+            ("inptu=1,16,16,1", 65, "--input-shape inptu=1,16,16,1: no input 'inptu'; closest: 'input'"),
+            ("input=1,16,16", 65, "input 'input' has rank 4 ([N,16,16,1]), given 3 sizes"),
+            ("input=1,16,15,1", 65, "dimension 2 of input 'input' is 16 ([N,16,16,1])"),
+            ("input=1,x,16,1", 64, "--input-shape 'input=1,x,16,1' needs positive integer sizes"),
+            ("input=0,16,16,1", 64, "needs positive integer sizes"),
+            ("input", 64, "--input-shape 'input' is not NAME=d0,d1,..."),
+        ]
+        for (spec, code, message) in cases {
+            let r = try CLI.run(["inspect", "Fixtures/digits/digits.h5", "--input-shape", spec])
+            #expect(r.status == code, "\(spec): \(r.stderr)")
+            #expect(r.stdout.isEmpty)
+            #expect(r.stderr.contains(message), "\(spec): \(r.stderr)")
+            if code == 65 { #expect(r.stderr.hasPrefix("ascent: Fixtures/digits/digits.h5: ") && r.stderr.split(separator: "\n").count == 1) }
+        }
+        let mixed = try CLI.run(["inspect", "Fixtures/keras/two_in_two_out/model.keras", "--input-shape", "a=1,2"])
+        #expect(mixed.status == 65 && mixed.stderr.contains("no input 'a'; closest: "), "\(mixed.stderr)")
+    }
+
+    /// An old-opset file the importer rewrites into several IR nodes is still listed as the file's
+    /// one node (whole output compared).
+    @Test func onnxNodesAreTheFileNodes() throws {
+        let r = try CLI.run(["inspect", "Fixtures/onnx/opsets/softmax11/model.onnx", "--format", "json"])
+        #expect(r.status == 0)
+        #expect(r.stdout == """
+            {"format":"onnx","inputs":[{"dtype":"float32","name":"x","shape":[2,3,4]}],"nodes":[{"inputs":["x"],\
+            "name":"softmax","op":"Softmax","outputs":["y"],"shapes":[[2,3,4]]}],"outputs":[{"dtype":"float32",\
+            "name":"y","shape":[2,3,4]}],"parameters":0,"producer":"onnx_cases.py 1","unsupported":[]}
+
+            """)
+        let add = try Self.json(["Fixtures/onnx/opsets/add6_broadcast/model.onnx"])
+        #expect((add["nodes"] as? [[String: Any]])?.map { $0["op"] as? String } == ["Add"])
+        #expect(add["parameters"] as? Int == 0, "the axes constant the importer adds is no weight")
+        let text = try CLI.run(["inspect", "Fixtures/onnx/opsets/add6_broadcast/model.onnx"])
+        #expect(text.stdout.contains("\n1 node, 0 parameters, 0 MACs\nops: Add ×1\n"), "\(text.stdout)")
+    }
+}

@@ -1,16 +1,25 @@
 """Checks ONNX files with the reference tools: `onnx.checker.check_model(full_check=True)`, then
-(given inputs) onnxruntime on `.npy` inputs, compared with reference `.npy` outputs.
+(given inputs) onnxruntime on `.npy` inputs, compared with reference `.npy` outputs or with
+onnxruntime running another ONNX file (the model an export came from) on the same inputs.
 
     check_onnx.py MODEL [--input [NAME=]FILE ...] [--output [NAME=]FILE ...] [--tolerance 1e-4]
+                        [--reference ORIGINAL.onnx] [--also [NAME=]FILE ...]
     check_onnx.py --batch CASES.json
 
 Inputs and outputs are matched to the model's by NAME, else in order. A floating output passes when
 max |onnxruntime - reference| <= tolerance * max(1, max |reference|) (equal values, infinities and
-NaNs included, count as no difference); other outputs must be equal. Prints one JSON line:
-{"ok", "checker", "opset", "ir_version", "producer", "inputs", "outputs" (name, shape, max_abs_diff,
-limit, ok), "ops" (count per op type), "transpose_chains" (Transpose nodes reading another
-Transpose's output), "node_names", "error"}; exits 0 when everything passes, 1 otherwise, 2 on bad
-usage. `--batch` takes a JSON list of {"model", "inputs": [...], "outputs": [...], "tolerance"?}
+NaNs included, count as no difference); other outputs must be equal. With `--reference`, the
+reference outputs are onnxruntime's on ORIGINAL (matched by output name, else in order); when
+onnxruntime has no kernel for one of ORIGINAL's old-opset nodes, on ORIGINAL upgraded to opset 13
+by `onnx.version_converter`; when neither runs, the `--also` files stand in as the reference and
+"reference" says so. `--also` gives more outputs (another runtime's, e.g. Ascent's) to compare with
+the same reference. Prints one JSON line:
+{"ok", "checker", "opset", "ir_version", "producer", "inputs", "outputs" (name, shape, dtype,
+reference_dtype, max_abs_diff, limit, ok), "also" (the same for the --also files), "reference"
+("files", "onnxruntime", "onnxruntime after onnx.version_converter", or "also: <why>"), "ops"
+(count per op type), "transpose_chains" (Transpose nodes reading another Transpose's output),
+"node_names", "error"}; exits 0 when everything passes, 1 otherwise, 2 on bad usage. `--batch` takes
+a JSON list of {"model", "inputs": [...], "outputs": [...], "reference"?, "also"?, "tolerance"?}
 (same argument forms) and prints {"ok", "results": [one object as above per case, plus "model"]}.
 Used by the ONNX export tests (Tests/AscentONNXTests/ONNXExportTests.swift,
 Tests/IntegrationTests/ONNXExportRoundTripTests.swift).
@@ -42,7 +51,7 @@ def pairs(items, names, what):
 
 
 def compare(ours, reference, tolerance):
-    entry = {"shape": list(ours.shape)}
+    entry = {"shape": list(ours.shape), "dtype": str(ours.dtype), "reference_dtype": str(reference.dtype)}
     if ours.shape != reference.shape:
         entry.update(ok=False, reference_shape=list(reference.shape))
     elif np.issubdtype(reference.dtype, np.floating):
@@ -54,11 +63,41 @@ def compare(ours, reference, tolerance):
         limit = tolerance * max(1.0, float(np.max(finite)) if finite.size else 1.0)
         entry.update(max_abs_diff=worst, limit=limit, ok=bool(worst <= limit))
     else:
-        entry.update(ok=bool(np.array_equal(ours, reference)), dtype=str(ours.dtype), reference_dtype=str(reference.dtype))
+        entry.update(ok=bool(np.array_equal(ours, reference)))
     return entry
 
 
-def check(path, inputs, outputs, tolerance):
+def session(model):
+    """An onnxruntime CPU session for a path or a ModelProto."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    source = model if isinstance(model, str) else model.SerializeToString()
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def run_reference(original, feeds):
+    """onnxruntime's outputs of ORIGINAL by output name, and how they were made; (None, why) when
+    neither ORIGINAL nor its opset-13 upgrade runs."""
+    try:
+        s = session(original)
+        how = "onnxruntime"
+    except Exception as first:
+        try:
+            from onnx import version_converter
+
+            s = session(version_converter.convert_version(onnx.load(original), 13))
+            how = "onnxruntime after onnx.version_converter"
+        except Exception as second:
+            return None, f"{type(first).__name__}: {first}; upgrading: {type(second).__name__}: {second}"
+    names = [o.name for o in s.get_outputs()]
+    wanted = {i.name for i in s.get_inputs()}
+    values = s.run(names, {k: v for k, v in feeds.items() if k in wanted})
+    return dict(zip(names, values)), how
+
+
+def check(path, inputs, outputs, tolerance, reference=None, also=()):
     result = {"ok": False, "checker": None}
     try:
         model = onnx.load(path)
@@ -81,28 +120,45 @@ def check(path, inputs, outputs, tolerance):
         return result
 
     ok = True
-    if inputs or outputs:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
+    if inputs or outputs or reference:
         try:
-            session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-            input_names = [i.name for i in session.get_inputs()]
-            output_names = [o.name for o in session.get_outputs()]
+            s = session(path)
+            input_names = [i.name for i in s.get_inputs()]
+            output_names = [o.name for o in s.get_outputs()]
             feeds = {name: np.load(p) for name, p in pairs(inputs, input_names, "input").items()}
-            references = pairs(outputs, output_names, "output")
-            values = dict(zip(output_names, session.run(output_names, feeds)))
+            values = dict(zip(output_names, s.run(output_names, feeds)))
+            extra = {name: np.load(p) for name, p in pairs(list(also), output_names, "also").items()}
+            if reference:
+                ref, how = run_reference(reference, feeds)
+                if ref is None:
+                    result["reference"] = "also: " + how
+                    references = extra
+                    extra = {}
+                else:
+                    result["reference"] = how
+                    ordered = list(ref.values())
+                    references = {name: ref[name] if name in ref else ordered[i] for i, name in enumerate(output_names)}
+            else:
+                result["reference"] = "files"
+                references = {name: np.load(p) for name, p in pairs(outputs, output_names, "output").items()}
         except Usage:
             raise
         except Exception as e:
             result["error"] = f"onnxruntime: {type(e).__name__}: {e}"
             return result
         result["outputs"] = []
-        for name, p in references.items():
-            entry = {"name": name, **compare(values[name], np.load(p), tolerance)}
+        for name, value in references.items():
+            entry = {"name": name, **compare(values[name], value, tolerance)}
             ok = ok and entry["ok"]
             result["outputs"].append(entry)
+        if extra:
+            result["also"] = []
+            for name, value in extra.items():
+                entry = {"name": name, **compare(value, references[name], tolerance)}
+                ok = ok and entry["ok"]
+                result["also"].append(entry)
+        if reference:
+            ok = ok and bool(references)
     result["ok"] = ok
     return result
 
@@ -113,6 +169,8 @@ def main():
     parser.add_argument("--input", action="append", default=[])
     parser.add_argument("--output", action="append", default=[])
     parser.add_argument("--tolerance", type=float, default=1e-4)
+    parser.add_argument("--reference")
+    parser.add_argument("--also", action="append", default=[])
     parser.add_argument("--batch")
     args = parser.parse_args()
     if (args.model is None) == (args.batch is None):
@@ -124,11 +182,11 @@ def main():
             results = []
             for case in cases:
                 r = check(case["model"], case.get("inputs", []), case.get("outputs", []),
-                          case.get("tolerance", args.tolerance))
+                          case.get("tolerance", args.tolerance), case.get("reference"), case.get("also", []))
                 results.append({"model": case["model"], **r})
             result = {"ok": all(r["ok"] for r in results), "results": results}
         else:
-            result = check(args.model, args.input, args.output, args.tolerance)
+            result = check(args.model, args.input, args.output, args.tolerance, args.reference, args.also)
     except Usage as e:
         print(f"check_onnx: {e}", file=sys.stderr)
         return 2
