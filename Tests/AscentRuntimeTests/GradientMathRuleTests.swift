@@ -27,6 +27,13 @@ import Testing
         GradCase(name: "Mod fmod 0", nodes: [node("Mod", ["a", "b"], "y", ["fmod": .int(0)])], inputs: modInputs),
         GradCase(name: "SwiGLU", nodes: [node("SwiGLU", ["a", "b"], "y", ["alpha": .float(1.3)])],
                  inputs: [("a", SeededRandom.uniform(seed: 3, [2, 4], -2, 2)), ("b", SeededRandom.uniform(seed: 4, [2, 4]))]),
+        GradCase(name: "RotaryEmbedding", nodes: [node("RotaryEmbedding", ["x", "cos", "sin", "pos"])],
+                 inputs: [("x", SeededRandom.uniform(seed: 8, [1, 2, 3, 4]))],
+                 constants: ["cos": SeededRandom.uniform(seed: 9, [4, 2]), "sin": SeededRandom.uniform(seed: 10, [4, 2]),
+                             "pos": Tensor(shape: [1, 3], scalars: [2, 0, 3] as [Int64])]),
+        GradCase(name: "RotaryEmbedding interleaved 3-D", nodes: [node("RotaryEmbedding", ["x", "cos", "sin"], "y", ["interleaved": .int(1), "num_heads": .int(2)])],
+                 inputs: [("x", SeededRandom.uniform(seed: 11, [2, 2, 8]))],
+                 constants: ["cos": SeededRandom.uniform(seed: 12, [4, 2]), "sin": SeededRandom.uniform(seed: 13, [4, 2])]),
         GradCase(name: "Sum of three", nodes: [node("Sum", ["a", "b", "c"])],
                  inputs: [("a", SeededRandom.uniform(seed: 5, [2, 3])), ("b", SeededRandom.uniform(seed: 6, [3])),
                           ("c", SeededRandom.uniform(seed: 7, [2, 1]))]),
@@ -123,6 +130,40 @@ import Testing
                      inputs: [("x", rng.uniform([1, 6, 3], -2, 2))]),
         ]
     }()
+
+    static let lossCases: [GradCase] = {
+        var rng = SeededRandom(97)
+        let target = Tensor(shape: [3, 2], scalars: [2, 0, 1, 1, 3, 2] as [Int64])
+        func loss(_ op: String, _ attributes: [String: Attribute], weights: Bool = false, logProbabilities: Bool = false) -> GradCase {
+            var inputs = ["x", "t"], constants = ["t": target]
+            if weights {
+                inputs.append("w")
+                constants["w"] = Tensor(shape: [4], scalars: [0.5, 1.5, 1, 2] as [Float])
+            }
+            var nodes = [Node(name: "loss", op: op, inputs: inputs, outputs: logProbabilities ? ["l", "logp"] : ["y"], attributes: attributes)]
+            if logProbabilities {
+                // Both outputs reach the objective.
+                nodes += [node("ReduceSum", ["logp"], "s", ["keepdims": .int(0)]), node("Mul", ["s", "c"], "sc"), node("Add", ["l", "sc"])]
+                constants["c"] = Tensor(scalar: Float(0.1))
+            }
+            return GradCase(name: "\(op) \(attributes) weights \(weights) log-probabilities \(logProbabilities)", nodes: nodes,
+                            inputs: [("x", rng.uniform([3, 4, 2]))], constants: constants)
+        }
+        return [
+            loss("NegativeLogLikelihoodLoss", [:]),
+            loss("NegativeLogLikelihoodLoss", ["reduction": .string("none")], weights: true),
+            loss("NegativeLogLikelihoodLoss", ["reduction": .string("sum"), "ignore_index": .int(1)]),
+            loss("NegativeLogLikelihoodLoss", ["ignore_index": .int(2)], weights: true),
+            loss("SoftmaxCrossEntropyLoss", [:]),
+            loss("SoftmaxCrossEntropyLoss", ["reduction": .string("none"), "ignore_index": .int(0)], weights: true),
+            loss("SoftmaxCrossEntropyLoss", ["reduction": .string("sum")], logProbabilities: true),
+        ]
+    }()
+
+    @Test(arguments: lossCases)
+    func lossGradientsMatchFiniteDifferences(_ c: GradCase) throws {
+        try GradCheck.run(c)
+    }
 
     @Test(arguments: normalizationCases)
     func normalizationGradientsMatchFiniteDifferences(_ c: GradCase) throws {

@@ -99,6 +99,13 @@ import Testing
                    ["mode": .string("linear"), "coordinate_transformation_mode": .string("align_corners")]),
             resize("Resize linear antialias down", x: [1, 1, 8, 6], sizes: [1, 1, 3, 4], ["mode": .string("linear"), "antialias": .int(1)]),
             resize("Resize cubic", x: [1, 1, 4, 4], scales: [1, 1, 1.75, 1.5], ["mode": .string("cubic")]),
+            GradCase(name: "Resize tf_crop_and_resize extrapolated",
+                     nodes: [node("Resize", ["x", "roi", "", "sizes"], "y", ["mode": .string("linear"), "extrapolation_value": .float(2),
+                                                                            "coordinate_transformation_mode": .string("tf_crop_and_resize")])],
+                     inputs: [("x", rng.uniform([1, 1, 4, 5]))],
+                     constants: ["roi": Tensor(shape: [8], scalars: [0, 0, -0.2, 0.1, 1, 1, 0.9, 1.3] as [Float]), "sizes": int64s([1, 1, 3, 4])]),
+            GradCase(name: "MaxUnpool", nodes: [node("MaxUnpool", ["x", "ids"], "y", ["kernel_shape": .ints([2, 2]), "strides": .ints([2, 2])])],
+                     inputs: [("x", rng.uniform([1, 2, 2, 2]))], constants: ["ids": indexTensor([0, 3, 9, 14, 17, 18, 28, 31], [1, 2, 2, 2])]),
         ]
     }()
 
@@ -142,7 +149,7 @@ import Testing
     static var allCases: [GradCase] {
         GradientConvolutionTests.cases + GradientPoolingTests.cases + GradientRuleTests.unaryCases + GradientRuleTests.binaryCases
             + GradientRuleTests.linearCases + GradientRuleTests.shapeCases + GradientMathRuleTests.mathCases
-            + GradientMathRuleTests.reduceCases + GradientMathRuleTests.normalizationCases
+            + GradientMathRuleTests.reduceCases + GradientMathRuleTests.normalizationCases + GradientMathRuleTests.lossCases
             + selectionCases + spatialCases + linearCases
     }
 

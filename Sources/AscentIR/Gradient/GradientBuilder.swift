@@ -24,7 +24,7 @@ public enum GradientBuilder {
         var all: [String: VJPRule] = [:]
         for family in [ElementwiseOps.vjps, ConvolutionOps.vjps, LinearOps.vjps, NormalizationOps.vjps, ShapeOps.vjps,
                        ReduceOps.vjps, IndexingOps.vjps, CastOps.vjps, MoreOps.mathVJPs, ReduceOps.moreVJPs,
-                       MoreOps.normalizationVJPs, IndexingOps.moreVJPs, MoreOps.spatialVJPs] {
+                       MoreOps.normalizationVJPs, IndexingOps.moreVJPs, MoreOps.spatialVJPs, MoreOps.lossVJPs] {
             for (op, rule) in family {
                 precondition(all[op] == nil, "op \(op) has two gradient rules")
                 all[op] = rule

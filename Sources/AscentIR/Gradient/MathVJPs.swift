@@ -1,5 +1,6 @@
 /// Vector-Jacobian products of the math maps of ``MoreOps``: inverse trigonometric and
-/// hyperbolic functions, `Shrink`, `Mod`, `SwiGLU`, `CastLike` and the piecewise-constant `Hardmax`.
+/// hyperbolic functions, `Shrink`, `Mod`, `SwiGLU`, `RotaryEmbedding`, `CastLike` and the
+/// piecewise-constant `Hardmax`.
 ///
 /// Conventions at non-smooth points follow TensorFlow and PyTorch: Shrink passes nothing at
 /// ±lambd, Hardmax and the jumps of Mod give zero.
@@ -55,6 +56,13 @@ extension MoreOps {
             }
             let db = ctx.needs(1) ? ctx.emit("Mul", [ctx.dy, ctx.emit("Mul", [a, s])]) : nil
             return [da, db]
+        },
+        "RotaryEmbedding": { ctx in  // a rotation of feature pairs: the adjoint rotates back (sin negated)
+            guard !ctx.needs(1), !ctx.needs(2) else { throw ctx.error("gradient of RotaryEmbedding's cos/sin caches is not supported") }
+            var inputs = ctx.node.inputs
+            inputs[0] = ctx.dy
+            inputs[2] = ctx.emit("Neg", [ctx.input(2)])
+            return [ctx.emit("RotaryEmbedding", inputs, ctx.node.attributes), nil, nil, nil]
         },
     ]
 

@@ -1,5 +1,5 @@
 /// Vector-Jacobian products of the spatial ops of ``MoreOps``: `ConvTranspose` (a convolution
-/// run backwards, so its adjoints are the convolution and its filter gradient), `LpPool` and
+/// run backwards, so its adjoints are the convolution and its filter gradient), `MaxUnpool`, `LpPool` and
 /// `Resize` (backward primitives `LpPoolGrad`, `ResizeGrad`), and `Einsum` (Einsums of the
 /// cotangent with the other operands).
 extension MoreOps {
@@ -18,6 +18,13 @@ extension MoreOps {
                 db = ctx.emit("ReduceSum", [ctx.dy], ["axes": .ints([0] + Array(2..<rank)), "keepdims": .int(0)])
             }
             return [dx, dw, db]
+        },
+        "MaxUnpool": { ctx in  // y[I[j]] = x[j] (flat indices): dx = dy read at I
+            guard ctx.node.inputs.count < 3 || ctx.input(2).isEmpty else {
+                throw ctx.error("gradient of MaxUnpool with output_shape is not supported")
+            }
+            let flat = ctx.emit("Reshape", [ctx.dy, ctx.int64s([-1])])
+            return [ctx.emit("Gather", [flat, ctx.input(1)]), nil, nil]
         },
         "LpPool": { ctx in [ctx.emit("LpPoolGrad", [ctx.dy, ctx.input(0), ctx.output(0)], ctx.node.attributes)] },
         "Resize": { ctx in
