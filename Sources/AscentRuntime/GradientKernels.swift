@@ -5,7 +5,8 @@ import AscentIR
 /// its reference input.
 ///
 /// This file holds the convolution gradients; the pooling gradients, `SliceGrad` and `SumTo`
-/// are in `GradientPooling.swift`, `LpPoolGrad` and `ResizeGrad` in `GradientSpatial.swift`.
+/// are in `GradientPooling.swift`, `LpPoolGrad`, `ResizeGrad` and
+/// `PadGrad` in `GradientSpatial.swift`.
 enum GradientKernels {
     static let factories: [String: KernelFactory] = [
         "ConvGradInput": { try ConvGradKernel($0, filter: false) },
@@ -18,6 +19,7 @@ enum GradientKernels {
         "SumTo": { _ in SumToKernel() },
         "LpPoolGrad": { try LpPoolGradKernel($0) },
         "ResizeGrad": { try ResizeGradKernel($0) },
+        "PadGrad": { try PadGradKernel($0) },
     ]
 
     /// Floats of im2col/col2im scratch worth unrolling several images into at once (16 MB).

@@ -133,3 +133,45 @@ struct ResizeGradKernel: Kernel {
         return [tensor(outputs[0], doubles: data)]
     }
 }
+
+/// `PadGrad(dy, x, pads[, constant_value[, axes]])`: the adjoint of Pad in any mode, with the forward
+/// Pad's `mode` and inputs: each element of `dy` is added to the element of `x` it was copied from
+/// (edge, reflect and wrap copy some several times; constant fill and cropped elements get nothing).
+struct PadGradKernel: Kernel {
+    let forward: PadKernel
+
+    init(_ a: NodeAttributes) throws { forward = try PadKernel(a) }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let dy = try inputs.type(0), x = try inputs.type(1)
+        try requireFloat("PadGrad", dy)
+        try requireFloat("PadGrad", x)
+        guard let plan = try forward.plan(KernelInputs(types: Array(inputs.types.dropFirst()), values: Array(inputs.values.dropFirst()))) else {
+            return nil
+        }
+        guard dy.shape == plan.shape else { throw AscentError.invalid("output gradient \(dy) does not match the padded shape \(Shape(plan.shape))") }
+        return [x]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard inputs.count >= 3, let dy = inputs[0], let x = inputs[1] else { throw AscentError.invalid("missing input") }
+        let rest = Array(inputs.dropFirst())
+        guard let plan = try forward.plan(KernelInputs(types: rest.map { $0?.type }, values: rest)) else {
+            throw AscentError(.internal, "pads unknown at run time")
+        }
+        let maps = (0..<x.rank).map { d in (0..<plan.shape[d]).map { forward.source($0, begin: plan.begin[d], size: x.shape[d]) } }
+        let strides = contiguousStrides(x.shape), outStrides = contiguousStrides(plan.shape)
+        let g = dy.floats()
+        var dx = [Double](repeating: 0, count: x.count)
+        for o in 0..<g.count {
+            var offset = 0, inside = true
+            for d in 0..<x.rank {
+                let s = maps[d][(o / outStrides[d]) % plan.shape[d]]
+                if s < 0 { inside = false; break }
+                offset += s * strides[d]
+            }
+            if inside { dx[offset] += Double(g[o]) }
+        }
+        return [tensor(outputs[0], doubles: dx)]
+    }
+}

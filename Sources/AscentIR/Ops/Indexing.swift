@@ -243,10 +243,11 @@ extension IndexingOps {
         // Broadcasting: the engine sums the cotangent back to the input's shape (SumTo).
         "Expand": { ctx in [ctx.dy, nil] },
         // Constant mode: the input's window of dy, i.e. dy padded by the negated pads (a crop;
-        // negative forward pads, which cropped, pad the cotangent back with zeros).
+        // negative forward pads, which cropped, pad the cotangent back with zeros). Edge, reflect
+        // and wrap: PadGrad adds each element back where it was copied from.
         "Pad": { ctx in
             let mode = ctx.attribute("mode")?.string ?? "constant"
-            guard mode == "constant" else { throw ctx.error("gradient of \(mode)-mode Pad is not supported") }
+            guard mode == "constant" else { return [ctx.emit("PadGrad", [ctx.dy] + ctx.node.inputs, ctx.node.attributes), nil, nil, nil] }
             let axes = ctx.node.inputs.count > 3 && !ctx.input(3).isEmpty ? ["", ctx.input(3)] : []
             return [ctx.emit("Pad", [ctx.dy, ctx.emit("Neg", [ctx.input(1)])] + axes, ["mode": .string("constant")]), nil, nil, nil]
         },
