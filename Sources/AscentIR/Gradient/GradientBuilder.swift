@@ -145,6 +145,11 @@ public enum GradientBuilder {
         "Reshape", "Flatten", "Transpose", "Concat", "Softmax", "LogSoftmax", "MatMul", "Gemm",
         "LayerNormalization", "Identity", "Split", "Slice", "Squeeze", "Unsqueeze", "Pad",
         "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Cast",
+        "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare",
+        "Gather", "GatherElements", "GatherND", "Compress", "TopK", "ScatterElements", "ScatterND", "Tile", "CumSum",
+        "Trilu", "ReverseSequence", "DepthToSpace", "SpaceToDepth", "CenterCropPad", "ConvTranspose", "LpPool",
+        "Resize", "MaxUnpool", "GroupNormalization", "InstanceNormalization", "MeanVarianceNormalization",
+        "LpNormalization", "LRN", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
     ]
 
     /// True when a cotangent of an input of `rule` can be used without ``SumTo``.
