@@ -44,24 +44,72 @@ public enum ONNXExporter {
         public var opset: Int
         /// Recorded as the model's `producer_version` (the producer is always `ascent`).
         public var producerVersion: String
+        /// When set, a file name in the model's folder: ``ONNXExporter/write(_:to:options:)`` stores
+        /// every initializer of at least ``externalDataThreshold`` bytes there (ONNX external data,
+        /// each tensor at a 64-byte aligned offset) instead of inside the model, which protobuf
+        /// limits to 2 GiB.
+        public var externalData: String?
+        /// The smallest initializer, in bytes, that goes to the external-data file.
+        public var externalDataThreshold: Int
 
-        public init(opset: Int = ONNXExporter.defaultOpset, producerVersion: String = "") {
+        public init(opset: Int = ONNXExporter.defaultOpset, producerVersion: String = "", externalData: String? = nil,
+                    externalDataThreshold: Int = 1024) {
             self.opset = opset
             self.producerVersion = producerVersion
+            self.externalData = externalData
+            self.externalDataThreshold = externalDataThreshold
         }
     }
 
     /// The IR version each opset was released with (onnx's `VERSION_TABLE`).
     static let irVersions: [Int: Int64] = [13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10]
 
-    /// Writes `graph` as an ONNX model at `path`, atomically (a failed export leaves no file and
-    /// keeps an existing one).
-    /// - Throws: ``AscentError``: `.usage` for an opset out of range, `.invalidData` listing the nodes
-    ///   that have no ONNX form, `.missingFile` when the output folder cannot be written.
+    /// Writes `graph` as an ONNX model at `path` (and, with ``Options/externalData``, its large
+    /// initializers to that file beside it), atomically: a failed export leaves no new file and
+    /// keeps existing ones.
+    /// - Throws: ``AscentError``: `.usage` for an opset out of range or an external-data name that
+    ///   is not a plain file name, `.invalidData` listing the nodes that have no ONNX form or for
+    ///   initializers over protobuf's 2 GiB limit without external data, `.missingFile` when the
+    ///   output folder cannot be written.
     @discardableResult
     public static func write(_ graph: Graph, to path: String, options: Options = Options()) throws -> Summary {
-        let model = try self.model(graph, options: options)
-        try AtomicWriter.write(try encode(model), to: path)
+        var model = try self.model(graph, options: options)
+        guard let name = options.externalData else {
+            let bytes = model.graph.initializers.reduce(0) { $0 + ($1.rawData?.count ?? 0) }
+            // The rest of the model (nodes, names, shapes) needs room too.
+            guard bytes < ONNXModelProto.maximumFileSize - (1 << 24) else {
+                throw AscentError.invalid("the initializers take \(bytes) bytes, beyond protobuf's 2 GiB limit: "
+                                          + "store them as external data (ascent convert --external-data)")
+            }
+            try AtomicWriter.write(try encode(model), to: path)
+            return Summary(model)
+        }
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            throw AscentError(.usage, "external data file '\(name)' must be a file name, without a folder")
+        }
+        let slash = path.lastIndex(of: "/")
+        let dataPath = (slash.map { String(path[...$0]) } ?? "") + name
+        guard dataPath != path else { throw AscentError(.usage, "the external data file cannot be the model itself") }
+        let data = try AtomicWriter(path: dataPath)
+        var offset = 0
+        for i in model.graph.initializers.indices {
+            guard let raw = model.graph.initializers[i].rawData, raw.count >= options.externalDataThreshold else { continue }
+            let padding = (64 - offset % 64) % 64
+            try data.write([UInt8](repeating: 0, count: padding))
+            offset += padding
+            try data.write(raw)
+            model.graph.initializers[i].rawData = nil
+            model.graph.initializers[i].dataLocation = .external
+            model.graph.initializers[i].externalData = [
+                ONNXStringPair(key: "location", value: name), ONNXStringPair(key: "offset", value: String(offset)),
+                ONNXStringPair(key: "length", value: String(raw.count)),
+            ]
+            offset += raw.count
+        }
+        let writer = try AtomicWriter(path: path)
+        try writer.write(try encode(model))
+        try data.commit()
+        try writer.commit()
         return Summary(model)
     }
 
@@ -77,11 +125,14 @@ public enum ONNXExporter {
         public var initializers: Int
         /// Node count by op type.
         public var ops: [String: Int]
+        /// Initializers stored in the external-data file.
+        public var externalInitializers: Int
 
         init(_ model: ONNXModelProto) {
             opset = Int(model.opsetImports.first?.version ?? 0)
             nodes = model.graph.nodes.count
             initializers = model.graph.initializers.count
+            externalInitializers = model.graph.initializers.filter { $0.dataLocation == .external }.count
             ops = model.graph.nodes.reduce(into: [:]) { $0[$1.opType, default: 0] += 1 }
         }
     }

@@ -22,6 +22,9 @@ extension Ascent {
         @Option(help: "ONNX opset to write (\(ONNXExporter.supportedOpsets.lowerBound)...\(ONNXExporter.supportedOpsets.upperBound), default \(ONNXExporter.defaultOpset)); .onnx output only.")
         var opset: Int?
 
+        @Flag(help: "Store the ONNX initializers of 1 KiB or more in OUT.onnx.data beside the model (ONNX external data; needed beyond 2 GiB).")
+        var externalData = false
+
         @Option(help: "Architecture JSON for a weights-only Keras file.")
         var config: String?
 
@@ -31,6 +34,7 @@ extension Ascent {
             guard writesONNX || output.lowercased().hasSuffix(".ascent") else {
                 throw ValidationError("--output must end in .ascent or .onnx")
             }
+            if externalData, !writesONNX { throw ValidationError("--external-data applies only to .onnx output") }
             if let opset {
                 guard writesONNX else { throw ValidationError("--opset applies only to .onnx output") }
                 let range = ONNXExporter.supportedOpsets
@@ -44,8 +48,9 @@ extension Ascent {
             try reportingErrors {
                 let loaded = try loadModel(input, config: config)
                 if writesONNX {
+                    let sidecar = externalData ? output.split(separator: "/").last.map { String($0) + ".data" } : nil
                     let options = ONNXExporter.Options(opset: opset ?? ONNXExporter.defaultOpset,
-                                                       producerVersion: Ascent.configuration.version)
+                                                       producerVersion: Ascent.configuration.version, externalData: sidecar)
                     let summary: ONNXExporter.Summary
                     do {
                         summary = try ONNXExporter.write(loaded.graph, to: output, options: options)
@@ -53,8 +58,10 @@ extension Ascent {
                         throw e.file == nil ? e.inFile(input) : e
                     }
                     let transposes = summary.ops["Transpose"] ?? 0
-                    emit("wrote \(output) (ONNX opset \(summary.opset), \(summary.nodes) nodes, \(transposes) transposes, "
-                         + "\(summary.initializers) initializers, \(loaded.graph.parameterCount) parameters)\n")
+                    let external = sidecar.map { ", \(summary.externalInitializers) of them in \($0)" } ?? ""
+                    emit("wrote \(output) (ONNX opset \(summary.opset), \(summary.nodes) nodes, "
+                         + "\(transposes) transpose\(transposes == 1 ? "" : "s"), "
+                         + "\(summary.initializers) initializers\(external), \(loaded.graph.parameterCount) parameters)\n")
                 } else {
                     try AscentFile.write(loaded.graph, to: output)
                     emit("wrote \(output) (\(loaded.graph.nodes.count) nodes, \(loaded.graph.parameterCount) parameters)\n")

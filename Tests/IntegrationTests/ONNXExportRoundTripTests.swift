@@ -128,6 +128,68 @@ import Testing
         }
     }
 
+    /// Every Keras fixture file (each saved format, the Keras 2 copies, weights + architecture JSON)
+    /// through `ascent convert` at the default opset: the file passes the full checker and onnxruntime
+    /// gives Keras's outputs. The models with a custom layer class or a Lambda layer are refused
+    /// (exit 65, naming the layer, no file written); with a converter registered the custom one
+    /// exports too (below).
+    @Test func everyKerasFixtureFileConvertsThroughTheCommandLine() throws {
+        let dir = try TestPaths.temporaryDirectory("onnx-export-keras-cli")
+        let refused = ["keras-custom/model.h5": "scaled_tanh", "keras-custom/model.keras": "scaled_tanh",
+                       "keras-custom/lambda.h5": "double"]
+        var cases: [[String: Any]] = [], labels: [String] = []
+        for (i, file) in InspectFixtureTests.kerasFiles.enumerated() {
+            let source = URL(fileURLWithPath: file.arguments[0])
+            let folder = source.deletingLastPathComponent(), name = source.lastPathComponent
+            let key = folder.lastPathComponent + "/" + name
+            let out = dir.appendingPathComponent("\(i).onnx").path
+            let r = try CLI.run(["convert"] + file.arguments + ["--output", out])
+            if let layer = refused[key] {
+                #expect(r.status == 65 && r.stderr.contains("'\(layer)'"), "\(file): \(r.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: out))
+                continue
+            }
+            try #require(r.status == 0, "\(file): \(r.stderr)")
+            let here = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            let stem = String(name.prefix { $0 != "." })
+            func numbered(_ prefix: String) -> [String] {
+                (0..<10).map { "\(prefix)_\($0).npy" }.filter(here.contains).map { folder.appendingPathComponent($0).path }
+            }
+            let (inputs, outputs): ([String], [String])
+            switch folder.lastPathComponent {
+            case "digits": (inputs, outputs) = ([folder.appendingPathComponent("inputs.npy").path], [folder.appendingPathComponent("keras_probs.npy").path])
+            case "keras-custom": (inputs, outputs) = (numbered("\(stem)_inputs"), numbered("\(stem)_outputs"))
+            default: (inputs, outputs) = (numbered("inputs"), numbered("outputs"))
+            }
+            #expect(!inputs.isEmpty && !outputs.isEmpty, "\(file): no reference data")
+            cases.append(["model": out, "inputs": inputs, "outputs": outputs])
+            labels.append(file.description)
+        }
+        #expect(cases.count + refused.count == InspectFixtureTests.kerasFiles.count)
+        for (label, r) in zip(labels, try Self.check(cases, in: dir)) {
+            #expect(Self.failure(r) == nil, "\(label): \(Self.failure(r) ?? "")")
+            #expect(r["checker"] as? String == "passed" && r["opset"] as? Int == 17, "\(label)")
+            #expect((r["outputs"] as? [Any])?.isEmpty == false, "\(label): no output compared")
+        }
+    }
+
+    /// The custom-layer model, with a converter for its class, exported and run by onnxruntime.
+    @Test(arguments: ["model.h5", "model.keras"])
+    func customLayerModelExportsWithItsConverter(file: String) throws {
+        let converters: [String: KerasLayerConverter] = ["ScaledTanh": { layer in
+            let scale = layer.constant(try layer.weight(0), name: "scale")
+            return [try layer.add("Mul", [try layer.add("Tanh", [layer.inputs[0]]), scale])]
+        }]
+        let graph = try KerasImporter.load(path: TestPaths.fixture("keras-custom/\(file)").path, customLayers: converters)
+        let dir = try TestPaths.temporaryDirectory("onnx-export-custom")
+        let out = dir.appendingPathComponent("custom.onnx").path
+        try ONNXExporter.write(graph, to: out)
+        let r = try Self.check([(out, [TestPaths.fixture("keras-custom/inputs_0.npy").path],
+                                 [TestPaths.fixture("keras-custom/outputs_0.npy").path])], in: dir)[0]
+        #expect(Self.failure(r) == nil, "\(Self.failure(r) ?? "")")
+        #expect(r["checker"] as? String == "passed")
+    }
+
     /// Every ONNX fixture Ascent imports (all but the files made to be refused, and the one with
     /// unsupported ops, which cannot be exported), through the command line: `.onnx` → `.ascent` →
     /// `.onnx` (opset 17). The exported file passes the full checker; onnxruntime on it agrees with
@@ -242,6 +304,35 @@ import Testing
         // The default opset is 17.
         let d = try CLI.run(["convert", "Fixtures/digits/digits.keras", "--output", out])
         #expect(d.status == 0 && d.stdout.contains("(ONNX opset 17, "), "\(d.stderr)")
+    }
+
+    /// `--external-data`: the large initializers go to `OUT.onnx.data`; onnx's checker, onnxruntime
+    /// and Ascent's importer read the pair, with Keras's numbers.
+    @Test func convertWritesExternalData() throws {
+        let dir = try TestPaths.temporaryDirectory("onnx-export-external")
+        let out = dir.appendingPathComponent("m.onnx").path, data = out + ".data"
+        let keras = TestPaths.fixture("keras/mobilenetv2")
+        let r = try CLI.run(["convert", keras.appendingPathComponent("model.keras").path, "--output", out, "--external-data"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(" of them in m.onnx.data, 423018 parameters)"), "\(r.stdout)")
+        let size = { (p: String) in (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0 }
+        #expect(size(out) < 100_000 && size(data) > 1_600_000, "model \(size(out)) bytes, data \(size(data)) bytes")
+        let inputs = keras.appendingPathComponent("inputs_0.npy").path, outputs = keras.appendingPathComponent("outputs_0.npy").path
+        let check = try Self.check([(out, [inputs], [outputs])], in: dir)[0]
+        #expect(Self.failure(check) == nil && check["checker"] as? String == "passed", "\(Self.failure(check) ?? "")")
+        let graph = try ONNXImporter.load(path: out)
+        let y = try Session(graph: graph).run([graph.inputs[0].name: try NumPy.read(path: inputs)])
+        DigitsModelTests.expectClose(try #require(y[graph.outputs[0].name]), try NumPy.read(path: outputs), "imported back")
+
+        let ascent = try CLI.run(["convert", inputs.replacingOccurrences(of: "inputs_0.npy", with: "model.keras"),
+                                  "--output", dir.appendingPathComponent("m.ascent").path, "--external-data"])
+        #expect(ascent.status == 64 && ascent.stderr.contains("--external-data applies only to .onnx output"))
+        for bad in ["", "../m.data", "sub/m.data"] {
+            #expect(throws: AscentError.self) {
+                try ONNXExporter.write(graph, to: dir.appendingPathComponent("bad.onnx").path, options: .init(externalData: bad))
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad.onnx").path))
     }
 
     @Test func convertRefusesBadOpsetsAndUnsupportedModels() throws {
