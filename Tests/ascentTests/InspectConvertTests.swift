@@ -149,3 +149,47 @@ import Testing
         #expect(text.stdout.contains("\n1 node, 0 parameters, 0 MACs\nops: Add ×1\n"), "\(text.stdout)")
     }
 }
+
+/// The README's inspect and convert examples are what the commands print.
+@Suite struct ReadmeExampleTests {
+    /// The fenced block after the first line containing `marker`.
+    static func block(after marker: String, in readme: String) throws -> [Substring] {
+        let start = try #require(readme.range(of: marker), "README lacks \(marker)")
+        let rest = readme[start.upperBound...]
+        let open = try #require(rest.range(of: "```\n"))
+        let close = try #require(rest[open.upperBound...].range(of: "\n```"))
+        return rest[open.upperBound..<close.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    @Test func examplesMatchTheCommands() throws {
+        let readme = try String(contentsOf: TestPaths.root.appendingPathComponent("README.md"), encoding: .utf8)
+        // Abridged: the shown lines, in order, with `...` standing for any number of lines.
+        let text = try Self.block(after: "Example (`COLUMNS=100 ascent inspect Fixtures/digits/digits.h5`, abridged):", in: readme)
+        // As the README runs it: 100 columns.
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["inspect", "Fixtures/digits/digits.h5"]
+        process.currentDirectoryURL = TestPaths.root
+        process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "100"]) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        var lines = printed.split(separator: "\n", omittingEmptySubsequences: false)[...]
+        for shown in text where shown != "..." {
+            let found = try #require(lines.firstIndex(of: shown), "README line not printed: \(shown)")
+            lines = lines[(found + 1)...]
+        }
+        let json = try Self.block(after: "`ascent inspect Fixtures/onnx/opsets/squeeze11/model.onnx --format json` prints", in: readme)
+        #expect(try CLI.run(["inspect", "Fixtures/onnx/opsets/squeeze11/model.onnx", "--format", "json"]).stdout == json.joined(separator: "\n") + "\n")
+        let tail = try Self.block(after: "`ascent inspect Fixtures/digits/digits.onnx --input-shape input=8,16,16,1` ends", in: readme)
+        let fixed = try CLI.run(["inspect", "Fixtures/digits/digits.onnx", "--input-shape", "input=8,16,16,1"])
+        #expect(fixed.stdout.hasSuffix(tail.joined(separator: "\n") + "\n"), "\(fixed.stdout)")
+
+        let dir = try TestPaths.temporaryDirectory()
+        let convert = try CLI.run(["convert", "Fixtures/digits/digits.h5", "--output", dir.appendingPathComponent("digits.onnx").path])
+        let wrote = convert.stdout.replacingOccurrences(of: dir.path + "/", with: "").trimmingCharacters(in: .newlines)
+        #expect(readme.contains("`ascent convert Fixtures/digits/digits.h5 --output digits.onnx` prints\n`\(wrote)`"), "\(wrote)")
+    }
+}
