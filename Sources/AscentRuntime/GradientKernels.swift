@@ -6,7 +6,7 @@ import AscentIR
 ///
 /// This file holds the convolution gradients; the pooling gradients, `SliceGrad` and `SumTo`
 /// are in `GradientPooling.swift`, `LpPoolGrad`, `ResizeGrad` and
-/// `PadGrad` in `GradientSpatial.swift`.
+/// `PadGrad` in `GradientSpatial.swift`, `CumProdGrad` in `GradientScan.swift`.
 enum GradientKernels {
     static let factories: [String: KernelFactory] = [
         "ConvGradInput": { try ConvGradKernel($0, filter: false) },
@@ -20,6 +20,7 @@ enum GradientKernels {
         "LpPoolGrad": { try LpPoolGradKernel($0) },
         "ResizeGrad": { try ResizeGradKernel($0) },
         "PadGrad": { try PadGradKernel($0) },
+        "CumProdGrad": { try CumProdGradKernel($0) },
     ]
 
     /// Floats of im2col/col2im scratch worth unrolling several images into at once (16 MB).

@@ -146,7 +146,7 @@ public enum GradientBuilder {
         "LayerNormalization", "Identity", "Split", "Slice", "Squeeze", "Unsqueeze", "Pad",
         "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Cast",
         "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare",
-        "Gather", "GatherElements", "GatherND", "Compress", "TopK", "ScatterElements", "ScatterND", "Tile", "CumSum",
+        "Gather", "GatherElements", "GatherND", "Compress", "TopK", "ScatterElements", "ScatterND", "Tile", "CumSum", "CumProd",
         "Trilu", "ReverseSequence", "DepthToSpace", "SpaceToDepth", "CenterCropPad", "ConvTranspose", "LpPool",
         "Resize", "MaxUnpool", "GroupNormalization", "InstanceNormalization", "MeanVarianceNormalization",
         "LpNormalization", "LRN", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",

@@ -1,8 +1,9 @@
 /// Vector-Jacobian products of the ops that select, scatter or rearrange elements: `Gather`
 /// (any axis), `GatherElements`, `GatherND`, `Compress`, `TopK` (values), `ScatterElements`,
-/// `ScatterND`, `Tile`, `CumSum`, `Trilu`, `ReverseSequence`, `DepthToSpace`, `SpaceToDepth`,
+/// `ScatterND`, `Tile`, `CumSum`, `CumProd` (backward primitive `CumProdGrad`), `Trilu`, `ReverseSequence`, `DepthToSpace`, `SpaceToDepth`,
 /// `CenterCropPad`. Each is linear in its floating inputs, so its cotangent is the adjoint
-/// selection: gathers scatter-add `dy` into zeros, permutations apply their inverse.
+/// selection: gathers scatter-add `dy` into zeros, permutations apply their inverse (CumProd
+/// excepted).
 extension IndexingOps {
     static let moreVJPs: [String: VJPRule] = [
         "Gather": { ctx in
@@ -55,6 +56,7 @@ extension IndexingOps {
             attributes["reverse"] = .int((ctx.attribute("reverse")?.int ?? 0) != 0 ? 0 : 1)
             return [ctx.emit("CumSum", [ctx.dy, ctx.input(1)], attributes), nil]
         },
+        "CumProd": { ctx in [ctx.emit("CumProdGrad", [ctx.dy, ctx.input(0), ctx.input(1)], ctx.node.attributes), nil] },
         // Masks and permutations: the same mask, the inverse permutation.
         "Trilu": { ctx in [ctx.emit("Trilu", [ctx.dy] + Array(ctx.node.inputs.dropFirst()), ctx.node.attributes), nil] },
         "ReverseSequence": { ctx in [ctx.emit("ReverseSequence", [ctx.dy, ctx.input(1)], ctx.node.attributes), nil] },

@@ -20,6 +20,8 @@
 ///   applied to `dy`, with the forward Resize's attributes and inputs; shaped like `x`.
 /// - `PadGrad(dy, x, pads[, constant_value[, axes]])`: the adjoint of Pad (any `mode`) applied to
 ///   `dy`: each element added back where it was copied from; shaped like `x`.
+/// - `CumProdGrad(dy, x, axis)`: d(CumProd)/d(x) applied to `dy`, exact where x has zeros, with
+///   the forward CumProd's `exclusive` and `reverse`; shaped like `x`.
 enum GradientOps {
     static var schemas: [OpSchema] {
         [
@@ -36,6 +38,8 @@ enum GradientOps {
             OpSchema("GlobalMaxPoolGrad", inputs: 2...2, attributes: [.optional("data_format", .string("NCHW"))], infer: like(1)),
             OpSchema("SliceGrad", inputs: 4...6, infer: like(1)),
             OpSchema("LpPoolGrad", inputs: 3...3, attributes: forwardAttributes("LpPool"), infer: like(1)),
+            OpSchema("CumProdGrad", inputs: 3...3, attributes: [.optional("exclusive", .int(0)), .optional("reverse", .int(0))],
+                     infer: like(1)),
             OpSchema("PadGrad", inputs: 3...5, attributes: [.optional("mode", .string("constant"))], infer: like(1)),
             OpSchema("ResizeGrad", inputs: 2...5, attributes: forwardAttributes("Resize"), infer: like(1)),
             OpSchema("SumTo", inputs: 2...2, infer: { ctx in
