@@ -273,7 +273,14 @@ struct WhereKernel: Kernel {
             context.parallelFor(loop.rows, costPerItem: inner) { range in
                 loop.forEachRow(range) { r, off in
                     let cc = pc + off[0], xx = tx + off[1], yy = ty + off[2], oo = to + r * inner
-                    for i in 0..<inner { oo[i] = cc[i * sc] != 0 ? xx[i * sx] : yy[i * sy] }
+                    // Contiguous rows (the gradient of Relu-like ops: Where(mask, dy, 0)) get loops
+                    // without strides, which the compiler vectorizes.
+                    switch (sc, sx, sy) {
+                    case (1, 1, 1): for i in 0..<inner { oo[i] = cc[i] != 0 ? xx[i] : yy[i] }
+                    case (1, 1, 0): let v = yy[0]; for i in 0..<inner { oo[i] = cc[i] != 0 ? xx[i] : v }
+                    case (1, 0, 1): let v = xx[0]; for i in 0..<inner { oo[i] = cc[i] != 0 ? v : yy[i] }
+                    default: for i in 0..<inner { oo[i] = cc[i * sc] != 0 ? xx[i * sx] : yy[i * sy] }
+                    }
                 }
             }
         }

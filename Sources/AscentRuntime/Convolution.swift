@@ -70,13 +70,7 @@ struct ConvKernel: Kernel {
     func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? {
         guard !ConvKernel.disablePrimitives, let w = inputs.value(1) else { return nil }
         let (g, out) = try geometry(inputs)
-        let n = g.spatialRank
-        func last(_ v: SIMD3<Int>) -> [Int] { Array([v[0], v[1], v[2]].suffix(n)) }
-        let shape = DNNL.ConvolutionShape(
-            batch: g.batch, channels: g.channels, outChannels: out, groups: group,
-            input: last(g.input), output: last(g.output), kernel: last(g.kernel), strides: last(g.stride),
-            dilations: last(g.dilation), padBegin: last(g.padBegin), padEnd: last(g.padEnd),
-            channelsLast: window.channelsLast, clamp: clamp)
+        let shape = DNNL.ConvolutionShape(g, outChannels: out, groups: group, channelsLast: window.channelsLast, clamp: clamp)
         guard let primitive = DNNL.Convolution.make(shape, kernel: w.floats, hasBias: inputs.has(2), threads: threads) else { return nil }
         return PrimitiveConvKernel(primitive: primitive, base: self)
     }
@@ -344,6 +338,18 @@ private func copy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float
         for i in 0..<n { dst[i] = src[i] }
     } else {
         dst.update(from: src, count: n)
+    }
+}
+
+extension DNNL.ConvolutionShape {
+    /// The shape of the convolution over window geometry `g`.
+    init(_ g: WindowGeometry, outChannels: Int, groups: Int, channelsLast: Bool, clamp: (lo: Float, hi: Float)?) {
+        let n = g.spatialRank
+        func last(_ v: SIMD3<Int>) -> [Int] { Array([v[0], v[1], v[2]].suffix(n)) }
+        self.init(batch: g.batch, channels: g.channels, outChannels: outChannels, groups: groups,
+                  input: last(g.input), output: last(g.output), kernel: last(g.kernel), strides: last(g.stride),
+                  dilations: last(g.dilation), padBegin: last(g.padBegin), padEnd: last(g.padEnd),
+                  channelsLast: channelsLast, clamp: clamp)
     }
 }
 

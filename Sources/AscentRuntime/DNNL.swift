@@ -106,14 +106,17 @@ extension DNNL {
         }
     }
 
-    /// A oneDNN forward-inference convolution, JIT-compiled for this CPU, with its kernel
-    /// reordered once into the layout the primitive prefers. Channels-last data is used in
+    /// A oneDNN convolution, JIT-compiled for this CPU, with its kernel reordered once into the
+    /// layout the primitive prefers: forward inference, or the backward pass to the input
+    /// (`ConvGradInput`: the transposed convolution of the output gradient, run from `x`'s place). Channels-last data is used in
     /// place (oneDNN has fast kernels for it); channels-first data is reordered into a blocked
     /// layout and back (plain channels-first only gets slow GEMM kernels).
     /// Immutable after creation, so one instance serves concurrent runs (scratch is the caller's).
     final class Convolution: @unchecked Sendable {
         private let primitive: dnnl_primitive_t
+        /// What `run` reads and writes: src and dst forward; diff_dst and diff_src backward.
         private let src: dnnl_memory_desc_t, dst: dnnl_memory_desc_t, bias: dnnl_memory_desc_t
+        private let backward: Bool
         private let weightsDesc: dnnl_memory_desc_t, scratchDesc: dnnl_memory_desc_t
         /// Channels-first data: the plain descriptions and the reorders to and from channels-last.
         private let planar: (src: dnnl_memory_desc_t, dst: dnnl_memory_desc_t, toLast: dnnl_primitive_t, toFirst: dnnl_primitive_t)?
@@ -128,15 +131,21 @@ extension DNNL {
         /// The primitive for `shape` with `kernel` reordered into it, or nil when oneDNN has no
         /// implementation better than its reference one. Channels-first data tries the blocked
         /// layout first, then channels-last (which suits few channels).
-        static func make(_ shape: ConvolutionShape, kernel: UnsafePointer<Float>, hasBias: Bool, threads: Int) -> Convolution? {
+        /// With `backwardData`, the primitive maps an output gradient (the forward output's shape)
+        /// to the input gradient (the forward input's shape); no bias, no clamp.
+        static func make(_ shape: ConvolutionShape, kernel: UnsafePointer<Float>, hasBias: Bool, threads: Int,
+                         backwardData: Bool = false) -> Convolution? {
             setThreads(threads) // creation runs parallel code too
-            if !shape.channelsLast, let c = Convolution(shape, kernel: kernel, hasBias: hasBias, threads: threads, blocked: true) {
+            if !shape.channelsLast, let c = Convolution(shape, kernel: kernel, hasBias: hasBias, threads: threads, blocked: true,
+                                                        backward: backwardData) {
                 return c
             }
-            return Convolution(shape, kernel: kernel, hasBias: hasBias, threads: threads, blocked: false)
+            return Convolution(shape, kernel: kernel, hasBias: hasBias, threads: threads, blocked: false, backward: backwardData)
         }
 
-        private init?(_ shape: ConvolutionShape, kernel: UnsafePointer<Float>, hasBias: Bool, threads: Int, blocked useBlocked: Bool) {
+        private init?(_ shape: ConvolutionShape, kernel: UnsafePointer<Float>, hasBias: Bool, threads: Int, blocked useBlocked: Bool,
+                      backward: Bool) {
+            guard !backward || (!hasBias && shape.clamp == nil) else { return nil }
             guard let engine = DNNL.engine else { return nil }
             let n = shape.input.count
             let g = shape.groups, og = shape.outChannels / g, ig = shape.channels / g
@@ -174,10 +183,21 @@ extension DNNL {
             let strides = shape.strides.map(Int64.init), dilations = shape.dilations.map { Int64($0 - 1) }
             let left = shape.padBegin.map(Int64.init), right = shape.padEnd.map(Int64.init)
             let status = withUnsafeMutablePointer(to: &biasVar) { b in
-                dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &srcVar,
-                                                           &anyWeights, hasBias ? b : nil, &dstVar, strides, dilations, left, right)
+                dnnl_dilated_convolution_forward_desc_init(&desc, backward ? dnnl_forward_training : dnnl_forward_inference,
+                                                           dnnl_convolution_direct, &srcVar, &anyWeights, hasBias ? b : nil, &dstVar,
+                                                           strides, dilations, left, right)
             }
             guard status == dnnl_success else { return nil }
+            // Backward: the forward primitive is only the hint oneDNN needs to pick a matching one.
+            var hint: dnnl_primitive_desc_t?
+            defer { if let hint { dnnl_primitive_desc_destroy(hint) } }
+            var backwardDesc = dnnl_convolution_desc_t()
+            if backward {
+                guard dnnl_primitive_desc_create(&hint, &desc, nil, engine.handle, nil) == dnnl_success,
+                      dnnl_dilated_convolution_backward_data_desc_init(&backwardDesc, dnnl_convolution_direct, &srcVar, &anyWeights,
+                                                                       &dstVar, strides, dilations, left, right) == dnnl_success
+                else { return nil }
+            }
 
             var attr: dnnl_primitive_attr_t?
             guard dnnl_primitive_attr_create(&attr) == dnnl_success, let attr else { return nil }
@@ -193,7 +213,9 @@ extension DNNL {
                 guard ok == dnnl_success, dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success else { return nil }
             }
             var pd: dnnl_primitive_desc_t?
-            guard dnnl_primitive_desc_create(&pd, &desc, attr, engine.handle, nil) == dnnl_success, let pd else { return nil }
+            let created = backward ? dnnl_primitive_desc_create(&pd, &backwardDesc, attr, engine.handle, hint)
+                                   : dnnl_primitive_desc_create(&pd, &desc, attr, engine.handle, nil)
+            guard created == dnnl_success, let pd else { return nil }
             defer { dnnl_primitive_desc_destroy(pd) }
             var name: UnsafePointer<CChar>?
             dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name)
@@ -202,13 +224,16 @@ extension DNNL {
                   let wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0),
                   let smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) else { return nil }
             var weightsDesc = wmd.pointee, scratchDesc = smd.pointee
-            guard let chosenSrc = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0)?.pointee,
-                  let chosenDst = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0)?.pointee else { return nil }
+            // What run reads (src, or diff_dst backward) and writes (dst, or diff_src backward).
+            guard let chosenSrc = dnnl_primitive_desc_query_md(pd, backward ? dnnl_query_diff_dst_md : dnnl_query_src_md, 0)?.pointee,
+                  let chosenDst = dnnl_primitive_desc_query_md(pd, backward ? dnnl_query_diff_src_md : dnnl_query_dst_md, 0)?.pointee
+            else { return nil }
             let (src, dst) = (chosenSrc, chosenDst)
+            let (readDims, writtenDims) = backward ? (dstDims, srcDims) : (srcDims, dstDims)
 
             var planar: (src: dnnl_memory_desc_t, dst: dnnl_memory_desc_t, toLast: dnnl_primitive_t, toFirst: dnnl_primitive_t)?
             if !shape.channelsLast {
-                guard let srcFirst = Plain(srcDims, order: firstOrder).desc(), let dstFirst = Plain(dstDims, order: firstOrder).desc(),
+                guard let srcFirst = Plain(readDims, order: firstOrder).desc(), let dstFirst = Plain(writtenDims, order: firstOrder).desc(),
                       let toLast = DNNL.reorderPrimitive(from: srcFirst, to: src, engine: engine) else { return nil }
                 guard let toFirst = DNNL.reorderPrimitive(from: dst, to: dstFirst, engine: engine) else {
                     dnnl_primitive_destroy(toLast)
@@ -218,8 +243,7 @@ extension DNNL {
             }
             var p: dnnl_primitive_t?
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(&weightsDesc), 64), alignment: 64)
-            let created = dnnl_primitive_create(&p, pd) == dnnl_success
-            guard created, let p,
+            guard dnnl_primitive_create(&p, pd) == dnnl_success, let p,
                   DNNL.reorder(from: plainWeights, UnsafeMutableRawPointer(mutating: kernel), to: weightsDesc, buffer,
                                engine: engine, threads: threads) else {
                 if let p { dnnl_primitive_destroy(p) }
@@ -235,6 +259,7 @@ extension DNNL {
             scratchBytes = scratchpadBytes + srcBytes + dstBytes
             (self.src, self.dst, self.bias, self.weightsDesc, self.scratchDesc) = (src, dst, bias, weightsDesc, scratchDesc)
             self.planar = planar
+            self.backward = backward
             self.implementation = implementation
             primitive = p
             weights = buffer
@@ -261,7 +286,8 @@ extension DNNL {
                                                  (DNNL_ARG_TO, src, input)], stream: stream, threads: threads)
             }
             var args: [(Int32, dnnl_memory_desc_t, UnsafeMutableRawPointer)] = [
-                (DNNL_ARG_SRC, src, input), (DNNL_ARG_WEIGHTS, weightsDesc, weights), (DNNL_ARG_DST, dst, output),
+                (backward ? DNNL_ARG_DIFF_DST : DNNL_ARG_SRC, src, input), (DNNL_ARG_WEIGHTS, weightsDesc, weights),
+                (backward ? DNNL_ARG_DIFF_SRC : DNNL_ARG_DST, dst, output),
             ]
             if let b { args.append((DNNL_ARG_BIAS, bias, UnsafeMutableRawPointer(mutating: b))) }
             if let scratch, scratchpadBytes > 0 { args.append((DNNL_ARG_SCRATCHPAD, scratchDesc, scratch)) }
