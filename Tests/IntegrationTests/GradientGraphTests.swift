@@ -45,6 +45,20 @@ import Testing
             #expect(e.description == "no gradient rule for 3 nodes on the path: 'conv1' (Not), 'conv2' (Not), 'fc1' (Not)", "\(e)")
         }
     }
+
+    /// A target reached only through integer values (the predicted class, say) names the cut.
+    @Test func namesANonDifferentiablePath() throws {
+        var g = try KerasImporter.load(path: TestPaths.fixture("digits/digits.h5").path)
+        g.nodes.append(Node(name: "predicted", op: "ArgMax", inputs: ["probs"], outputs: ["class"], attributes: ["axis": .int(1)]))
+        g.nodes.append(Node(name: "as_float", op: "Cast", inputs: ["class"], outputs: ["class_f"], attributes: ["to": .int(1)]))
+        do {
+            _ = try GradientBuilder.build(g, of: "class_f", withRespectTo: ["input"])
+            Issue.record("expected an error")
+        } catch let e as AscentError {
+            #expect(e.description == "objective 'class_f' depends on 'input' only through a non-differentiable path: "
+                        + "'predicted' (ArgMax) (output 'class' is int64)", "\(e)")
+        }
+    }
 }
 
 @Suite struct GradientSessionTests {

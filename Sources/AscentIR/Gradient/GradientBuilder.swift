@@ -56,13 +56,25 @@ public enum GradientBuilder {
         for node in forward.nodes where node.inputs.contains(where: depends.contains) {
             for o in node.outputs where !o.isEmpty && (types[o]?.dtype.isFloatingPoint ?? false) { depends.insert(o) }
         }
-        guard depends.contains(objective) else {
-            throw AscentError.invalid("objective '\(objective)' does not depend on \(values.map { "'\($0)'" }.joined(separator: ", "))")
-        }
         // Values the objective depends on.
         var feeds: Set<String> = [objective]
         for node in forward.nodes.reversed() where node.outputs.contains(where: feeds.contains) {
             for i in node.inputs where !i.isEmpty { feeds.insert(i) }
+        }
+        guard depends.contains(objective) else {
+            let wrt = values.map { "'\($0)'" }.joined(separator: ", ")
+            // A path through integer or boolean values (ArgMax, Shape, a comparison...) carries
+            // no gradient: name where it is cut.
+            let cuts = forward.nodes.filter { node in
+                node.inputs.contains(where: depends.contains)
+                    && node.outputs.contains { !$0.isEmpty && feeds.contains($0) && !(types[$0]?.dtype.isFloatingPoint ?? false) }
+            }
+            guard !cuts.isEmpty else { throw AscentError.invalid("objective '\(objective)' does not depend on \(wrt)") }
+            let list = cuts.prefix(5).map { node -> String in
+                let out = node.outputs.first { feeds.contains($0) && !(types[$0]?.dtype.isFloatingPoint ?? false) } ?? ""
+                return "\(node.label) (output '\(out)' is \(types[out]?.dtype.rawValue ?? "not floating point"))"
+            }.joined(separator: ", ") + (cuts.count > 5 ? ", ..." : "")
+            throw AscentError.invalid("objective '\(objective)' depends on \(wrt) only through a non-differentiable path: \(list)")
         }
         let active = forward.nodes.filter { node in
             node.outputs.contains(where: { feeds.contains($0) && depends.contains($0) })
