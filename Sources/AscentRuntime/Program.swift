@@ -35,16 +35,20 @@ final class Program: Sendable {
     let steps: [Step]
 
     /// Prepares `graph`: checks that every node has a kernel (listing all that do not, at once),
-    /// validates it, lowers float64 to float32, applies the ``Fusion`` rewrites when `fuse`, and
-    /// builds the kernels.
-    init(graph: Graph, fuse: Bool = true) throws {
+    /// validates it, lowers float64 to float32, applies the ``Fusion`` rewrites when `fuse` (and
+    /// then the ``LayoutPass`` when `layout`), and builds the kernels.
+    init(graph: Graph, fuse: Bool = true, layout: Bool = true) throws {
         let missing = graph.nodes.filter { $0.isUnsupported || !KernelRegistry.has($0.op) }
         if !missing.isEmpty {
             let what = missing.count == 1 ? "1 unsupported op" : "\(missing.count) unsupported ops"
             throw AscentError.invalid(what + ": " + missing.map(\.label).joined(separator: ", "))
         }
         try graph.validate()
-        let lowered = fuse ? Fusion.apply(Program.lowerFloat64(graph)) : Program.lowerFloat64(graph)
+        var lowered = Program.lowerFloat64(graph)
+        if fuse {
+            lowered = Fusion.apply(lowered)
+            if layout && !LayoutPass.disabledByEnvironment { lowered = LayoutPass.apply(lowered) }
+        }
 
         var ids: [String: Int] = [:]
         var names: [String] = []

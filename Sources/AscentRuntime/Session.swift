@@ -25,11 +25,17 @@ public final class Session: Sendable {
         /// Fold BatchNormalization into the preceding Conv and fuse Relu/Clip into it (same
         /// results up to float rounding). Off runs every node as written.
         public var fuseOperations: Bool
+        /// With `fuseOperations`, run channels-first convolution regions channels-last (see
+        /// ``LayoutPass``; same results up to float rounding). `ASCENT_NO_LAYOUT_PASS` in the
+        /// environment turns it off for every session.
+        public var layoutPass: Bool
 
-        public init(threads: Int = Session.defaultThreads, planCacheLimit: Int = 16, fuseOperations: Bool = true) {
+        public init(threads: Int = Session.defaultThreads, planCacheLimit: Int = 16, fuseOperations: Bool = true,
+                    layoutPass: Bool = true) {
             self.threads = max(1, threads)
             self.planCacheLimit = max(1, planCacheLimit)
             self.fuseOperations = fuseOperations
+            self.layoutPass = layoutPass
         }
     }
 
@@ -47,7 +53,7 @@ public final class Session: Sendable {
     ///   first invalid node, before any computation.
     public init(graph: Graph, options: Options = .init()) throws {
         self.options = options
-        program = try Program(graph: graph, fuse: options.fuseOperations)
+        program = try Program(graph: graph, fuse: options.fuseOperations, layout: options.layoutPass)
         plans = Mutex(PlanCache())
         pools = Mutex([])
     }
