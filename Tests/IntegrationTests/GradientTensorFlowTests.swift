@@ -237,4 +237,30 @@ import Testing
         #expect(g.shape == [1, 16, 16, 1])
         #expect(g.floats().contains { $0 != 0 } && g.floats().allSatisfy(\.isFinite))
     }
+
+    /// `ascent grad` gives the same gradient from every format of the digits model: the Keras
+    /// files, the tf2onnx export, and the `.ascent` file converted from the ONNX one.
+    @Test func gradCLIOnEveryFormat() throws {
+        let dir = try TestPaths.temporaryDirectory("grad-formats")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let native = dir.appendingPathComponent("digits.ascent").path
+        let converted = try CLI.run(["convert", TestPaths.fixture("digits/digits.onnx").path, "--output", native])
+        #expect(converted.status == 0, "\(converted.stderr)")
+        var gradients: [String: [Float]] = [:]
+        for model in [TestPaths.fixture("digits/digits.h5").path, TestPaths.fixture("digits/digits.keras").path,
+                      TestPaths.fixture("digits/digits.onnx").path, native] {
+            let out = dir.appendingPathComponent("g-\(gradients.count).npy").path
+            let r = try CLI.run(["grad", model, "--input", TestPaths.fixture("digits/sample_3.png").path,
+                                 "--target", "logit:3", "--output", out])
+            #expect(r.status == 0, "\(model): \(r.stderr)")
+            gradients[(model as NSString).lastPathComponent] = try NumPy.read(path: out).floats()
+        }
+        let reference = try #require(gradients["digits.h5"])
+        #expect(reference.contains { $0 != 0 })
+        for (name, g) in gradients {
+            let num = zip(g, reference).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+            let den = reference.reduce(0.0) { $0 + Double($1 * $1) }
+            #expect((num / den).squareRoot() < 1e-5, "\(name) differs from digits.h5")
+        }
+    }
 }
