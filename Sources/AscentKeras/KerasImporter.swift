@@ -15,13 +15,28 @@ public enum KerasImporter {
     ///   layers, Lambda), by Keras class name; they take precedence over the built-in table.
     public static func load(path: String, configPath: String? = nil,
                             customLayers: [String: KerasLayerConverter] = [:]) throws -> Graph {
+        try withTypedErrors(file: path) { try loadUnchecked(path: path, configPath: configPath, custom: customLayers) }
+    }
+
+    /// Imports a model held in memory: a `.keras` archive when `archive`, else a legacy `.h5`
+    /// file image (opened with libhdf5's core driver). `name` names the model in errors. Throws
+    /// ``AscentError`` as ``load(path:configPath:customLayers:)`` does (the fuzz targets' entry).
+    static func load(bytes: [UInt8], name: String, archive: Bool) throws -> Graph {
+        try withTypedErrors(file: name) {
+            archive ? try loadArchive(bytes: bytes, name: name, external: nil, custom: [:])
+                : try loadHDF5(try HDF5File(image: bytes, name: name), external: nil, custom: [:])
+        }
+    }
+
+    /// Runs `body`, turning `HDF5Error`s into ``AscentError``s and naming `file` in them.
+    private static func withTypedErrors(file: String, _ body: () throws -> Graph) throws -> Graph {
         do {
-            return try loadUnchecked(path: path, configPath: configPath, custom: customLayers)
+            return try body()
         } catch let e as HDF5Error {
-            throw AscentError(e.isMissingOrUnreadable ? .missingFile : .invalidData, file: path,
+            throw AscentError(e.isMissingOrUnreadable ? .missingFile : .invalidData, file: file,
                               context: e.path.map { [$0] } ?? [], e.message)
         } catch let e as AscentError {
-            throw e.inFile(path)
+            throw e.inFile(file)
         }
     }
 
@@ -36,7 +51,11 @@ public enum KerasImporter {
         if path.lowercased().hasSuffix(".keras") {
             return try loadArchive(path: path, external: external, custom: custom)
         }
-        let file = try HDF5File(path: path)
+        return try loadHDF5(try HDF5File(path: path), external: external, custom: custom)
+    }
+
+    /// Imports a legacy `.h5` model or (with `external`) a weights-only file.
+    private static func loadHDF5(_ file: HDF5File, external: JSONValue?, custom: [String: KerasLayerConverter]) throws -> Graph {
         let root = try file.root()
         var metadata = ["source_format": "keras-h5"]
         if let v = try stringAttribute(root, "keras_version") { metadata["keras_version"] = v }
@@ -68,7 +87,12 @@ public enum KerasImporter {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw AscentError(.missingFile, file: path, FileManager.default.fileExists(atPath: path) ? "file is not readable" : "no such file")
         }
-        let zip = try ZipArchive(bytes: [UInt8](data), fileName: path)
+        return try loadArchive(bytes: [UInt8](data), name: path, external: external, custom: custom)
+    }
+
+    private static func loadArchive(bytes: [UInt8], name path: String, external: JSONValue?,
+                                    custom: [String: KerasLayerConverter]) throws -> Graph {
+        let zip = try ZipArchive(bytes: bytes, fileName: path)
         var metadata = ["source_format": "keras"]
         if zip.entries["metadata.json"] != nil {
             let meta = try JSONValue.parse(String(decoding: try zip.read("metadata.json"), as: UTF8.self), what: "metadata.json")

@@ -90,6 +90,7 @@ enum ShapeOps {
 
     @Sendable static func concat(_ ctx: InferenceContext) throws -> [ValueType?] {
         guard let first = ctx.input(0), let s0 = first.shape else { return [ctx.input(0)] }
+        guard s0.rank > 0 else { throw ctx.error("input 0 is a scalar; Concat needs rank 1 or more") }
         let axis = try ShapeRules.axis(try ctx.int("axis", default: 0), rank: s0.rank)
         var dims = s0.dims
         var total: Int? = s0.dims[axis].value
