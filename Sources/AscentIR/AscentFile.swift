@@ -41,6 +41,22 @@ public enum AscentFile {
         }
     }
 
+    /// Streams the file's bytes for `graph`, in order, to `sink` — the tensor data straight from
+    /// the tensors, never gathered into one buffer. Call twice to learn the size first.
+    public static func stream(_ graph: Graph, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try serialize(graph, file: nil, to: sink)
+    }
+
+    /// Reads an `.ascent` file from memory the caller hands over: tensors borrow `bytes`, and
+    /// `owner` (which keeps them alive) is retained by the tensors that do.
+    public static func decode(borrowing bytes: UnsafeRawBufferPointer, owner: AnyObject, name: String) throws -> Graph {
+        do {
+            return try decode(bytes, owner: owner)
+        } catch let e as AscentError {
+            throw e.inFile(name)
+        }
+    }
+
     /// Writes the file's bytes, in order, to `sink`.
     static func serialize(_ graph: Graph, file: String?, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         let (json, attributeTensors) = GraphJSON.make(graph)

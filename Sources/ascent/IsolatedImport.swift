@@ -8,8 +8,10 @@ import Foundation
 /// libhdf5 1.10 (Debian 12's) trusts sizes inside a file's global heap: a corrupt or
 /// hostile file can make it read out of bounds and crash (found by Ascent's mutation
 /// tests). So the CLI runs the Keras importer in a child `ascent _import`, which sends the
-/// graph back as `.ascent` bytes on its standard output; a child that dies becomes a
-/// one-line error with exit code 65, and nothing else is written anywhere.
+/// graph back as `.ascent` bytes on its standard output (an 8-byte length, then the file,
+/// streamed from the tensors; the parent reads it into one aligned buffer the weights then
+/// borrow, so the weights are copied once); a child that dies becomes a one-line error with
+/// exit code 65, and nothing else is written anywhere.
 /// `ASCENT_IMPORT_IN_PROCESS=1` turns the isolation off.
 enum IsolatedImport {
     static func keras(path: String, config: String?) throws -> Graph {
@@ -33,7 +35,7 @@ enum IsolatedImport {
             errData = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
-        let bytes = out.fileHandleForReading.readDataToEndOfFile()
+        let received = ReceivedFile(reading: out.fileHandleForReading.fileDescriptor)
         group.wait()
         process.waitUntilExit()
         let message = String(decoding: errData, as: UTF8.self)
@@ -45,7 +47,10 @@ enum IsolatedImport {
         }
         switch process.terminationStatus {
         case 0:
-            return try AscentFile.decode([UInt8](bytes), name: path)
+            guard let received else {
+                throw AscentError(.internal, file: path, "the import child exited without sending the whole graph")
+            }
+            return try AscentFile.decode(borrowing: received.bytes, owner: received, name: path)
         case 66:
             throw ChildError(kind: .missingFile, line: message)
         case 64:
@@ -70,9 +75,68 @@ extension Ascent {
         func run() throws {
             try reportingErrors {
                 let graph = try KerasImporter.load(path: model, configPath: config)
-                let bytes = try AscentFile.encode(graph)
-                FileHandle.standardOutput.write(Data(bytes))
+                var total = 0
+                try AscentFile.stream(graph) { total += $0.count }
+                var length = UInt64(total).littleEndian
+                try withUnsafeBytes(of: &length) { try writeAll($0) }
+                try AscentFile.stream(graph) { try writeAll($0) }
             }
         }
+    }
+}
+
+/// Writes all of `bytes` to standard output.
+private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+    var done = 0
+    while done < bytes.count {
+        let n = write(1, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw AscentError(.internal, "cannot write the imported graph to the parent process (errno \(errno))")
+        }
+        done += n
+    }
+}
+
+/// The `.ascent` bytes a child sent: an 8-byte little-endian length, then that many bytes, read
+/// into one 64-byte-aligned buffer that the decoded tensors borrow. Nil when the stream ends
+/// early (the child failed; its exit status says why).
+final class ReceivedFile: @unchecked Sendable {
+    let storage: UnsafeMutableRawBufferPointer
+    let count: Int
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage.baseAddress, count: count) }
+
+    init?(reading fd: Int32) {
+        var length: UInt64 = 0
+        let got = withUnsafeMutableBytes(of: &length) { ReceivedFile.readFully(fd, $0) }
+        // Our own child sends this; a length beyond any real model means a broken stream.
+        guard got == 8, UInt64(littleEndian: length) < 1 << 40 else { ReceivedFile.drain(fd); return nil }
+        count = Int(UInt64(littleEndian: length))
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        guard ReceivedFile.readFully(fd, UnsafeMutableRawBufferPointer(rebasing: storage[0..<count])) == count else {
+            storage.deallocate()
+            ReceivedFile.drain(fd)
+            return nil
+        }
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Reads until `buffer` is full or the stream ends; returns the bytes read.
+    private static func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = read(fd, buffer.baseAddress! + done, buffer.count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Reads and drops the rest of the stream, so the child never blocks on a full pipe.
+    private static func drain(_ fd: Int32) {
+        var scratch = [UInt8](repeating: 0, count: 1 << 16)
+        while scratch.withUnsafeMutableBytes({ read(fd, $0.baseAddress!, $0.count) }) > 0 {}
     }
 }
