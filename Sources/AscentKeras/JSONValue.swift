@@ -3,7 +3,7 @@ import Foundation
 
 /// A parsed JSON document (Keras configs), with forgiving accessors: a missing key or a
 /// value of another kind reads as nil, so handlers can say `config["filters"].int`.
-enum JSONValue: Sendable {
+enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -13,25 +13,10 @@ enum JSONValue: Sendable {
 
     /// Parses UTF-8 JSON text.
     static func parse(_ text: String, what: String) throws -> JSONValue {
-        guard let data = text.data(using: .utf8),
-              let any = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
-            throw AscentError.invalid("\(what) is not valid JSON")
-        }
-        return JSONValue(any)
-    }
-
-    init(_ any: Any) {
-        switch any {
-        case is NSNull: self = .null
-        case let s as String: self = .string(s)
-        case let b as Bool where type(of: any) == Bool.self:
-            self = .bool(b)
-        case let n as NSNumber:
-            // JSONSerialization gives booleans as NSNumbers whose type code is "c" (char).
-            if String(cString: n.objCType) == "c" { self = .bool(n.boolValue) } else { self = .number(n.doubleValue) }
-        case let a as [Any]: self = .array(a.map(JSONValue.init))
-        case let o as [String: Any]: self = .object(o.mapValues(JSONValue.init))
-        default: self = .null
+        do {
+            return try JSONParser.parse(text)
+        } catch let e as JSONParser.Failure {
+            throw AscentError.invalid("\(what) is not valid JSON (byte \(e.offset): \(e.message))")
         }
     }
 
