@@ -351,8 +351,12 @@ private struct Rewrite {
             if !excluded.contains(index), cancelTranspose(node, index: index) { continue }
             if !excluded.contains(index), let p = plan(node) {
                 let (nhwcInputs, replace) = (p.nhwcInputs, p.replace)
+                // The node joins the regions of the channels-last values it reads (or starts one).
                 var region: Int? = nil
-                for i in nhwcInputs { if let r = regionOfValue[node.inputs[i]], nhwc[node.inputs[i]] != nil { region = region.map { union($0, r) } ?? r } }
+                for i in nhwcInputs {
+                    guard nhwc[node.inputs[i]] != nil, let r = regionOfValue[node.inputs[i]] else { continue }
+                    region = region.map { union($0, r) } ?? r
+                }
                 let r = region ?? newRegion()
                 if p.isConv { add(2, to: r) }
                 var new = node
@@ -390,6 +394,7 @@ private struct Rewrite {
             let p = plainName(o.name)
             if p != o.name {
                 nodes.append(Node(name: o.name + "/alias", op: "Identity", inputs: [p], outputs: [o.name]))
+                plain[o.name] = o.name
             }
         }
     }
