@@ -27,6 +27,14 @@ public final class TensorStorage: @unchecked Sendable {
         owner = nil
     }
 
+    /// Allocates `byteCount` bytes left uninitialized: the caller must write every one before
+    /// the storage backs a tensor anyone reads (a reader filling it, say).
+    public init(uninitializedByteCount byteCount: Int) {
+        baseAddress = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        self.byteCount = byteCount
+        owner = nil
+    }
+
     /// Allocates storage holding a copy of `bytes` (written once: no zeroing first).
     public init(copying bytes: UnsafeRawBufferPointer) {
         let size = max(bytes.count, 1)

@@ -6,6 +6,7 @@
 // virtual layout are refused before anything is read, filter plugins are never loaded, and
 // every allocation is bounded by a byte limit checked (with overflow checks) beforehand.
 
+import AscentIR
 import CHDF5
 import Foundation
 
@@ -467,6 +468,29 @@ final class HDF5Dataset: HDF5Object {
     /// The whole dataset as bytes in little-endian layout, each element of the same width as in
     /// the file (numbers and booleans only). Refuses more than `limit` bytes before allocating.
     func readBytes(limit: Int = HDF5File.defaultByteLimit) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try read(limit: limit) { count, fill in
+            bytes = [UInt8](repeating: 0, count: count)
+            try bytes.withUnsafeMutableBytes { try fill($0.baseAddress!) }
+        }
+        return bytes
+    }
+
+    /// The same bytes as ``readBytes(limit:)``, read straight into tensor storage (64-byte
+    /// aligned, written once by libhdf5: no zeroing, no copy).
+    func readStorage(limit: Int = HDF5File.defaultByteLimit) throws -> TensorStorage {
+        var storage = TensorStorage(zeroedByteCount: 0)
+        try read(limit: limit) { count, fill in
+            let s = TensorStorage(uninitializedByteCount: count)
+            try fill(s.baseAddress)
+            storage = s
+        }
+        return storage
+    }
+
+    /// Works out the byte count, then lets `receive` provide the destination: it gets the count
+    /// and a `fill` to call with a buffer of that many bytes. Not called for an empty dataset.
+    private func read(limit: Int, _ receive: (Int, (UnsafeMutableRawPointer) throws -> Void) throws -> Void) throws {
         Library.prepare()
         let fileType = H5Dget_type(id)
         guard fileType >= 0 else { throw site.failure("unable to read dataset type") }
@@ -492,17 +516,12 @@ final class HDF5Dataset: HDF5Object {
         guard memoryType >= 0 else { throw site.failure("unable to set up the memory type") }
         defer { H5Tclose(memoryType) }
         let byteCount = try site.byteCount(elementCount, H5Tget_size(memoryType), limit: limit)
-        guard byteCount > 0 else { return [] }
-        var failure: HDF5Error?
-        let bytes = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, count in
-            buffer.initialize(repeating: 0)
-            count = byteCount
-            if H5Dread(id, memoryType, ascent_H5S_ALL(), ascent_H5S_ALL(), ascent_H5P_DEFAULT(), buffer.baseAddress) < 0 {
-                failure = site.failure("unable to read dataset")
+        guard byteCount > 0 else { return }
+        try receive(byteCount) { buffer in
+            if H5Dread(id, memoryType, ascent_H5S_ALL(), ascent_H5S_ALL(), ascent_H5P_DEFAULT(), buffer) < 0 {
+                throw site.failure("unable to read dataset")
             }
         }
-        if let failure { throw failure }
-        return bytes
     }
 
     /// The whole dataset decoded like an attribute (strings, integers, floats).

@@ -113,5 +113,5 @@ func readTensor(_ d: HDF5Dataset) throws -> Tensor {
     case .boolean: dtype = .bool
     default: throw AscentError.invalid("dataset \(d.path) has element type \(d.elementType), which Ascent cannot read")
     }
-    return try Tensor(dtype: dtype, shape: d.shape, bytes: try d.readBytes())
+    return try Tensor(dtype: dtype, shape: d.shape, storage: try d.readStorage())
 }
