@@ -9,6 +9,7 @@
 // device configurations, sparse tensors (only counted), TypeProto attributes, tensor segments,
 // quantization annotations and per-node / per-graph metadata_props.
 
+import AscentIR
 import COnnx
 import Foundation
 
@@ -215,22 +216,29 @@ extension ONNXModelProto {
             throw ONNXFileError(.invalid, fileName: path,
                                 message: "file of \(size) bytes exceeds the 2 GiB protobuf limit")
         }
-        let data: Data
+        // Mapped, not read: protobuf-c unpacks straight from the file's pages (no two copies of
+        // the whole file on the heap first).
+        let file: MappedFile
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ONNXFileError(.unreadable, fileName: path, message: "cannot read file (\(error.localizedDescription))")
+            file = try MappedFile(path: path)
+        } catch let e as AscentError {
+            throw ONNXFileError(.unreadable, fileName: path, message: "cannot read file (\(e.message))")
         }
-        return try decode(bytes: [UInt8](data), fileName: path)
+        return try decode(buffer: UnsafeBufferPointer(start: file.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                                      count: file.bytes.count), fileName: path)
     }
 
     /// Decodes a serialized `ModelProto`. `fileName` is only used in error messages.
     /// Throws `ONNXFileError(.invalid)` for empty, truncated, corrupt or graph-less input.
     package static func decode(bytes: [UInt8], fileName: String) throws -> ONNXModelProto {
+        try bytes.withUnsafeBufferPointer { try decode(buffer: $0, fileName: fileName) }
+    }
+
+    private static func decode(buffer: UnsafeBufferPointer<UInt8>, fileName: String) throws -> ONNXModelProto {
         func invalid(_ message: String) -> ONNXFileError { ONNXFileError(.invalid, fileName: fileName, message: message) }
-        guard !bytes.isEmpty else { throw invalid("empty file, not an ONNX model") }
-        guard bytes.count <= maximumFileSize else { throw invalid("more than 2 GiB, beyond the protobuf limit") }
-        return try bytes.withUnsafeBufferPointer { buffer in
+        guard !buffer.isEmpty else { throw invalid("empty file, not an ONNX model") }
+        guard buffer.count <= maximumFileSize else { throw invalid("more than 2 GiB, beyond the protobuf limit") }
+        do {
             // protobuf-c recurses without a depth limit; bound the nesting first (see WireScan).
             if let problem = WireScan.problem(in: buffer) { throw invalid("not a valid ONNX protobuf (\(problem))") }
             guard let message = onnx__model_proto__unpack(nil, buffer.count, buffer.baseAddress) else {

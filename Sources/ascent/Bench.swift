@@ -77,9 +77,7 @@ extension Ascent {
                 }
                 times.sort()
                 let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-                var usage = rusage()
-                getrusage(RUSAGE_SELF.rawValue, &usage)
-                let peakMB = Double(usage.ru_maxrss) / 1024
+                let peakMB = peakResidentMB()
                 let name = (model as NSString).lastPathComponent
                 if json {
                     let object: [String: Any] = [
@@ -122,4 +120,19 @@ extension Ascent {
             return Tensor(shape: dims, scalars: (0..<n).map { _ in Int64.random(in: 0..<10, using: &rng) }).converted(to: input.type.dtype)
         }
     }
+}
+
+/// This process's peak resident memory in MB: `VmHWM` from /proc/self/status, the high-water
+/// mark of this program's own address space. (`getrusage`'s `ru_maxrss` survives `exec`: run
+/// from a large parent, such as a Python process with TensorFlow loaded, it reports the parent's
+/// size.) Falls back to `ru_maxrss` where /proc is missing.
+func peakResidentMB() -> Double {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kb = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") {
+        return kb / 1024
+    }
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
 }

@@ -364,6 +364,105 @@ def import_section(ascent, cases, rounds):
     return rows, summarize(starts, starts, starts)
 
 
+# ---------------------------------------------------------------------------------------------- memory and scaling
+
+
+def model_sizes(ascent, path):
+    """Weight bytes (float32 scalars × 4) and the largest single activation in bytes (symbolic sizes as 1),
+    from `ascent inspect --format json`."""
+    out, _ = ascent.run(["inspect", path, "--format", "json"])
+    d = json.loads(out)
+    largest = 0
+    for node in d["nodes"]:
+        for shape in node.get("shapes") or []:
+            if shape is None:
+                continue
+            n = 1
+            for dim in shape:
+                n *= dim if isinstance(dim, int) else 1
+            largest = max(largest, n * 4)
+    return d["parameters"] * 4, largest
+
+
+def memory_rows(ascent, forward_rows):
+    """The memory target for each forward model: peak RSS ≤ weights + 2 × largest activation + 64 MB."""
+    rows, seen = [], set()
+    for r in forward_rows:
+        if r.get("error") or r["ascent"].get("error") or r["ascent_file"] in seen:
+            continue
+        seen.add(r["ascent_file"])
+        try:
+            weights, act = model_sizes(ascent, os.path.join(ROOT, r["ascent_file"]))
+        except Exception as e:  # noqa: BLE001
+            log(f"memory {r['ascent_file']}: {e}")
+            continue
+        bound = (weights + 2 * act) / 2 ** 20 + 64
+        rss = max(x["ascent"]["peak_rss_mb"] for x in forward_rows
+                  if x["ascent_file"] == r["ascent_file"] and not x["ascent"].get("error"))
+        rows.append({"model": r["model"], "file": r["ascent_file"], "weights_mb": weights / 2 ** 20,
+                     "activation_mb": act / 2 ** 20, "bound_mb": bound, "peak_rss_mb": rss})
+    return rows
+
+
+def synthetic_models(cache, sizes_mb):
+    """Chains of 1024×1024 float32 MatMul + Relu layers (4 MiB each) totalling about each size, as ONNX
+    and as Keras .h5 (Dense layers), generated once into the cache from a fixed seed."""
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+    out = []
+    width = 1024
+    for mb in sizes_mb:
+        layers = max(1, round(mb * 2 ** 20 / (width * width * 4)))
+        onnx_path = os.path.join(cache, f"synthetic_{mb}mb.onnx")
+        h5_path = os.path.join(cache, f"synthetic_{mb}mb.h5")
+        if not os.path.exists(onnx_path) or not os.path.exists(h5_path):
+            rng = np.random.default_rng(mb)
+            weights = [(rng.standard_normal((width, width), dtype=np.float32) / 32).astype(np.float32) for _ in range(layers)]
+            nodes, inits, x = [], [], "input"
+            for i, w in enumerate(weights):
+                inits.append(numpy_helper.from_array(w, f"w{i}"))
+                nodes.append(helper.make_node("MatMul", [x, f"w{i}"], [f"m{i}"]))
+                nodes.append(helper.make_node("Relu", [f"m{i}"], [f"r{i}"]))
+                x = f"r{i}"
+            graph = helper.make_graph(nodes, f"synthetic_{mb}mb",
+                                      [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, width])],
+                                      [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, width])], inits)
+            onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), onnx_path)
+            import keras
+            inp = keras.Input((width,), name="input")
+            y = inp
+            for i in range(layers):
+                y = keras.layers.Dense(width, activation="relu", use_bias=False, name=f"d{i}")(y)
+            model = keras.Model(inp, y)
+            for i, w in enumerate(weights):
+                model.get_layer(f"d{i}").set_weights([w])
+            model.save(h5_path)
+            del model, weights
+            keras.backend.clear_session()
+        out.append((mb, onnx_path, h5_path))
+    return out
+
+
+def scaling_section(ascent, cache, sizes_mb, rounds):
+    rows = []
+    for mb, onnx_path, h5_path in synthetic_models(cache, sizes_mb):
+        for path, env in ((onnx_path, None), (h5_path, {"ASCENT_IMPORT_IN_PROCESS": "1"}), (h5_path, None)):
+            imports, rss = [], []
+            try:
+                for _ in range(rounds):
+                    j = ascent.bench(path, 1, 1, warmup=0, env=env)
+                    imports.append(j["import_ms"]); rss.append(j["peak_rss_mb"])
+            except Exception as e:  # noqa: BLE001
+                log(f"scaling {rel(path)}: {e}")
+                continue
+            file_mb = os.path.getsize(path) / 2 ** 20
+            how = "in-process" if env else ("child process" if path.endswith(".h5") else "in-process")
+            rows.append({"size": mb, "file": rel(path), "file_mb": file_mb, "how": how,
+                         "import_ms": median(imports), "peak_rss_mb": max(rss)})
+            log(f"scaling {rel(path)} ({how}): import {median(imports):.1f} ms, peak RSS {max(rss):.0f} MB")
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------- report
 
 
@@ -560,6 +659,39 @@ def write_report(path, res, command):
                      f"{cell(r['ascent_import_in_process']) if 'ascent_import_in_process' in r else '–'} | {r['peer']} | "
                      f"{cell(r['peer_stats'])} | **{ratio(library, r['peer_stats'])}** | {ratio(r['ascent'], r['peer_stats'])} | "
                      f"{cell(r['onnx_load']) if 'onnx_load' in r else '–'} |")
+    mem, sc = res.get("memory", []), res.get("scaling", [])
+    if mem or sc:
+        L.append("")
+        L.append("## 4. Memory and scaling")
+        L.append("")
+        L.append("Target: peak resident memory during a forward pass ≤ weights + 2 × the largest activation + 64 MB. "
+                 "Peak RSS is `getrusage`'s maximum for the whole `ascent bench` process (binary and libraries "
+                 "included; for `.h5`/`.keras` the parent only: the HDF5 parsing child is a separate process), the "
+                 "largest of its runs in section 1. Weights = parameters × 4 bytes; the largest activation is the "
+                 "largest value `ascent inspect` infers (symbolic sizes as 1).")
+        L.append("")
+        L.append("| Model | File | Weights MB | Largest activation MB | Bound MB | Peak RSS MB | Met |")
+        L.append("|---|---|---:|---:|---:|---:|---|")
+        for r in mem:
+            L.append(f"| {r['model']} | `{r['file']}` | {r['weights_mb']:.1f} | {r['activation_mb']:.2f} | {r['bound_mb']:.0f} | "
+                     f"{r['peak_rss_mb']:.0f} | {'yes' if r['peak_rss_mb'] <= r['bound_mb'] else '**no**'} |")
+        if sc:
+            L.append("")
+            L.append("Scaling: synthetic chains of 1024×1024 float32 MatMul+Relu layers (ONNX) and the same as Keras "
+                     "Dense layers (`.h5`), about 10 MB, 100 MB and 1 GB of weights; `ascent bench --runs 1` (import "
+                     "time = loading the file into the IR; peak RSS of the process), median of rounds. Linear means "
+                     "the last two columns stay flat as the size grows.")
+            L.append("")
+            L.append("| Weights | File | File MB | Import | Import ms | Peak RSS MB | ms per file MB | RSS / file MB |")
+            L.append("|---:|---|---:|---|---:|---:|---:|---:|")
+            for r in sc:
+                L.append(f"| {r['size']} MB | `{r['file']}` | {r['file_mb']:.0f} | {r['how']} | {r['import_ms']:.1f} | "
+                         f"{r['peak_rss_mb']:.0f} | {r['import_ms'] / r['file_mb']:.3f} | {r['peak_rss_mb'] / r['file_mb']:.2f} |")
+    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+    if os.path.exists(analysis):
+        L.append("")
+        with open(analysis) as f:
+            L.append(f.read().rstrip())
     L.append("")
     L.append("## Models")
     L.append("")
@@ -584,7 +716,7 @@ def main():
     ap.add_argument("--cache", default=os.path.join(ROOT, ".cache/bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--sections", default="forward,ascent,import")
+    ap.add_argument("--sections", default="forward,ascent,import,memory")
     ap.add_argument("--command", default="Tools/bench/run")
     ap.add_argument("--ascent-source", default="")
     args = ap.parse_args()
@@ -636,6 +768,10 @@ def main():
         if not q:
             cases += [("ResNet50V2 180×180", f"{C}/resnet50v2.h5"), ("ResNet50V2 180×180", f"{C}/resnet50v2.onnx")]
         res["import"], res["ascent_start"] = import_section(ascent, cases, rounds=2 if q else 3)
+    if "memory" in sections:
+        log("section 4: memory and scaling")
+        res["memory"] = memory_rows(ascent, res.get("forward", []))
+        res["scaling"] = scaling_section(ascent, C, (10, 100) if q else (10, 100, 1000), rounds=1 if q else 3)
     res["tf_import_ms"] = tf_module.import_ms
     res["versions"] = versions()
     res["finished"] = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M")
