@@ -36,7 +36,7 @@ import Testing
     ]
 
     /// Fixture files by path relative to Fixtures/ (symbolic links and external-data
-    /// side files left out), plus one `.ascent` file made from the digits model.
+    /// side files left out), the fuzzing regression inputs (`.ascent`, `.onnx`) among them.
     static let files: [String] = {
         let root = TestPaths.fixture("")
         var out: [String] = []
@@ -52,7 +52,7 @@ import Testing
 
     @Test func coversTheFixtures() {
         #expect(Self.files.count >= 100)
-        #expect(Set(Self.files.map { ($0 as NSString).pathExtension }) == ["h5", "keras", "onnx", "npy", "png"])
+        #expect(Set(Self.files.map { ($0 as NSString).pathExtension }) == ["h5", "keras", "onnx", "npy", "png", "ascent"])
     }
 
     @Test(arguments: files)
