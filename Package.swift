@@ -24,13 +24,14 @@ let package = Package(
         .target(name: "COnnx", path: "Sources/COnnx",
                 cSettings: [.unsafeFlags(["-Wno-unused-parameter"])],
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
+        .target(name: "CParallel", path: "Sources/CParallel", linkerSettings: [.linkedLibrary("gomp")]),
 
         // Swift modules.
         .target(name: "AscentIR"),
         .target(name: "AscentImage", dependencies: ["AscentIR", "CZlib"]),
         .target(name: "AscentONNX", dependencies: ["AscentIR", "COnnx"]),
         .target(name: "AscentKeras", dependencies: ["AscentIR", "AscentImage", "CHDF5"]),
-        .target(name: "AscentRuntime", dependencies: ["AscentIR", "CDNNL"]),
+        .target(name: "AscentRuntime", dependencies: ["AscentIR", "CDNNL", "CParallel"]),
         .target(name: "AscentProbe", dependencies: ["AscentIR", "AscentRuntime", "AscentImage"]),
         .executableTarget(name: "ascent", dependencies: [
             "AscentIR", "AscentImage", "AscentONNX", "AscentKeras", "AscentRuntime", "AscentProbe",

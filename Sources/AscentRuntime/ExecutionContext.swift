@@ -1,5 +1,8 @@
 import AscentIR
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Freed buffers by byte size, reused for later values of the same size.
 ///
@@ -92,6 +95,10 @@ final class ExecutionContext {
     /// Runs `body` over `0..<count` split into contiguous chunks, on up to `threads` threads when
     /// `count * costPerItem` is large enough to be worth it (cost in rough scalar operations).
     /// Chunks never overlap, so results do not depend on the thread count.
+    ///
+    /// The chunks run on Dispatch's worker threads, or with `ASCENT_OPENMP_LOOPS` set on oneDNN's
+    /// OpenMP team (``OpenMPTeam``; one pool for both, but on a loaded machine every loop then
+    /// waits for a descheduled worker, where Dispatch lets the calling thread take its chunk).
     func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
         let work = count.multipliedReportingOverflow(by: max(costPerItem, 1))
         let chunks = min(threads, count)
@@ -100,6 +107,13 @@ final class ExecutionContext {
             return
         }
         let per = (count + chunks - 1) / chunks
+        if ExecutionContext.loopsOnOpenMP {
+            OpenMPTeam.forEachChunk(chunks, threads: chunks) { c in
+                let lo = c * per, hi = min(count, lo + per)
+                if lo < hi { body(lo..<hi) }
+            }
+            return
+        }
         withoutActuallyEscaping(body) { body in
             // The chunks write disjoint memory; the closure itself is only called during this scope.
             let shared = UncheckedSendable(body)
@@ -109,6 +123,9 @@ final class ExecutionContext {
             }
         }
     }
+
+    /// Set ASCENT_OPENMP_LOOPS to run `parallelFor` on oneDNN's OpenMP threads instead of Dispatch's.
+    static let loopsOnOpenMP = getenv("ASCENT_OPENMP_LOOPS") != nil
 
     /// Below this many scalar operations a loop stays on one thread.
     static let parallelThreshold = 1 << 16

@@ -1,0 +1,134 @@
+import AscentIR
+@testable import AscentRuntime
+import Testing
+
+/// `ExecutionContext.parallelFor`: every index once, in chunks that do not depend on who runs
+/// them. ``OpenMPTeam`` (its opt-in threads, oneDNN's OpenMP team): chunk c on team thread c, no
+/// nested teams, one team per calling thread.
+@Suite struct ParallelTests {
+    /// Enough work per item that every loop here goes parallel.
+    let heavy = ExecutionContext.parallelThreshold
+
+    /// The ranges `parallelFor` hands out, in index order.
+    func ranges(count: Int, threads: Int, costPerItem: Int) -> [Range<Int>] {
+        let context = ExecutionContext(threads: threads, pool: BufferPool())
+        let slots = UnsafeMutableBufferPointer<Range<Int>?>.allocate(capacity: max(count, 1))
+        defer { slots.deallocate() }
+        slots.initialize(repeating: nil)
+        // Each range writes only its own first slot.
+        context.parallelFor(count, costPerItem: costPerItem) { r in slots[r.lowerBound] = r }
+        return slots.prefix(count).compactMap { $0 }
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 7])
+    func everyIndexOnceInFixedChunks(threads: Int) {
+        for count in [0, 1, 2, 3, 5, 8, 100, 1001] {
+            let got = ranges(count: count, threads: threads, costPerItem: heavy)
+            // min(threads, count) contiguous chunks of ceil(count / chunks), covering 0..<count.
+            let chunks = min(threads, count)
+            let per = chunks > 0 ? (count + chunks - 1) / chunks : 1
+            #expect(got == stride(from: 0, to: count, by: per).map { $0..<min(count, $0 + per) })
+        }
+    }
+
+    @Test func smallLoopsStayOneChunk() {
+        #expect(ranges(count: 1000, threads: 2, costPerItem: 1) == [0..<1000])
+    }
+
+    /// Which team thread ran each chunk, and whether it was inside a parallel region.
+    func teamChunks(_ chunks: Int, threads: Int) -> [(thread: Int, inRegion: Bool)] {
+        let slots = UnsafeMutableBufferPointer<(thread: Int, inRegion: Bool)>.allocate(capacity: chunks)
+        defer { slots.deallocate() }
+        slots.initialize(repeating: (-1, false))
+        OpenMPTeam.forEachChunk(chunks, threads: threads) { c in
+            slots[c] = (OpenMPTeam.threadNumber, OpenMPTeam.inParallelRegion)
+        }
+        return Array(slots)
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func openMPTeamRunsChunkOnThreadC(threads: Int) {
+        for chunks in [1, 2, 3, 5] {
+            let got = teamChunks(chunks, threads: threads)
+            let team = min(threads, chunks)
+            #expect(got.map(\.thread) == (0..<chunks).map { team > 1 ? $0 % team : 0 })
+            #expect(got.map(\.inRegion) == Array(repeating: team > 1, count: chunks))
+        }
+    }
+
+    @Test func nestedTeamsRunSeriallyOnTheOuterThread() {
+        let inner = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: 2)
+        defer { inner.deallocate() }
+        inner.initialize(repeating: [])
+        OpenMPTeam.forEachChunk(2, threads: 2) { outer in
+            let thread = OpenMPTeam.threadNumber
+            var seen: [Int] = []
+            OpenMPTeam.forEachChunk(3, threads: 2) { c in
+                // Still the outer team's thread: no nested team was made.
+                #expect(OpenMPTeam.threadNumber == thread)
+                seen.append(c)
+            }
+            inner[outer] = seen
+        }
+        #expect(Array(inner) == [[0, 1, 2], [0, 1, 2]])
+    }
+
+    /// Several Swift tasks opening OpenMP teams at once each get their own team.
+    @Test func concurrentTeams() async {
+        await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    (0..<50).allSatisfy { _ in
+                        let got = self.teamChunks(4, threads: 2)
+                        return got.map(\.thread) == [0, 1, 0, 1] && got.allSatisfy { $0.inRegion }
+                    }
+                }
+            }
+            for await ok in group { #expect(ok) }
+        }
+    }
+
+    /// A 3×3 convolution (oneDNN's OpenMP regions) followed by large elementwise loops (Ascent's).
+    func convolutionGraph() -> Graph {
+        let c = 16, side = 64
+        let shape = Shape([1, c, side, side])
+        let w = Tensor(shape: [c, c, 3, 3], scalars: (0..<(c * c * 9)).map { Float(($0 * 37) % 23) / 23 - 0.5 })
+        return Graph(
+            name: "conv_relu_add",
+            inputs: [ValueInfo(name: "x", type: ValueType(.float32, shape))],
+            outputs: [ValueInfo(name: "y", type: ValueType(.float32, shape))],
+            initializers: ["w": w],
+            nodes: [
+                Node(name: "conv", op: "Conv", inputs: ["x", "w"], outputs: ["c"],
+                     attributes: ["pads": .ints([1, 1, 1, 1])]),
+                Node(name: "tanh", op: "Tanh", inputs: ["c"], outputs: ["t"]),
+                Node(name: "add", op: "Add", inputs: ["t", "x"], outputs: ["y"]),
+            ])
+    }
+
+    /// Several Swift tasks running one two-thread session at once each get their own team and
+    /// the same numbers as one call alone.
+    @Test func concurrentTwoThreadCallsAgree() async throws {
+        let s2 = try Session(graph: convolutionGraph(), options: .init(threads: 2))
+        let s1 = try Session(graph: convolutionGraph(), options: .init(threads: 1))
+        let scalars: [Float] = (0..<(16 * 64 * 64)).map { Float($0 % 19) / 9 - 1 }
+        let x = Tensor(shape: [1, 16, 64, 64], scalars: scalars)
+        let outputs2 = try s2.run(["x": x]), outputs1 = try s1.run(["x": x])
+        let reference = try #require(outputs2["y"])
+        let single = try #require(outputs1["y"])
+        #expect(mismatch(reference, single) == nil)
+        try await withThrowingTaskGroup(of: Tensor?.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var last: Tensor?
+                    for _ in 0..<5 { last = try s2.run(["x": x])["y"] }
+                    return last
+                }
+            }
+            for try await y in group {
+                let same = y?.bitwiseEqual(reference) ?? false
+                #expect(same)
+            }
+        }
+    }
+}
