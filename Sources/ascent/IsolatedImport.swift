@@ -11,7 +11,10 @@ import Foundation
 /// graph back as `.ascent` bytes on its standard output (an 8-byte length, then the file,
 /// streamed from the tensors; the parent reads it into one aligned buffer the weights then
 /// borrow, so the weights are copied once); a child that dies becomes a one-line error with
-/// exit code 65, and nothing else is written anywhere.
+/// exit code 65, and nothing else is written anywhere. libhdf5 can also loop forever on a
+/// corrupt file (found by fuzzing), so the child gets a deadline — 30 s plus 1 s per 10 MB of
+/// file, `ASCENT_IMPORT_TIMEOUT=SECONDS` to override — after which it is killed and the file
+/// refused (exit 65); and a child whose parent dies exits instead of running on.
 /// `ASCENT_IMPORT_IN_PROCESS=1` turns the isolation off.
 enum IsolatedImport {
     static func keras(path: String, config: String?) throws -> Graph {
@@ -28,6 +31,19 @@ enum IsolatedImport {
         do { try process.run() } catch {
             return try KerasImporter.load(path: path, configPath: config)  // no /proc: parse in process
         }
+        // The deadline: kill a child that has not finished (its stdout then ends, so the read
+        // below returns).
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let seconds = ProcessInfo.processInfo.environment["ASCENT_IMPORT_TIMEOUT"].flatMap(Double.init)
+            ?? 30 + Double(size) / 10_000_000
+        let timedOut = DeadlineFlag()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem {
+            timedOut.set()
+            kill(pid, SIGKILL)
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: watchdog)
+        defer { watchdog.cancel() }
         nonisolated(unsafe) var errData = Data()
         let group = DispatchGroup()
         group.enter()
@@ -41,6 +57,11 @@ enum IsolatedImport {
         let message = String(decoding: errData, as: UTF8.self)
             .split(separator: "\n").last.map(String.init)?
             .replacingOccurrences(of: "ascent: ", with: "", options: .anchored) ?? ""
+        watchdog.cancel()
+        if timedOut.isSet {
+            throw AscentError(.invalidData, file: path,
+                              String(format: "reading this file did not finish in %.0f s (the HDF5 library loops on it): it is corrupt", seconds))
+        }
         if process.terminationReason == .uncaughtSignal {
             throw AscentError(.invalidData, file: path,
                               "the HDF5 library crashed reading this file (signal \(process.terminationStatus)): it is corrupt")
@@ -73,6 +94,12 @@ extension Ascent {
         @Option var config: String?
 
         func run() throws {
+            // Exit when the parent is gone (killed, say), instead of running on alone.
+            let parent = getppid()
+            let orphanWatch = DispatchSource.makeTimerSource()
+            orphanWatch.schedule(deadline: .now() + 1, repeating: 1)
+            orphanWatch.setEventHandler { if getppid() != parent { _exit(70) } }
+            orphanWatch.resume()
             try reportingErrors {
                 let graph = try KerasImporter.load(path: model, configPath: config)
                 var total = 0
@@ -139,4 +166,12 @@ final class ReceivedFile: @unchecked Sendable {
         var scratch = [UInt8](repeating: 0, count: 1 << 16)
         while scratch.withUnsafeMutableBytes({ read(fd, $0.baseAddress!, $0.count) }) > 0 {}
     }
+}
+
+/// A flag set from one thread and read from another.
+final class DeadlineFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }

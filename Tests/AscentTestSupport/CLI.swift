@@ -21,10 +21,13 @@ public enum CLI {
     }
 
     /// Runs `ascent arguments...` from the package root and waits for it.
-    public static func run(_ arguments: [String]) throws -> Result {
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = TestPaths.root
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
