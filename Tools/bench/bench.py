@@ -551,6 +551,9 @@ def write_report(path, res, command):
              f"**The machine was shared and loaded** (other engineers were compiling; load average {res['load_start']} "
              f"at the start, {res['load_end']} at the end), so absolute numbers are noisy: every comparison alternates "
              f"the two sides within this one run, and the ratios are the numbers to read.")
+    if res.get("merged_from"):
+        L.append("")
+        L.append(f"Sections not re-run in this run are those of the run started {res['merged_from']}, same binary source.")
     L.append("")
     L.append(f"Ascent {res['ascent_version']}: `ascent` from {res['ascent_source']} "
              "(`swift build -c release --product ascent`). Peers: "
@@ -665,7 +668,7 @@ def write_report(path, res, command):
         L.append("## 4. Memory and scaling")
         L.append("")
         L.append("Target: peak resident memory during a forward pass ≤ weights + 2 × the largest activation + 64 MB. "
-                 "Peak RSS is `getrusage`'s maximum for the whole `ascent bench` process (binary and libraries "
+                 "Peak RSS is the high-water mark (`VmHWM`) of the whole `ascent bench` process (binary and libraries "
                  "included; for `.h5`/`.keras` the parent only: the HDF5 parsing child is a separate process), the "
                  "largest of its runs in section 1. Weights = parameters × 4 bytes; the largest activation is the "
                  "largest value `ascent inspect` infers (symbolic sizes as 1).")
@@ -719,6 +722,8 @@ def main():
     ap.add_argument("--sections", default="forward,ascent,import,memory")
     ap.add_argument("--command", default="Tools/bench/run")
     ap.add_argument("--ascent-source", default="")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the previous run's results for the sections not run now (started/finished stay this run's)")
     args = ap.parse_args()
     sections = set(args.sections.split(","))
     ascent = Ascent(args.ascent)
@@ -778,7 +783,21 @@ def main():
     res["load_end"] = loadavg()
     default_out = os.path.abspath(args.out) == os.path.join(ROOT, "BENCHMARKS.md")
     res["raw"] = rel(os.path.join(C, "results.json")) if default_out else rel(os.path.abspath(args.out) + ".json")
-    with open(os.path.join(ROOT, res["raw"]), "w") as f:
+    raw_path = os.path.join(ROOT, res["raw"])
+    if args.merge and os.path.exists(raw_path):
+        with open(raw_path) as f:
+            old = json.load(f)
+        keys = {"forward": ["forward"], "ascent": ["ascent"], "import": ["import", "ascent_start", "tf_import_ms"],
+                "memory": ["memory", "scaling"]}
+        merged = []
+        for section, names in keys.items():
+            if section not in sections:
+                for k in names:
+                    if k in old:
+                        res[k] = old[k]
+                merged.append(section)
+        res["merged_from"] = f"{old.get('started', '?')} (sections {', '.join(merged)})"
+    with open(raw_path, "w") as f:
         json.dump(res, f, indent=1)
     write_report(args.out, res, args.command)
     log(f"wrote {rel(args.out)}")
