@@ -36,16 +36,13 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     /// Allocates storage holding a copy of `bytes` (written once: no zeroing first).
-    public init(copying bytes: UnsafeRawBufferPointer) {
-        let size = max(bytes.count, 1)
-        baseAddress = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+    public convenience init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(uninitializedByteCount: bytes.count)
         if let src = bytes.baseAddress, bytes.count > 0 {
             baseAddress.copyMemory(from: src, byteCount: bytes.count)
         } else {
-            baseAddress.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+            baseAddress.initializeMemory(as: UInt8.self, repeating: 0, count: 1)
         }
-        byteCount = bytes.count
-        owner = nil
     }
 
     /// Borrows `byteCount` bytes at `pointer`, kept alive by `owner`; they are never written.

@@ -322,17 +322,26 @@ struct ConvGradKernel: Kernel {
             depthwiseInputNHWC(s, dy, w, dx, context)
             return
         }
+        try forEachChunkNHWC(s, context) { gi, n, images, cm in
+            try DNNL.sgemm(transB: true, m: images * s.p, n: s.k, k: s.og, a: dy + n * s.p * s.out + gi * s.og, lda: s.out,
+                           b: w + gi * s.og, ldb: s.out, c: cm, ldc: s.k, threads: context.threads)
+            col2imNHWC(s, UnsafePointer(cm), images: images, into: dx + n * g.inputCount * s.c + gi * s.cg, context)
+        }
+    }
+
+    /// Calls `body(group, first image, images, col)` for every group and every chunk of images
+    /// that fits the scratch budget, with one `[images · positions, k]` scratch matrix `col`.
+    private func forEachChunkNHWC(_ s: GEMMShape, _ context: ExecutionContext,
+                                  _ body: (Int, Int, Int, UnsafeMutablePointer<Float>) throws -> Void) throws {
         let chunk = s.chunk
         let col = context.scratch(floats: chunk * s.p * s.k)
         defer { context.release(scratch: col) }
         let cm = col.baseAddress.assumingMemoryBound(to: Float.self)
         for gi in 0..<group {
             var n = 0
-            while n < g.batch {
-                let images = min(chunk, g.batch - n)
-                try DNNL.sgemm(transB: true, m: images * s.p, n: s.k, k: s.og, a: dy + n * s.p * s.out + gi * s.og, lda: s.out,
-                               b: w + gi * s.og, ldb: s.out, c: cm, ldc: s.k, threads: context.threads)
-                col2imNHWC(s, UnsafePointer(cm), images: images, into: dx + n * g.inputCount * s.c + gi * s.cg, context)
+            while n < s.g.batch {
+                let images = min(chunk, s.g.batch - n)
+                try body(gi, n, images, cm)
                 n += images
             }
         }
@@ -353,20 +362,11 @@ struct ConvGradKernel: Kernel {
             depthwiseFilterNHWC(s, x, dy, dw, context)
             return
         }
-        let chunk = s.chunk
-        let col = context.scratch(floats: chunk * s.p * s.k)
-        defer { context.release(scratch: col) }
-        let cm = col.baseAddress.assumingMemoryBound(to: Float.self)
-        for gi in 0..<group {
-            var n = 0
-            while n < g.batch {
-                let images = min(chunk, g.batch - n)
-                im2colNHWC(s, x + n * g.inputCount * s.c + gi * s.cg, images: images, into: cm, context)
-                try DNNL.sgemm(transA: true, m: s.k, n: s.og, k: images * s.p, a: cm, lda: s.k,
-                               b: dy + n * s.p * s.out + gi * s.og, ldb: s.out, beta: 1, c: dw + gi * s.og, ldc: s.out,
-                               threads: context.threads)
-                n += images
-            }
+        try forEachChunkNHWC(s, context) { gi, n, images, cm in
+            im2colNHWC(s, x + n * g.inputCount * s.c + gi * s.cg, images: images, into: cm, context)
+            try DNNL.sgemm(transA: true, m: s.k, n: s.og, k: images * s.p, a: cm, lda: s.k,
+                           b: dy + n * s.p * s.out + gi * s.og, ldb: s.out, beta: 1, c: dw + gi * s.og, ldc: s.out,
+                           threads: context.threads)
         }
     }
 
