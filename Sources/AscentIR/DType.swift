@@ -49,6 +49,28 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// ONNX's `TensorProto.DataType` code (1 float32, 7 int64, 9 bool...).
+    public var onnxCode: Int {
+        switch self {
+        case .float32: return 1
+        case .uint8: return 2
+        case .int8: return 3
+        case .int16: return 5
+        case .int32: return 6
+        case .int64: return 7
+        case .bool: return 9
+        case .float16: return 10
+        case .float64: return 11
+        case .bfloat16: return 16
+        }
+    }
+
+    /// The dtype of an ONNX `TensorProto.DataType` code, or nil when Ascent has no such type.
+    public init?(onnxCode code: Int) {
+        guard let match = DType.allCases.first(where: { $0.onnxCode == code }) else { return nil }
+        self = match
+    }
+
     /// The dtype for a safetensors code, or nil when Ascent has no such type.
     public init?(safetensorsCode code: String) {
         guard let match = DType.allCases.first(where: { $0.safetensorsCode == code }) else { return nil }

@@ -78,7 +78,7 @@ public struct GraphSummary: Sendable {
         if let source {
             let groups = GraphSummary.group(graph.nodes, by: source.nodes)
             for (node, made) in zip(source.nodes, groups) {
-                let macs = made.filter { ["Conv", "MatMul", "Gemm"].contains($0.op) }.map { GraphSummary.macs($0, types) }
+                let macs = made.filter { $0.definition?.cost != nil }.map { GraphSummary.macs($0, types) }
                 rows.append(NodeRow(name: node.name, op: node.op, inputs: node.inputs, outputs: node.outputs,
                                     outputTypes: node.outputs.map { $0.isEmpty ? nil : types[$0] },
                                     parameters: firstUse(node.inputs, among: source.initializers.contains),
@@ -127,33 +127,9 @@ public struct GraphSummary: Sendable {
         return groups
     }
 
-    /// Multiply-accumulates of conv and matrix products, from the inferred shapes.
-    static func macs(_ node: Node, _ types: [String: ValueType]) -> Int? {
-        guard let out = node.outputs.first.flatMap({ types[$0]?.shape.flatMap(perItemCount) }) else { return nil }
-        switch node.op {
-        case "Conv":
-            guard node.inputs.count >= 2, let w = types[node.inputs[1]]?.shape?.concrete, w.count >= 3 else { return nil }
-            let channelsLast = node.attributes["data_format"]?.string == "NHWC"
-            // Per output element: kernel spatial size × input channels per group.
-            let perOutput = channelsLast ? w.dropLast().reduce(1, *) : w.dropFirst().reduce(1, *)
-            return out.multipliedReportingOverflow(by: perOutput).overflow ? nil : out * perOutput
-        case "MatMul", "Gemm":
-            guard let a = types[node.inputs[0]]?.shape?.dims, let k = a.last?.value else { return nil }
-            let transA = node.attributes["transA"]?.int ?? 0
-            let inner = node.op == "Gemm" && transA != 0 ? a.first?.value ?? k : k
-            return out.multipliedReportingOverflow(by: inner).overflow ? nil : out * inner
-        default:
-            return nil
-        }
-    }
+    /// Multiply-accumulates of a node (its op's ``OpDefinition/cost``), from the inferred shapes.
+    static func macs(_ node: Node, _ types: [String: ValueType]) -> Int? { node.definition?.cost?(node, types) }
 
-    /// Elements per batch item: the product of the sizes, with a symbolic or unknown
-    /// leading dimension counted as 1; nil when another size is unknown.
-    static func perItemCount(_ shape: Shape) -> Int? {
-        var dims = shape.dims
-        if let first = dims.first, first.value == nil { dims[0] = .known(1) }
-        return Shape(dims).elementCount
-    }
 }
 
 /// What `ascent inspect --format json` prints, as a Codable value:
@@ -171,6 +147,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
             switch dim {
             case .known(let v): self = .size(v)
             case .symbol(let s): self = .symbol(s)
+            case .expression(let e): self = .symbol(e.description)
             case .unknown: self = .unknown
             }
         }

@@ -10,49 +10,24 @@ extension Graph {
     /// Declared types (``valueInfo``, graph outputs) fill in what a rule cannot infer.
     /// Unsupported nodes produce unknown types, so inference goes on past them.
     /// - Throws: ``AscentError`` naming the node whose shape rule fails.
-    public func inferTypes() throws -> [String: ValueType] {
-        var types: [String: ValueType] = [:]
-        for input in inputs { types[input.name] = input.type }
-        for (name, t) in initializers where types[name] == nil {
-            types[name] = ValueType(t.dtype, Shape(t.shape))
-        }
+    public func inferTypes() throws -> [String: ValueType] { try inferFacts().types }
+
+    /// Infers types, constants and symbolic values of every value (see ``ValueFacts``).
+    public func inferFacts() throws -> ValueFacts {
+        var facts = ValueFacts(self)
         let declared = outputs.reduce(into: valueInfo) { $0[$1.name] = $1.type }
         for node in nodes {
-            guard let schema = OpRegistry.schema(node.op) else {
-                for o in node.outputs where !o.isEmpty { if let d = declared[o] { types[o] = d } }
+            guard !node.isUnsupported, let definition = node.definition else {
+                for o in node.outputs where !o.isEmpty { if let d = declared[o] { facts.types[o] = d } }
                 continue
             }
-            let ctx = InferenceContext(
-                node: node,
-                inputTypes: node.inputs.map { $0.isEmpty ? nil : types[$0] },
-                constantInputs: node.inputs.map { $0.isEmpty ? nil : initializers[$0] })
-            let inferred: [ValueType?]
             do {
-                inferred = try schema.infer(ctx)
+                try facts.infer(node, definition, declared: declared)
             } catch let e as AscentError {
                 throw e.context.isEmpty ? e.within("node \(node.label)") : e
             }
-            for (i, o) in node.outputs.enumerated() where !o.isEmpty {
-                let t = i < inferred.count ? inferred[i] : nil
-                types[o] = Graph.merge(inferred: t, declared: declared[o])
-            }
         }
-        return types
-    }
-
-    /// Combines an inferred type with a declared one: known dims win, symbols from the
-    /// declaration name unknown dims, and the inferred layout wins.
-    static func merge(inferred: ValueType?, declared: ValueType?) -> ValueType? {
-        guard let inferred else { return declared }
-        guard let declared, let ds = declared.shape else { return inferred }
-        guard let s = inferred.shape else { return ValueType(inferred.dtype, ds, layout: inferred.layout ?? declared.layout) }
-        guard s.rank == ds.rank else { return inferred }
-        let dims = zip(s.dims, ds.dims).map { (i, d) -> Dim in
-            if case .known = i { return i }
-            if case .unknown = i { return d }
-            return i
-        }
-        return ValueType(inferred.dtype, Shape(dims), layout: inferred.layout ?? declared.layout)
+        return facts
     }
 
     /// Checks the graph is well formed:
@@ -87,17 +62,17 @@ extension Graph {
                 }
                 throw AscentError.invalid("input '\(input)' is not defined").within("node \(node.label)")
             }
-            if let schema = OpRegistry.schema(node.op) {
+            if let definition = node.definition {
                 let nIn = node.inputs.count, nOut = node.outputs.count
-                guard schema.inputs.contains(nIn) else {
-                    throw AscentError.invalid("has \(nIn) inputs, \(node.op) takes \(Graph.arity(schema.inputs))")
+                guard definition.inputs.contains(nIn) else {
+                    throw AscentError.invalid("has \(nIn) inputs, \(node.op) takes \(Graph.arity(definition.inputs))")
                         .within("node \(node.label)")
                 }
-                guard schema.outputs.contains(nOut) else {
-                    throw AscentError.invalid("has \(nOut) outputs, \(node.op) gives \(Graph.arity(schema.outputs))")
+                guard definition.outputs.contains(nOut) else {
+                    throw AscentError.invalid("has \(nOut) outputs, \(node.op) gives \(Graph.arity(definition.outputs))")
                         .within("node \(node.label)")
                 }
-                for spec in schema.attributes where spec.required && node.attributes[spec.name] == nil {
+                for spec in definition.attributes where spec.required && node.attributes[spec.name] == nil {
                     throw AscentError.invalid("missing attribute '\(spec.name)'").within("node \(node.label)")
                 }
             }

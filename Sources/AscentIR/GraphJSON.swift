@@ -42,7 +42,11 @@ struct GraphJSON: Codable {
             let c = try decoder.singleValueContainer()
             if c.decodeNil() { dim = .unknown }
             else if let v = try? c.decode(Int.self) { dim = .known(v) }
-            else { dim = .symbol(try c.decode(String.self)) }
+            else {
+                // An expression is written with a leading "=" (a symbol never starts with one).
+                let text = try c.decode(String.self)
+                if text.hasPrefix("="), let e = SymbolicSize.parse(String(text.dropFirst())) { dim = Dim(e) } else { dim = .symbol(text) }
+            }
         }
 
         func encode(to encoder: Encoder) throws {
@@ -50,6 +54,7 @@ struct GraphJSON: Codable {
             switch dim {
             case .known(let v): try c.encode(v)
             case .symbol(let s): try c.encode(s)
+            case .expression(let e): try c.encode("=" + e.description)
             case .unknown: try c.encodeNil()
             }
         }

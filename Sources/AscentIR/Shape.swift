@@ -1,9 +1,17 @@
-/// One dimension of a value's shape: a known size or a named symbol (`batch`, `N`, `unk__3`).
+/// One dimension of a value's shape: a known size, a named symbol (`batch`, `N`, `unk__3`), a size
+/// computed from symbols (`2*S`, `(H+1)/2`), or nothing known.
 public enum Dim: Hashable, Sendable, CustomStringConvertible {
     case known(Int)
     case symbol(String)
+    /// A size written in symbols; never a lone symbol or a constant (those are `.symbol`/`.known`).
+    case expression(SymbolicSize)
     /// A dimension nothing is known about (printed `?`).
     case unknown
+
+    /// The dimension for a symbolic size, in its simplest case.
+    public init(_ size: SymbolicSize) {
+        if let c = size.constant { self = .known(c) } else if let s = size.symbol { self = .symbol(s) } else { self = .expression(size) }
+    }
 
     /// The size when known.
     public var value: Int? {
@@ -11,12 +19,66 @@ public enum Dim: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// The size as a polynomial, or nil when unknown.
+    public var symbolic: SymbolicSize? {
+        switch self {
+        case .known(let v): return SymbolicSize(v)
+        case .symbol(let s): return SymbolicSize(symbol: s)
+        case .expression(let e): return e
+        case .unknown: return nil
+        }
+    }
+
+    /// True for a symbol or an expression of symbols.
+    public var isSymbolic: Bool {
+        switch self {
+        case .symbol, .expression: return true
+        default: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .known(let v): return String(v)
         case .symbol(let s): return s
+        case .expression(let e): return e.description
         case .unknown: return "?"
         }
+    }
+
+    /// `a + b` (unknown when either is, or on overflow).
+    public static func + (a: Dim, b: Dim) -> Dim { combine(a, b, +) }
+    /// `a - b`.
+    public static func - (a: Dim, b: Dim) -> Dim { combine(a, b, -) }
+    /// `a × b`.
+    public static func * (a: Dim, b: Dim) -> Dim {
+        if a == .known(0) || b == .known(0) { return .known(0) }
+        return combine(a, b, *)
+    }
+
+    /// `floor(a / divisor)` for a positive divisor.
+    public func floorDivided(by divisor: Int) -> Dim {
+        guard let s = symbolic, let q = s.floorDivided(by: divisor) else { return .unknown }
+        return Dim(q)
+    }
+
+    /// `a / b` when it divides exactly (a constant or monomial divisor), else unknown.
+    public func dividedExactly(by b: Dim) -> Dim {
+        guard let x = symbolic, let y = b.symbolic, let q = x.dividedExactly(by: y) else { return .unknown }
+        return Dim(q)
+    }
+
+    /// The size for concrete symbol values, or nil.
+    public func evaluate(_ values: [String: Int]) -> Int? { symbolic?.evaluate(values) }
+
+    private static func combine(_ a: Dim, _ b: Dim, _ f: (SymbolicSize, SymbolicSize) -> SymbolicSize?) -> Dim {
+        guard let x = a.symbolic, let y = b.symbolic, let r = f(x, y) else { return .unknown }
+        return Dim(r)
+    }
+
+    /// The product of `dims` (1 for none).
+    public static func product<S: Sequence>(_ dims: S) -> Dim where S.Element == Dim {
+        dims.reduce(Dim.known(1), *)
     }
 }
 

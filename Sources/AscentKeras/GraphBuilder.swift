@@ -53,11 +53,11 @@ struct GraphBuilder {
     mutating func add(_ node: Node) throws {
         for o in node.outputs { used.insert(o) }
         graph.nodes.append(node)
-        guard let schema = OpRegistry.schema(node.op) else { return }
+        guard let schema = OpRegistry.definition(node.op) else { return }
         let ctx = InferenceContext(node: node,
                                    inputTypes: node.inputs.map { types[$0] },
                                    constantInputs: node.inputs.map { graph.initializers[$0] })
-        let inferred = try schema.infer(ctx)
+        let inferred = try schema.shape(ctx)
         for (i, o) in node.outputs.enumerated() where i < inferred.count {
             if let t = inferred[i] { types[o] = t }
         }

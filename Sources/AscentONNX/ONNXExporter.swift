@@ -229,7 +229,7 @@ public enum ONNXExporter {
     /// A dense tensor as little-endian `raw_data`.
     static func tensor(_ t: Tensor, name: String) -> ONNXTensorProto {
         var p = ONNXTensorProto(name: name)
-        p.dataType = Int32(CastOps.onnxCode(t.dtype))
+        p.dataType = Int32(t.dtype.onnxCode)
         p.dims = t.shape.map { Int64($0) }
         p.rawData = t.withUnsafeBytes { Array($0) }
         return p
@@ -238,12 +238,13 @@ public enum ONNXExporter {
     static func valueInfo(_ v: ValueInfo) -> ONNXValueInfoProto {
         var p = ONNXValueInfoProto(name: v.name)
         p.kind = .tensor
-        p.elemType = Int32(CastOps.onnxCode(v.type.dtype))
+        p.elemType = Int32(v.type.dtype.onnxCode)
         p.shape = v.type.shape.map { shape in
             shape.dims.map { d -> ONNXDimension in
                 switch d {
                 case .known(let n): return .value(Int64(n))
                 case .symbol(let s): return .param(s)
+                case .expression(let e): return .param(e.description)
                 case .unknown: return .unknown
                 }
             }

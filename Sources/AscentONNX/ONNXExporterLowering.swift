@@ -138,11 +138,11 @@ struct ONNXExportLowering {
     /// Appends `node`, recording the types its IR shape rule gives its outputs.
     mutating func add(_ node: Node) {
         graph.nodes.append(node)
-        guard let schema = OpRegistry.schema(node.op) else { return }
+        guard let schema = OpRegistry.definition(node.op) else { return }
         let ctx = InferenceContext(node: node,
                                    inputTypes: node.inputs.map { $0.isEmpty ? nil : types[$0] },
                                    constantInputs: node.inputs.map { $0.isEmpty ? nil : graph.initializers[$0] })
-        guard let inferred = try? schema.infer(ctx) else { return }
+        guard let inferred = try? schema.shape(ctx) else { return }
         for (i, o) in node.outputs.enumerated() where i < inferred.count && !o.isEmpty {
             if let t = inferred[i] { types[o] = t }
         }
@@ -342,7 +342,7 @@ struct ONNXExportLowering {
             } else if let rank = l.rank(node.inputs[0]),
                       let axis = try? ShapeRules.axis(node.attributes["axis"]?.int ?? 0, rank: rank),
                       let size = l.types[node.inputs[0]]?.shape?.dims[axis].value {
-                let sizes = IndexingOps.equalSplit(size: size, parts: node.outputs.count)
+                let sizes = ShapeRules.equalSplit(size: size, parts: node.outputs.count)
                 if Set(sizes).count > 1 { node.inputs = [node.inputs[0], l.int64s("\(node.name)/split", sizes)] }
             }
         }
@@ -357,7 +357,7 @@ struct ONNXExportLowering {
               let rank = l.rank(node.inputs[0]) else {
             throw ONNXExportRefusal("pads for some axes only, not all constant, need opset 18")
         }
-        let axes = try IndexingOps.normalizedAxes(axesTensor.int64s().map { Int($0) }, rank: rank)
+        let axes = try ShapeRules.normalizedAxes(axesTensor.int64s().map { Int($0) }, rank: rank)
         let pads = padsTensor.int64s().map { Int($0) }
         var full = [Int](repeating: 0, count: 2 * rank)
         for (i, a) in axes.enumerated() {

@@ -365,17 +365,17 @@ struct TransposeSinking {
             attributes["axis"] = .int(perm[axis])
         case let op where ONNXExportLowering.reduceOps.contains(op):
             if let axes = attributes["axes"]?.ints {
-                attributes["axes"] = .ints(try IndexingOps.normalizedAxes(axes, rank: rank).map { perm[$0] })
+                attributes["axes"] = .ints(try ShapeRules.normalizedAxes(axes, rank: rank).map { perm[$0] })
             } else if inputs.count > 1, !inputs[1].isEmpty {
                 guard let t = graph.initializers[inputs[1]] else { return nil }
-                let axes = try IndexingOps.normalizedAxes(t.int64s().map { Int($0) }, rank: rank).map { perm[$0] }
+                let axes = try ShapeRules.normalizedAxes(t.int64s().map { Int($0) }, rank: rank).map { perm[$0] }
                 inputs[1] = replacement(inputs[1], Tensor(shape: [axes.count], scalars: axes.map { Int64($0) }))
             }
         case "Slice":
             let axes: [Int]
             if inputs.count > 3, !inputs[3].isEmpty {
                 guard let t = graph.initializers[inputs[3]] else { return nil }
-                axes = try IndexingOps.normalizedAxes(t.int64s().map { Int($0) }, rank: rank)
+                axes = try ShapeRules.normalizedAxes(t.int64s().map { Int($0) }, rank: rank)
             } else {
                 guard let count = types[inputs[1]]?.shape?.dims.first?.value, count <= rank else { return nil }
                 axes = Array(0..<count)
@@ -390,7 +390,7 @@ struct TransposeSinking {
         case "Pad":
             if inputs.count > 3, !inputs[3].isEmpty {
                 guard let t = graph.initializers[inputs[3]] else { return nil }
-                let axes = try IndexingOps.normalizedAxes(t.int64s().map { Int($0) }, rank: rank).map { perm[$0] }
+                let axes = try ShapeRules.normalizedAxes(t.int64s().map { Int($0) }, rank: rank).map { perm[$0] }
                 inputs[3] = replacement(inputs[3], Tensor(shape: [axes.count], scalars: axes.map { Int64($0) }))
             } else {
                 guard let t = graph.initializers[inputs[1]], t.count == 2 * rank else { return nil }

@@ -50,11 +50,11 @@ struct ONNXGraphBuilder {
     mutating func add(_ node: Node) {
         for o in node.outputs where !o.isEmpty { used.insert(o) }
         graph.nodes.append(node)
-        guard !node.isUnsupported, let schema = OpRegistry.schema(node.op) else { return }
+        guard !node.isUnsupported, let schema = OpRegistry.definition(node.op) else { return }
         let ctx = InferenceContext(node: node,
                                    inputTypes: node.inputs.map { $0.isEmpty ? nil : types[$0] },
                                    constantInputs: node.inputs.map { $0.isEmpty ? nil : graph.initializers[$0] })
-        guard let inferred = try? schema.infer(ctx) else { return }
+        guard let inferred = try? schema.shape(ctx) else { return }
         for (i, o) in node.outputs.enumerated() where i < inferred.count && !o.isEmpty {
             if let t = inferred[i] { types[o] = t }
         }

@@ -92,7 +92,7 @@ enum ONNXOps {
     static func converter(op: String, domain: String, opset: Int) -> ONNXConverter? {
         guard domain.isEmpty || domain == "ai.onnx" else { return nil }
         if let handler = table[op] { return handler.converter(opset: opset) }
-        guard op != Node.unsupportedOp, OpRegistry.schema(op) != nil else { return nil }
+        guard op != Node.unsupportedOp, OpRegistry.definition(op) != nil else { return nil }
         return passThrough
     }
 }

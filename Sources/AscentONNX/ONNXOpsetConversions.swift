@@ -49,7 +49,7 @@ extension ONNXOps {
         }
         guard let type = ONNXElementType(code: code) else { return b.add(ctx.unsupported()) }
         var attributes = ctx.attributes
-        attributes["to"] = .int(CastOps.onnxCode(type.importedDType))
+        attributes["to"] = .int(type.importedDType.onnxCode)
         b.add(ctx.node(attributes: attributes))
     }
 

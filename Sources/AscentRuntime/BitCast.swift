@@ -10,7 +10,7 @@ func importedType(onnxCode code: Int) -> (dtype: DType, width: Int)? {
     case 10, 16: return (.float32, 2)
     case 11: return (.float32, 8)
     default:
-        guard let t = CastOps.dtype(onnxCode: code) else { return nil }
+        guard let t = DType(onnxCode: code) else { return nil }
         return (t, t.byteSize)
     }
 }

@@ -18,7 +18,7 @@ struct CastKernel: Kernel {
 
     init(_ a: NodeAttributes) throws {
         let code = try a.int("to", 0)
-        guard let t = CastOps.dtype(onnxCode: code), CastKernel.supported.contains(t) else {
+        guard let t = DType(onnxCode: code), CastKernel.supported.contains(t) else {
             throw AscentError.invalid("cast to unsupported type code \(code)")
         }
         to = t
@@ -148,8 +148,8 @@ struct RangeKernel: Kernel {
         }
         guard let a = inputs.value(0), let b = inputs.value(1), let c = inputs.value(2) else { return nil }
         let n = t.dtype == .float32
-            ? CastOps.rangeCount(start: a.doubles()[0], limit: b.doubles()[0], delta: c.doubles()[0])
-            : CastOps.rangeCount(start: a.int64s()[0], limit: b.int64s()[0], delta: c.int64s()[0])
+            ? ShapeRules.rangeCount(start: a.doubles()[0], limit: b.doubles()[0], delta: c.doubles()[0])
+            : ShapeRules.rangeCount(start: a.int64s()[0], limit: b.int64s()[0], delta: c.int64s()[0])
         guard let n else { throw AscentError.invalid("range has a zero, infinite or too small delta") }
         return n
     }

@@ -175,7 +175,7 @@ struct MelWeightMatrixKernel: Kernel {
 
     init(_ a: NodeAttributes) throws {
         let code = try a.int("output_datatype", 1)
-        guard let t = CastOps.dtype(onnxCode: code) else { throw AscentError.invalid("unsupported output_datatype \(code)") }
+        guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported output_datatype \(code)") }
         dtype = t.isFloatingPoint ? .float32 : t
     }
 

@@ -99,7 +99,7 @@ struct ResizeGradKernel: Kernel {
             throw AscentError(.internal, "resize sizes unknown at run time")
         }
         var data = dy.doubles(), shape = dy.shape
-        let list = try IndexingOps.normalizedAxes(forward.axes ?? Array(0..<x.rank), rank: x.rank)
+        let list = try ShapeRules.normalizedAxes(forward.axes ?? Array(0..<x.rank), rank: x.rank)
         for a in list.reversed() {
             let inWidth = x.shape[a], outWidth = plan.sizes[a]
             let roi = plan.roi?[a]

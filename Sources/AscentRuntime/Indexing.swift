@@ -72,7 +72,7 @@ struct SliceKernel: Kernel {
         var axes = Array(0..<starts.count), steps = Array(repeating: 1, count: starts.count)
         if inputs.has(3) {
             guard let v = try inputs.ints(3) else { return nil }
-            axes = try IndexingOps.normalizedAxes(v, rank: x.rank)
+            axes = try ShapeRules.normalizedAxes(v, rank: x.rank)
         }
         if inputs.has(4) {
             guard let v = try inputs.ints(4) else { return nil }
@@ -84,7 +84,7 @@ struct SliceKernel: Kernel {
         var first = Array(repeating: 0, count: x.rank), step = Array(repeating: 1, count: x.rank), shape = x.shape
         for i in 0..<axes.count {
             guard steps[i] != 0 else { throw AscentError.invalid("slice step is 0") }
-            let r = IndexingOps.sliceRange(start: starts[i], end: ends[i], step: steps[i], size: x.shape[axes[i]])
+            let r = ShapeRules.sliceRange(start: starts[i], end: ends[i], step: steps[i], size: x.shape[axes[i]])
             first[axes[i]] = r.first
             step[axes[i]] = steps[i]
             shape[axes[i]] = r.count
@@ -134,7 +134,7 @@ struct SplitKernel: Kernel {
             }
             return (a, v)
         }
-        return (a, IndexingOps.equalSplit(size: x.shape[a], parts: parts))
+        return (a, ShapeRules.equalSplit(size: x.shape[a], parts: parts))
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
@@ -182,7 +182,7 @@ struct PadKernel: Kernel {
         var axes = Array(0..<x.rank)
         if inputs.has(3) {
             guard let v = try inputs.ints(3) else { return nil }
-            axes = try IndexingOps.normalizedAxes(v, rank: x.rank)
+            axes = try ShapeRules.normalizedAxes(v, rank: x.rank)
         }
         guard pads.count == 2 * axes.count else { throw AscentError.invalid("pads has \(pads.count) values, expected \(2 * axes.count)") }
         var begin = Array(repeating: 0, count: x.rank), shape = x.shape

@@ -11,7 +11,7 @@ import Glibc
 /// CastLike(x, like): x cast to like's type (the Cast kernel's conversions).
 struct CastLikeKernel: Kernel {
     func cast(_ to: DType) throws -> CastKernel {
-        let node = Node(name: "CastLike", op: "Cast", inputs: [], outputs: [], attributes: ["to": .int(CastOps.onnxCode(to))])
+        let node = Node(name: "CastLike", op: "Cast", inputs: [], outputs: [], attributes: ["to": .int(to.onnxCode)])
         return try CastKernel(NodeAttributes(node))
     }
 

@@ -88,8 +88,10 @@ enum MoreKernels {
             "MelWeightMatrix": { try MelWeightMatrixKernel($0) },
             "DeformConv": { try DeformConvKernel($0) },
         ]
-        for op in MoreOps.mathUnary { table[op] = { try MathKernel($0) } }
-        for op in MoreOps.moreReductions { table[op] = { try MoreReduceKernel($0) } }
+        for op in [OpDefinition.acos, .acosh, .asin, .asinh, .atan, .atanh, .tan, .sinh, .cosh] { table[op.name] = { try MathKernel($0) } }
+        for op in [OpDefinition.reduceL1, .reduceL2, .reduceLogSum, .reduceLogSumExp, .reduceSumSquare] {
+            table[op.name] = { try MoreReduceKernel($0) }
+        }
         return table
     }()
 }

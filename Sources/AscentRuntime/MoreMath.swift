@@ -12,7 +12,7 @@ struct WindowKernel: Kernel {
         op = a.op
         periodic = try a.int("periodic", 1) != 0
         let code = try a.int("output_datatype", 1)
-        guard let t = CastOps.dtype(onnxCode: code) else { throw AscentError.invalid("unsupported output_datatype \(code)") }
+        guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported output_datatype \(code)") }
         dtype = t.isFloatingPoint ? .float32 : t
     }
 
@@ -47,7 +47,7 @@ struct CenterCropPadKernel: Kernel {
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard let sizes = try inputs.ints(1) else { return nil }
-        let list = try IndexingOps.normalizedAxes(axes ?? Array(0..<x.rank), rank: x.rank)
+        let list = try ShapeRules.normalizedAxes(axes ?? Array(0..<x.rank), rank: x.rank)
         guard sizes.count == list.count, sizes.allSatisfy({ $0 >= 0 }) else { throw AscentError.invalid("shape \(sizes) does not fit axes \(list)") }
         var shape = x.shape
         for (i, a) in list.enumerated() { shape[a] = sizes[i] }

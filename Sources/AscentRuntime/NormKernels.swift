@@ -225,13 +225,13 @@ struct MVNKernel: Kernel {
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat("MeanVarianceNormalization", x)
-        _ = try IndexingOps.normalizedAxes(axes, rank: x.rank)
+        _ = try ShapeRules.normalizedAxes(axes, rank: x.rank)
         return [x]
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
-        let reduced = try IndexingOps.normalizedAxes(axes, rank: x.rank)
+        let reduced = try ShapeRules.normalizedAxes(axes, rank: x.rank)
         let kept = x.shape.enumerated().map { reduced.contains($0.offset) ? 1 : $0.element }
         let m = kept.reduce(1, *)
         let map = broadcastOffsets(kept, to: x.shape)

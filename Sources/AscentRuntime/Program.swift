@@ -85,8 +85,8 @@ final class Program: Sendable {
                     g.nodes[i].attributes[key] = .tensor(t.converted(to: .float32))
                 }
             }
-            if g.nodes[i].op == "Cast", g.nodes[i].attributes["to"]?.int == CastOps.onnxCode(.float64) {
-                g.nodes[i].attributes["to"] = .int(CastOps.onnxCode(.float32))
+            if g.nodes[i].op == "Cast", g.nodes[i].attributes["to"]?.int == DType.float64.onnxCode {
+                g.nodes[i].attributes["to"] = .int(DType.float32.onnxCode)
             }
         }
         return g

@@ -46,7 +46,7 @@ struct QuantizeKernel: Kernel {
         blockSize = try a.int("block_size", 0)
         let code = try a.int("output_dtype", 0)
         if code == 0 { outputDType = nil } else {
-            guard let t = CastOps.dtype(onnxCode: code), t.isInteger else { throw AscentError.invalid("unsupported output_dtype \(code)") }
+            guard let t = DType(onnxCode: code), t.isInteger else { throw AscentError.invalid("unsupported output_dtype \(code)") }
             outputDType = t
         }
     }

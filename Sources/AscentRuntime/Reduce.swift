@@ -34,7 +34,7 @@ struct ReductionAxes: Sendable {
             guard let v = try inputs.ints(1) else { return nil }
             given = v
         }
-        return try ReduceOps.reducedAxes(given, rank: x.rank, noopWithEmptyAxes: noopWithEmptyAxes)
+        return try ShapeRules.reducedAxes(given, rank: x.rank, noopWithEmptyAxes: noopWithEmptyAxes)
     }
 
     /// The output shape of reducing `shape` over `axes`.

@@ -55,7 +55,7 @@ struct ResizeKernel: Kernel {
     func plan(_ inputs: KernelInputs) throws -> Plan? {
         let x = try inputs.type(0)
         let r = x.rank
-        let list = try IndexingOps.normalizedAxes(axes ?? Array(0..<r), rank: r)
+        let list = try ShapeRules.normalizedAxes(axes ?? Array(0..<r), rank: r)
         var scales = Array(repeating: 1.0, count: r), sizes = x.shape
         var roi: [(Double, Double)]? = nil
         if coordinates == "tf_crop_and_resize" {
@@ -211,7 +211,7 @@ struct ResizeKernel: Kernel {
             throw AscentError(.internal, "resize sizes unknown at run time")
         }
         var data = x.doubles(), shape = x.shape
-        let list = try IndexingOps.normalizedAxes(axes ?? Array(0..<x.rank), rank: x.rank)
+        let list = try ShapeRules.normalizedAxes(axes ?? Array(0..<x.rank), rank: x.rank)
         for a in list {
             let roi = p.roi?[a]
             let trivialRoi = roi.map { abs($0.0) < 1e-9 && abs($0.1 - 1) < 1e-9 } ?? true

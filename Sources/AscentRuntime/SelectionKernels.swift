@@ -180,7 +180,7 @@ struct EyeLikeKernel: Kernel {
         k = try a.int("k", 0)
         if a.node.attributes["dtype"] != nil {
             let code = try a.int("dtype", 1)
-            guard let t = CastOps.dtype(onnxCode: code) else { throw AscentError.invalid("unsupported dtype code \(code)") }
+            guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported dtype code \(code)") }
             // Floating types are computed as float32.
             dtype = t.isFloatingPoint ? .float32 : t
         } else {

@@ -99,12 +99,12 @@ struct SqueezeKernel: ViewKernel {
         }
         if unsqueeze {
             guard let given else { throw AscentError.invalid("missing axes") }
-            let axes = try IndexingOps.normalizedAxes(given, rank: x.rank + given.count)
+            let axes = try ShapeRules.normalizedAxes(given, rank: x.rank + given.count)
             var rest = x.shape.makeIterator()
             let shape = (0..<(x.rank + given.count)).map { axes.contains($0) ? 1 : (rest.next() ?? 1) }
             return [TensorType(x.dtype, shape)]
         }
-        let axes = try given.map { try IndexingOps.normalizedAxes($0, rank: x.rank) } ?? x.shape.indices.filter { x.shape[$0] == 1 }
+        let axes = try given.map { try ShapeRules.normalizedAxes($0, rank: x.rank) } ?? x.shape.indices.filter { x.shape[$0] == 1 }
         for a in axes where x.shape[a] != 1 { throw AscentError.invalid("cannot squeeze axis \(a) of \(x)") }
         return [TensorType(x.dtype, x.shape.indices.filter { !axes.contains($0) }.map { x.shape[$0] })]
     }

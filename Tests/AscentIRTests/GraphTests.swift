@@ -39,7 +39,7 @@ func sampleGraph() -> Graph {
         let types = try g.inferTypes()
         #expect(types["conv"]?.description == "float32[N,8,8,4] NHWC")
         #expect(types["pool"]?.description == "float32[N,1,1,4] NHWC")
-        #expect(types["flat"]?.shape == Shape([Dim.unknown, 4]))
+        #expect(types["flat"]?.shape == Shape([Dim.symbol("N"), 4]))
         #expect(types["probs"]?.description == "float32[N,10]")
     }
 

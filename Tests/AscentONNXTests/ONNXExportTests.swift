@@ -59,7 +59,7 @@ struct ExportOpCase: CustomStringConvertible {
         let op = try #require(json["op"] as? String)
         let inputNames = try #require(json["inputs"] as? [String])
         let outputNames = try #require(json["outputs"] as? [String])
-        let kinds = Dictionary(uniqueKeysWithValues: (OpRegistry.schema(op)?.attributes ?? []).map { ($0.name, $0.kind) })
+        let kinds = Dictionary(uniqueKeysWithValues: (OpRegistry.definition(op)?.attributes ?? []).map { ($0.name, $0.kind) })
         var attributes: [String: Attribute] = [:]
         for (key, value) in json["attributes"] as? [String: Any] ?? [:] {
             attributes[key] = try Self.attribute(value, kind: kinds[key])

@@ -172,7 +172,7 @@ import Testing
 
     @Test func everyRuleHasAFiniteDifferenceTest() {
         let covered = Set(Self.allCases.flatMap { $0.nodes.map(\.op) }).union(Self.zeroGradientOps)
-        let untested = Set(GradientBuilder.rules.keys).subtracting(covered).sorted()
+        let untested = Set(OpRegistry.all.filter { $0.vjp != nil }.map(\.name)).subtracting(covered).sorted()
         #expect(untested.isEmpty, "ops with a gradient rule and no finite-difference test: \(untested)")
     }
 }

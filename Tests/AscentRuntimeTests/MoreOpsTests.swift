@@ -9,8 +9,8 @@ import Testing
                outputs: Int = 1) throws -> [ValueType?] {
         let node = Node(name: "n", op: op, inputs: inputs.indices.map { "i\($0)" }, outputs: (0..<outputs).map { "o\($0)" },
                         attributes: attributes)
-        let schema = try #require(OpRegistry.schema(op))
-        return try schema.infer(InferenceContext(node: node, inputTypes: inputs, constantInputs: constants + Array(repeating: nil, count: max(0, inputs.count - constants.count))))
+        let schema = try #require(OpRegistry.definition(op))
+        return try schema.shape(ShapeContext(node: node, inputTypes: inputs, constantInputs: constants + Array(repeating: nil, count: max(0, inputs.count - constants.count))))
     }
 
     @Test func shapeRulesKeepSymbolicDimensions() throws {

@@ -39,7 +39,7 @@ struct OpCase {
         self.inputNames = inputNames
         self.outputNames = outputNames
         reference = json["reference"] as? String ?? "?"
-        let kinds = Dictionary(uniqueKeysWithValues: (OpRegistry.schema(op)?.attributes ?? []).map { ($0.name, $0.kind) })
+        let kinds = Dictionary(uniqueKeysWithValues: (OpRegistry.definition(op)?.attributes ?? []).map { ($0.name, $0.kind) })
         var parsed: [String: Attribute] = [:]
         for (key, value) in attributes {
             parsed[key] = try OpCase.attribute(value, kind: kinds[key], name: "\(name): \(key)")

@@ -41,7 +41,7 @@ import Testing
 @Suite struct KernelCoverageTests {
     /// Every op the IR defines can run (the placeholder for unsupported source ops aside).
     @Test func everyOpHasAKernel() {
-        let missing = OpRegistry.schemas.keys.filter { $0 != Node.unsupportedOp && !KernelRegistry.has($0) }.sorted()
+        let missing = OpRegistry.definitions.keys.filter { $0 != Node.unsupportedOp && !KernelRegistry.has($0) }.sorted()
         #expect(missing.isEmpty, "ops without a kernel: \(missing)")
     }
 }

@@ -158,7 +158,7 @@ enum ONNXConformance {
             if ops.count == 1, let op = ops.first {
                 if name.contains("training") { return .fail("training mode of \(op) not supported") }
                 if op == "Dropout", name.contains("mask") { return .fail("mask output of Dropout not supported") }
-                if OpRegistry.schema(op) != nil { return .fail("this form of \(op) not supported") }
+                if OpRegistry.definition(op) != nil { return .fail("this form of \(op) not supported") }
             }
             return .fail(opsNotSupported(unsupported))
         }

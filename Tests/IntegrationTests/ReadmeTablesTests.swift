@@ -27,13 +27,13 @@ import Testing
     static func sections() -> [(String, String)] {
         // Backward primitives (ConvGradInput...) are listed with the gradients, not here.
         let kernelOps = KernelRegistry.factories.keys.filter {
-            OpRegistry.schema($0) != nil && !GradientBuilder.backwardOps.contains($0)
+            OpRegistry.definition($0).map { !$0.traits.contains(.backward) } ?? false
         }
         return [
             ("keras-layers", list(KerasLayers.table.keys)),
             ("keras-activations", list(KerasActivations.names)),
             ("ops", list(kernelOps)),
-            ("gradient-ops", list(GradientBuilder.rules.keys)),
+            ("gradient-ops", list(OpRegistry.all.filter { $0.vjp != nil }.map(\.name))),
         ]
     }
 

@@ -1,111 +1,102 @@
-/// A vector-Jacobian product: given a node and the cotangents of its outputs, emits IR
-/// nodes computing the cotangents of its inputs, and returns their value names (nil for an
-/// input that gets no gradient or was not asked for).
+/// A vector-Jacobian product: given a node and the cotangents of its outputs, writes backward
+/// nodes computing the cotangents of its inputs and returns them (nil for an input that gets no
+/// gradient or was not asked for).
 ///
-/// Rules write what the op means for one call; the engine (``GradientBuilder``) does the
-/// bookkeeping: it unbroadcasts each returned cotangent to its input's shape, sums the
-/// cotangents of values used several times, and prunes what the request does not need.
-public typealias VJPRule = @Sendable (inout VJPContext) throws -> [String?]
+/// Rules say what the op means for one call, as expressions over ``ValueRef``s
+/// (`g.dy * (1 - g.y * g.y)`); the engine (``GradientBuilder``) does the bookkeeping: it
+/// unbroadcasts each returned cotangent to its input's shape, sums the cotangents of values used
+/// several times, and prunes what the request does not need.
+public typealias VJPRule = @Sendable (VJPContext) throws -> [ValueRef?]
 
-/// What a ``VJPRule`` sees and the emitter it writes backward nodes with.
-public struct VJPContext {
+/// Writes an op with other ops (its outputs, in order). The context gives the node's inputs as
+/// ``ValueRef``s of the builder the decomposition is written into.
+public typealias Decomposition = @Sendable (OpContext) throws -> [ValueRef?]
+
+/// What a decomposition sees: the node, its inputs and outputs as values of the builder, and its
+/// types.
+public class OpContext {
     public let node: Node
-    /// Inferred types of every forward value (shapes may be symbolic).
-    public let types: [String: ValueType]
-    /// Cotangent value of each output (nil when nothing flows back into that output).
-    public let cotangents: [String?]
-    /// Which inputs need a cotangent.
-    public let needed: [Bool]
-    /// Values known before anything runs: initializers and `Constant` outputs.
-    let constants: [String: Tensor]
-    var emitter: GradientEmitter
+    public let builder: GraphBuilder
 
-    init(node: Node, types: [String: ValueType], cotangents: [String?], needed: [Bool],
-         constants: [String: Tensor] = [:], emitter: GradientEmitter) {
+    init(node: Node, builder: GraphBuilder) {
         self.node = node
-        self.types = types
-        self.cotangents = cotangents
-        self.needed = needed
-        self.constants = constants
-        self.emitter = emitter
+        self.builder = builder
     }
 
-    /// Input `i`'s value name.
-    public func input(_ i: Int) -> String { node.inputs[i] }
-    /// Output `i`'s value name.
-    public func output(_ i: Int) -> String { node.outputs[i] }
-    /// True when input `i` needs a cotangent.
-    public func needs(_ i: Int) -> Bool { i < needed.count && needed[i] }
-    /// The cotangent of output 0 (rules for single-output ops).
-    public var dy: String { cotangents[0]! }
-    /// Rank of a forward value when known.
-    public func rank(_ value: String) -> Int? { types[value]?.shape?.rank }
+    /// Input `i` (the node's own value).
+    public func input(_ i: Int) -> ValueRef { builder.value(node.inputs[i]) }
+    /// Input 0.
+    public var x: ValueRef { input(0) }
+    /// True when input `i` is given (listed and not omitted).
+    public func has(_ i: Int) -> Bool { i < node.inputs.count && !node.inputs[i].isEmpty }
+    /// The inputs that are given.
+    public var inputCount: Int { node.inputs.count }
 
-    /// Emits one backward node; returns its (single) output's value name.
-    public mutating func emit(_ op: String, _ inputs: [String], _ attributes: [String: Attribute] = [:]) -> String {
-        emitter.emit(op, inputs, attributes, forward: node.name)
-    }
+    /// The node's attributes decoded as `T`.
+    public func attributes<T: OpAttributes>(_ type: T.Type) throws -> T { try T(node) }
 
-    /// Adds a float32 scalar constant.
-    public mutating func scalar(_ value: Float) -> String {
-        emitter.constant(Tensor(scalar: value), forward: node.name)
-    }
-
-    /// Adds an int64 vector constant (axes, shapes).
-    public mutating func int64s(_ values: [Int]) -> String {
-        emitter.constant(Tensor(shape: [values.count], scalars: values.map(Int64.init)), forward: node.name)
-    }
-
+    /// Rank of input `i` when known.
+    public func rank(_ i: Int) -> Int? { builder.type(node.inputs[i])?.shape?.rank }
+    /// Shape of input `i` when known.
+    public func shape(_ i: Int) -> Shape? { builder.type(node.inputs[i])?.shape }
     /// Input `i` read as integers when it is given and a constant (axes, repeats...), else nil.
     public func constantInts(_ i: Int) -> [Int]? {
-        guard i < node.inputs.count, !node.inputs[i].isEmpty, let t = constants[node.inputs[i]], !t.dtype.isFloatingPoint else {
-            return nil
-        }
+        guard has(i), let t = builder.constantValue(node.inputs[i]), t.dtype.isInteger else { return nil }
         return t.int64s().map { Int($0) }
     }
 
-    /// A float32 zero tensor shaped like `value`.
-    public mutating func zeros(like value: String) -> String {
-        emit("ConstantOfShape", [emit("Shape", [value])], ["value": .tensor(Tensor(shape: [1], scalars: [Float(0)]))])
+    /// A float32 scalar constant.
+    public func scalar(_ v: Float) -> ValueRef { x.scalar(v) }
+    /// A 1-D int64 constant.
+    public func ints(_ v: [Int]) -> ValueRef { x.ints(v) }
+    /// A node of `op` on `inputs`.
+    public func emit(_ op: OpDefinition, _ inputs: [ValueRef], _ attributes: [String: Attribute] = [:]) -> ValueRef {
+        builder.value(builder.emit(op, inputs.map(\.name), attributes))
     }
+    /// A node of `op` on named inputs (`""` for an omitted one).
+    public func emit(_ op: OpDefinition, names inputs: [String], _ attributes: [String: Attribute] = [:]) -> ValueRef {
+        builder.value(builder.emit(op, inputs, attributes))
+    }
+    /// A float32 tensor of `value` shaped like `like`.
+    public func filled(_ value: Float, like: ValueRef) -> ValueRef {
+        emit(.constantOfShape, [like.shapeOf()], ["value": .tensor(Tensor(shape: [1], scalars: [value]))])
+    }
+    /// Zeros shaped like `like`.
+    public func zeros(like: ValueRef) -> ValueRef { filled(0, like: like) }
 
-    /// The attribute `name` of the forward node.
-    public func attribute(_ name: String) -> Attribute? { node.attributes[name] }
-
-    /// An error naming the forward node.
+    /// An error naming the node.
     public func error(_ message: String) -> AscentError {
-        AscentError.invalid(message).within("gradient of node \(node.label)")
+        AscentError.invalid(message).within("node \(node.label)")
     }
 }
 
-/// Collects the backward nodes and constants, with fresh value names.
-final class GradientEmitter {
-    var nodes: [Node] = []
-    var constants: [String: Tensor] = [:]
-    private var used: Set<String>
-    private var counter = 0
+/// What a ``VJPRule`` sees: the forward node, its values, the cotangents of its outputs and which
+/// inputs need one.
+public final class VJPContext: OpContext {
+    /// Cotangent of each output (nil when nothing flows back into that output).
+    public let cotangents: [ValueRef?]
+    /// Which inputs need a cotangent.
+    public let needed: [Bool]
 
-    init(used: Set<String>) { self.used = used }
-
-    func fresh(_ base: String) -> String {
-        var name = base
-        while used.contains(name) {
-            counter += 1
-            name = "\(base)_\(counter)"
-        }
-        used.insert(name)
-        return name
+    init(node: Node, builder: GraphBuilder, cotangents: [ValueRef?], needed: [Bool]) {
+        self.cotangents = cotangents
+        self.needed = needed
+        super.init(node: node, builder: builder)
     }
 
-    func emit(_ op: String, _ inputs: [String], _ attributes: [String: Attribute], forward: String) -> String {
-        let out = fresh("grad/\(forward)/\(op)")
-        nodes.append(Node(name: "grad/\(forward)", op: op, inputs: inputs, outputs: [out], attributes: attributes))
-        return out
-    }
+    /// Output `i` (a forward value).
+    public func output(_ i: Int) -> ValueRef { builder.value(node.outputs[i]) }
+    /// Output 0.
+    public var y: ValueRef { output(0) }
+    /// The cotangent of output 0 (rules for single-output ops).
+    public var dy: ValueRef { cotangents[0]! }
+    /// True when input `i` needs a cotangent.
+    public func needs(_ i: Int) -> Bool { i < needed.count && needed[i] }
+    /// `make()` when input `i` needs a cotangent, else nil.
+    public func when(_ i: Int, _ make: () throws -> ValueRef) rethrows -> ValueRef? { needs(i) ? try make() : nil }
 
-    func constant(_ tensor: Tensor, forward: String) -> String {
-        let name = fresh("grad/\(forward)/const")
-        constants[name] = tensor
-        return name
+    /// The error for an input whose gradient the rule does not support.
+    public override func error(_ message: String) -> AscentError {
+        AscentError.invalid(message).within("gradient of node \(node.label)")
     }
 }
