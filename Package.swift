@@ -15,6 +15,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation` (the DocC catalog in Sources/AscentModel); no target depends on it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C libraries, each imported by exactly one Swift file.
@@ -52,7 +54,7 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: [
             "AscentIR", "AscentKeras", "AscentONNX", "AscentRuntime", "AscentTestSupport",
         ], exclude: ["onnx-node-tests.txt"]),
-        .testTarget(name: "AscentModelTests", dependencies: ["AscentModel", "AscentImage", "AscentIR", "AscentTestSupport"]),
+        .testTarget(name: "AscentModelTests", dependencies: ["AscentModel", "AscentImage", "AscentIR", "AscentProbe", "AscentRuntime", "AscentTestSupport"]),
         .testTarget(name: "ascentTests", dependencies: ["AscentIR", "AscentImage", "AscentProbe", "AscentTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

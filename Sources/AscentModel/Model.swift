@@ -49,15 +49,16 @@ public struct Model: Sendable {
     /// for a weights-only file.
     public typealias KerasReader = @Sendable (_ path: String, _ config: String?) throws -> Graph
 
-    /// ``KerasImporter`` in this process. (The `ascent` CLI passes a reader that parses in a
+    /// `KerasImporter` in this process. (The `ascent` CLI passes a reader that parses in a
     /// child process instead, because libhdf5 can crash or hang on corrupt files.)
     public static let kerasInProcess: KerasReader = { path, config in try KerasImporter.load(path: path, configPath: config) }
 
     /// Loads any supported model file.
     /// - Parameters:
+    ///   - path: the file; its extension tells the format.
     ///   - config: the architecture JSON (`model.to_json()`) for a weights-only Keras file.
     ///   - readKeras: how `.h5` and `.keras` files are parsed.
-    /// - Throws: ``AscentError``: `.usage` for an unknown extension, `.missingFile` for a file
+    /// - Throws: `AscentError`: `.usage` for an unknown extension, `.missingFile` for a file
     ///   that is missing or unreadable, `.invalidData` for one that is corrupt or unsupported
     ///   (naming the file, and the layer or node at fault).
     public static func load(path: String, config: String? = nil, readKeras: KerasReader = kerasInProcess) throws -> Model {
