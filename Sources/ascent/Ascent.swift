@@ -11,7 +11,7 @@ struct Ascent: ParsableCommand {
         66 missing or unreadable file, 70 internal error.
         """,
         version: "0.1.0",
-        subcommands: [Inspect.self, Convert.self, Run.self, Grad.self, Maximize.self, Bench.self, Import.self])
+        subcommands: [Inspect.self, Convert.self, Run.self, Grad.self, Maximize.self, Bench.self, Import.self, Explain.self])
 }
 
 /// Runs a command body, turning library errors into the CLI contract: one line on
