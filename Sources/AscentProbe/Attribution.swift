@@ -63,7 +63,7 @@ public final class Attribution: @unchecked Sendable {
 
     /// Settings shared by the methods (each reads the ones it needs).
     public struct Options: Sendable {
-        /// Items per model call (steps, samples, windows, masks); nil chooses by memory
+        /// Items per model call (steps, samples, windows, masks); nil chooses by size
         /// (see ``Attribution/defaultBatch``).
         public var batch: Int?
         /// SmoothGrad: samples `S` and relative noise σ; `squared` for SmoothGrad-Squared.
@@ -197,21 +197,19 @@ public final class Attribution: @unchecked Sendable {
         }
     }
 
-    /// The default items per model call: what fits in a memory budget of min(2 GiB, physical
-    /// memory / 8), from the planner's value sizes at batch 1 and 2 (no buffer reuse counted, so an
-    /// overestimate), between 1 and 256.
+    /// The default items per model call: as many as keep one call's values within 16 MiB (half
+    /// the last-level cache of the machines measured: larger batches ran slower per item there, as
+    /// their activations no longer stayed in cache), and within min(2 GiB, physical memory / 8);
+    /// at least 1, at most 256. The size per item is the sum of every value the planner types at
+    /// batch 1 (no buffer reuse counted, weights included: an overestimate).
     public func defaultBatch(session: Session, itemShape: [Int]) throws -> Int {
-        func bytes(_ n: Int) throws -> Int {
-            let types = try session.valueTypes(inputShapes: [inputName: [n] + itemShape])
-            return types.values.reduce(0) { total, t in
-                total + (t.shape?.dims.reduce(t.dtype.byteSize) { $0 * ($1.value ?? 1) } ?? 0)
-            }
-        }
-        let two = try bytes(2), one = try bytes(1)
-        let perItem = max(1, two - one)
+        let types = try session.valueTypes(inputShapes: [inputName: [1] + itemShape])
+        let perItem = max(1, types.values.reduce(0) { total, t in
+            total + (t.shape?.dims.reduce(t.dtype.byteSize) { $0 * ($1.value ?? 1) } ?? 0)
+        })
         let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
-        let budget = min(2 << 30, max(256 << 20, physical / 8))
-        return max(1, min(256, budget / perItem))
+        let memory = min(2 << 30, max(256 << 20, physical / 8))
+        return max(1, min(256, (16 << 20) / perItem, memory / perItem))
     }
 
     // MARK: one call

@@ -31,7 +31,8 @@ extension Ascent {
             before the head); --save writes their map at the layer's resolution, before upsampling and \
             normalization. Baselines (--baseline): zeros (default), a number, blur (Gaussian, sigma = max(H,W)/10), \
             uniform (U[min x, max x], seeded) or B.npy. Evaluations go through the model --batch items at a time \
-            (default: what fits in memory; a model with a fixed batch size runs at that size). The picture \
+            (default: as many as keep one call's values within 16 MiB, from the planner's sizes; a model with a \
+            fixed batch size runs at that size). The picture \
             (--output P.png) blends the map (colormap --colormap viridis|jet, --alpha) over the input with a colour \
             bar; 1-D inputs get a line plot per channel. Targets as for grad: logit:K, output:NAME:K, layer:NAME:C.
             """)
@@ -138,7 +139,9 @@ extension Ascent {
             try reportingErrors {
                 let parsedTarget = try Target(parsing: target)
                 let chosen = Attribution.Method(rawValue: method)!
+                let loadStart = DispatchTime.now().uptimeNanoseconds
                 let loaded = try loadModel(model, config: config)
+                let loadEnd = DispatchTime.now().uptimeNanoseconds
                 var options = Attribution.Options()
                 options.batch = batch
                 options.samples = samples
@@ -182,6 +185,7 @@ extension Ascent {
                     }
                     map = try attribution.explain(x, method: chosen, options: options)
                 } catch let e as AscentError { throw e.inFile(model) }
+                let explainEnd = DispatchTime.now().uptimeNanoseconds
                 var line = "\(method) of \(parsedTarget): F(x) = \(String(format: "%.6g", map.objective))"
                 if let layer = map.layer, let t = map.layerType { line += ", layer '\(layer)' \(t)" }
                 emit(line + "\n")
@@ -191,6 +195,8 @@ extension Ascent {
                     emit(String(format: "completeness: sum of attributions %.6g, F(x) - F(x') = %.6g - %.6g = %.6g, gap %.3g (%.3g relative)\n",
                                 Double(difference + gap), Double(map.objective), Double(fb), Double(difference), Double(gap), Double(relative)))
                 }
+                emit(String(format: "time: %.1f ms to explain (sessions, planning and all model calls), %.1f ms to import\n",
+                            Double(explainEnd - loadEnd) / 1e6, Double(loadEnd - loadStart) / 1e6))
                 if let save {
                     try NumPy.write(map.values, to: save)
                     emit("wrote \(save) (\(map.values))\n")
