@@ -87,5 +87,5 @@ extension Attribution {
         }
     }
 
-    private func short(_ v: Float) -> String { String(format: "%.3g", Double(v)) }
+    private func short(_ v: Float) -> String { String(format: "%.3g", Double(v)).replacingOccurrences(of: "e+", with: "e") }
 }

@@ -192,8 +192,8 @@ extension Ascent {
                 if let gap = map.completenessGap, let fb = map.baselineObjective {
                     let difference = map.objective - fb
                     let relative = abs(gap) / max(abs(difference), 1e-12)
-                    emit(String(format: "completeness: sum of attributions %.6g, F(x) - F(x') = %.6g - %.6g = %.6g, gap %.3g (%.3g relative)\n",
-                                Double(difference + gap), Double(map.objective), Double(fb), Double(difference), Double(gap), Double(relative)))
+                    emit(String(format: "completeness: sum of attributions %.6g vs F(x) - F(x') = %.6g (F(x') = %.6g): gap %.3g, %.3g relative\n",
+                                Double(difference + gap), Double(difference), Double(fb), Double(gap), Double(relative)))
                 }
                 emit(String(format: "time: %.1f ms to explain (sessions, planning and all model calls), %.1f ms to import\n",
                             Double(explainEnd - loadEnd) / 1e6, Double(loadEnd - loadStart) / 1e6))
