@@ -28,7 +28,7 @@ import Glibc
 /// All evaluations of a method (integration steps, noise samples, windows, masked inputs) go
 /// through the model in batches of ``Options/batch`` items; a model whose batch axis is fixed
 /// runs batches of exactly that size (a fixed 1: one item at a time).
-public final class Attribution: @unchecked Sendable {
+public final class Attribution {
     /// The attribution methods.
     public enum Method: String, CaseIterable, Sendable {
         case saliency

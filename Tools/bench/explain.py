@@ -8,7 +8,9 @@ as Captum does by default, CPU, torch's default threads. Ascent runs the Keras f
 and batch; its time is what `explain` reports for the attribution (sessions, planning and every model call,
 the import excluded, as the PyTorch model's construction is); the whole command's wall time is listed too.
 
-Each measurement alternates Ascent and Captum runs (rounds), medians reported; same run, so the ratio
+Run twice by Tools/bench/explain: with the default OpenMP environment and with OMP_WAIT_POLICY=PASSIVE for
+both processes (libgomp's spinning workers cost Ascent most of its time on a loaded machine:
+shared/notes/machine.md, "Threads under load"). Each measurement alternates Ascent and Captum runs (rounds), medians reported; same run, so the ratio
 is of like with like under the same load. Writes Tools/bench/explain.md (markdown) and prints it.
 
 Usage: .venv-captum/bin/python Tools/bench/explain.py ASCENT MINI_XCEPTION_H5 [--rounds N] [--out FILE]
@@ -147,6 +149,7 @@ def main():
     p.add_argument("mini_xception")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--out", default="Tools/bench/explain.md")
+    p.add_argument("--append", action="store_true", help="add this run's table to --out instead of replacing it")
     a = p.parse_args()
     rng = np.random.default_rng(0)
     cases = [
@@ -176,8 +179,10 @@ def main():
                          min(ours), max(ours), min(theirs), max(theirs)))
             print(rows[-1], flush=True)
         os.unlink(x_path)
-    lines = [
-        "# Attribution speed: `ascent explain` vs Captum (CPU)",
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ) or "default"
+    lines = [] if a.append else ["# Attribution speed: `ascent explain` vs Captum (CPU)", ""]
+    lines += [
+        f"## OpenMP environment: {env} (both sides)",
         "",
         f"Written by `Tools/bench/explain` ({a.rounds} alternating rounds, medians; min–max in brackets). "
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; load average before "
@@ -195,7 +200,7 @@ def main():
         lines.append(f"| {name} | {method} | {ours * 1000:.0f} ms [{olo * 1000:.0f}–{ohi * 1000:.0f}] | {wall * 1000:.0f} ms | "
                      f"{theirs * 1000:.0f} ms [{tlo * 1000:.0f}–{thi * 1000:.0f}] | {ours / theirs:.2f}× |")
     text = "\n".join(lines) + "\n"
-    with open(a.out, "w") as f:
+    with open(a.out, "a" if a.append else "w") as f:
         f.write(text)
     print(text)
 
