@@ -105,6 +105,22 @@ public struct Objective: Sendable {
         self.graph = b.graph
     }
 
+    /// The graph input named `name`, or the only floating-point input when nil.
+    /// - Throws: `.invalidData` naming the closest inputs, or when nil is ambiguous.
+    static func input(_ name: String?, of graph: Graph, purpose: String) throws -> ValueInfo {
+        if let name {
+            guard let info = graph.inputs.first(where: { $0.name == name }) else {
+                throw Objective.unknown("input", name, among: graph.inputs.map(\.name))
+            }
+            return info
+        }
+        let floating = graph.inputs.filter { $0.type.dtype.isFloatingPoint }
+        guard floating.count == 1 else {
+            throw AscentError.invalid("the model has \(floating.count) floating-point inputs: name the one to \(purpose)")
+        }
+        return floating[0]
+    }
+
     /// A value named `name`, else the output of the last node named `name`.
     static func resolveValue(_ name: String, in graph: Graph, types: [String: ValueType]) throws -> String {
         if types[name] != nil { return name }

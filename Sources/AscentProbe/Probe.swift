@@ -73,19 +73,7 @@ public final class Probe {
     ///   options (Fourier parametrization, transforms, blur, TV) on inputs that are not images.
     public init(graph: Graph, goal: Goal, options: ProbeOptions = ProbeOptions(),
                 input: String? = nil, threads: Int? = nil) throws {
-        let inputInfo: ValueInfo
-        if let input {
-            guard let info = graph.inputs.first(where: { $0.name == input }) else {
-                throw Objective.unknown("input", input, among: graph.inputs.map(\.name))
-            }
-            inputInfo = info
-        } else {
-            let floating = graph.inputs.filter { $0.type.dtype.isFloatingPoint }
-            guard floating.count == 1 else {
-                throw AscentError.invalid("the model has \(floating.count) floating-point inputs: name the one to optimize")
-            }
-            inputInfo = floating[0]
-        }
+        let inputInfo = try Objective.input(input, of: graph, purpose: "optimize")
         guard let dims = inputInfo.type.shape?.dims, !dims.isEmpty else {
             throw AscentError.invalid("input '\(inputInfo.name)' has an unknown shape")
         }

@@ -11,7 +11,7 @@ struct Ascent: ParsableCommand {
         66 missing or unreadable file, 70 internal error.
         """,
         version: "0.1.0",
-        subcommands: [Inspect.self, Convert.self, Run.self, Grad.self, Maximize.self, Bench.self, ReportCommand.self, Import.self])
+        subcommands: [Inspect.self, Convert.self, Run.self, Grad.self, Maximize.self, Bench.self, Explain.self, ReportCommand.self, Import.self])
 
     static func main() {
         // A closed pipe on stdout (`ascent maximize ... | head -1`) must not kill the process
