@@ -10,7 +10,8 @@ import CParallel
 /// takes the cores others need. Operations too small to pay for waking a worker run on one thread.
 enum Processors {
     /// CPUs this process may use: its affinity mask, lowered to its cgroup CPU quota. At least 1.
-    static var available: Int { Int(ascent_available_cpus()) }
+    /// Read once (it takes a system call and a few small file reads).
+    static let available = Int(ascent_available_cpus())
 
     /// The spin count (iterations) libgomp's idle workers were started with by Ascent, or nil
     /// when the environment chose (`GOMP_SPINCOUNT` or `OMP_WAIT_POLICY` set: libgomp's rules).

@@ -152,12 +152,14 @@ int ascent_available_cpus(void) {
    the calling thread (which is running as it reads). Read at most every 10 ms; between reads the
    last value is returned. -1 when /proc/loadavg cannot be read. */
 int ascent_runnable_elsewhere(void) {
+    /* Shared by every calling thread: relaxed atomics (a slightly stale value is fine). */
     static long long last_ns = -1;
     static int last = -1;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     long long ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
-    if (last_ns >= 0 && ns - last_ns < 10000000LL) return last;
+    long long seen = __atomic_load_n(&last_ns, __ATOMIC_RELAXED);
+    if (seen >= 0 && ns - seen < 10000000LL) return __atomic_load_n(&last, __ATOMIC_RELAXED);
     char line[128];
     int running = -1;
     if (read_line("/proc/loadavg", line, sizeof line)) {
@@ -165,7 +167,8 @@ int ascent_runnable_elsewhere(void) {
         int total;
         if (sscanf(line, "%lf %lf %lf %d/%d", &a, &b, &c, &running, &total) != 5) running = -1;
     }
-    last = running < 0 ? -1 : (running > 0 ? running - 1 : 0);
-    last_ns = ns;
-    return last;
+    int value = running < 0 ? -1 : (running > 0 ? running - 1 : 0);
+    __atomic_store_n(&last, value, __ATOMIC_RELAXED);
+    __atomic_store_n(&last_ns, ns, __ATOMIC_RELAXED);
+    return value;
 }
