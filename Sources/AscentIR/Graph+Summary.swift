@@ -249,8 +249,7 @@ extension Graph {
         for (name, sizes) in shapes.sorted(by: { $0.key < $1.key }) {
             let given = "--input-shape \(name)=" + sizes.map(String.init).joined(separator: ",")
             guard let i = inputs.firstIndex(where: { $0.name == name }) else {
-                let closest = inputs.map(\.name).sorted { (Graph.distance(name, $0), $0) < (Graph.distance(name, $1), $1) }
-                let names = closest.prefix(3).map { "'\($0)'" }.joined(separator: ", ")
+                let names = NameSuggestions.closest(to: name, among: inputs.map(\.name)).map { "'\($0)'" }.joined(separator: ", ")
                 throw AscentError.invalid("\(given): no input '\(name)'; " + (inputs.isEmpty ? "the model has no inputs" : "closest: \(names)"))
             }
             if let declared = inputs[i].type.shape {
@@ -265,21 +264,5 @@ extension Graph {
         }
         if !shapes.isEmpty { _ = try graph.inferTypes() }
         return graph
-    }
-
-    /// Levenshtein distance between two names, for suggestions.
-    static func distance(_ a: String, _ b: String) -> Int {
-        let target = Array(b)
-        var costs = Array(0...target.count)
-        for (i, x) in a.enumerated() {
-            var diagonal = costs[0]
-            costs[0] = i + 1
-            for (j, y) in target.enumerated() {
-                let substitution = diagonal + (x == y ? 0 : 1)
-                diagonal = costs[j + 1]
-                costs[j + 1] = Swift.min(costs[j + 1] + 1, costs[j] + 1, substitution)
-            }
-        }
-        return costs[target.count]
     }
 }

@@ -67,7 +67,7 @@ public struct Image: Sendable, Equatable {
 public enum PNG {
     /// Largest pixel count decoded (2^28, a 16384 × 16384 image).
     public static let maxPixels = 1 << 28
-    private static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
     /// Reads and decodes the PNG file at `path`.
     public static func read(path: String) throws -> Image {
@@ -87,6 +87,25 @@ public enum PNG {
     /// Encodes `image` as an 8-bit, non-interlaced PNG (gray, RGB or RGBA), choosing each row's
     /// filter by the minimum sum of absolute differences and compressing at zlib level 9.
     public static func encode(_ image: Image) throws -> [UInt8] {
+        var out = signature
+        appendChunk("IHDR", try header(image), to: &out)
+        appendImageData(try compressedRows(image), to: &out)
+        appendChunk("IEND", [], to: &out)
+        return out
+    }
+
+    /// Encodes `image` (see ``encode(_:)``) and writes it to `path` atomically: a temporary
+    /// file in the same folder is written, then renamed over `path`.
+    public static func write(_ image: Image, to path: String) throws {
+        let bytes: [UInt8]
+        do { bytes = try encode(image) } catch let error as AscentError { throw error.inFile(path) }
+        try AtomicWriter.write(bytes, to: path)
+    }
+
+    // MARK: - Encoding helpers
+
+    /// The IHDR chunk's data for an 8-bit image like `image` (checked).
+    static func header(_ image: Image) throws -> [UInt8] {
         let (w, h, c) = (image.width, image.height, image.channels)
         guard (1...0x7FFF_FFFF).contains(w), (1...0x7FFF_FFFF).contains(h) else {
             throw AscentError.invalid("a PNG must be at least 1×1 and at most 2^31-1 on a side, not \(w)×\(h)")
@@ -94,6 +113,14 @@ public enum PNG {
         guard [1, 3, 4].contains(c), let total = Shape.product([w, h, c]), total == image.pixels.count else {
             throw AscentError.invalid("image pixels (\(image.pixels.count) bytes) do not match \(w)×\(h)×\(c)")
         }
+        return bigEndian(UInt32(w)) + bigEndian(UInt32(h)) + [8, c == 1 ? 0 : c == 3 ? 2 : 6, 0, 0, 0]
+    }
+
+    /// The image's rows, each filtered (the filter with the minimum sum of absolute
+    /// differences) and zlib-compressed at level 9: the contents of IDAT (or APNG fdAT) chunks.
+    static func compressedRows(_ image: Image) throws -> [UInt8] {
+        let (w, h, c) = (image.width, image.height, image.channels)
+        _ = try header(image)
         let rowBytes = w * c
         var filtered = [UInt8](repeating: 0, count: h * (rowBytes + 1))
         var scratch = [UInt8](repeating: 0, count: rowBytes)
@@ -117,33 +144,21 @@ public enum PNG {
                 }
             } }
         } }
-        var out = signature
-        var header = bigEndian(UInt32(w)) + bigEndian(UInt32(h))
-        header += [8, c == 1 ? 0 : c == 3 ? 2 : 6, 0, 0, 0]
-        appendChunk("IHDR", header, to: &out)
-        let compressed = try Zlib.deflate(filtered, level: 9)
+        return try Zlib.deflate(filtered, level: 9)
+    }
+
+    /// Appends compressed image data as IDAT chunks of at most 1 MiB.
+    static func appendImageData(_ compressed: [UInt8], to out: inout [UInt8]) {
         for start in stride(from: 0, to: compressed.count, by: 1 << 20) {
             appendChunk("IDAT", compressed[start..<min(start + (1 << 20), compressed.count)], to: &out)
         }
-        appendChunk("IEND", [], to: &out)
-        return out
     }
 
-    /// Encodes `image` (see ``encode(_:)``) and writes it to `path` atomically: a temporary
-    /// file in the same folder is written, then renamed over `path`.
-    public static func write(_ image: Image, to path: String) throws {
-        let bytes: [UInt8]
-        do { bytes = try encode(image) } catch let error as AscentError { throw error.inFile(path) }
-        try AtomicWriter.write(bytes, to: path)
-    }
-
-    // MARK: - Encoding helpers
-
-    private static func bigEndian(_ v: UInt32) -> [UInt8] {
+    static func bigEndian(_ v: UInt32) -> [UInt8] {
         [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
     }
 
-    private static func appendChunk<C: Collection<UInt8>>(_ type: String, _ data: C, to out: inout [UInt8]) {
+    static func appendChunk<C: Collection<UInt8>>(_ type: String, _ data: C, to out: inout [UInt8]) {
         let typeBytes = Array(type.utf8)
         out += bigEndian(UInt32(data.count))
         out += typeBytes
@@ -175,7 +190,7 @@ public enum PNG {
 
     // MARK: - Decoding
 
-    private struct Header {
+    struct Header {
         var width = 0, height = 0, depth = 0, colorType = 0, interlaced = false
         /// Samples per pixel in the file.
         var samples: Int { [1, 0, 3, 1, 2, 0, 4][colorType] }
@@ -183,21 +198,26 @@ public enum PNG {
         func rowBytes(_ width: Int) -> Int { (width * samples * depth + 7) / 8 }
     }
 
-    private static func readU32(_ b: [UInt8], _ at: Int) -> Int {
+    static func readU32(_ b: [UInt8], _ at: Int) -> Int {
         Int(b[at]) << 24 | Int(b[at + 1]) << 16 | Int(b[at + 2]) << 8 | Int(b[at + 3])
     }
 
-    private static func decodePNG(_ bytes: [UInt8]) throws -> Image {
+    /// One chunk of a PNG stream: its type and data (CRC checked).
+    struct Chunk {
+        var type: String
+        var data: ArraySlice<UInt8>
+        /// Lower-case first letter: a decoder may skip the chunk.
+        var ancillary: Bool { (type.utf8.first ?? 0) & 0x20 != 0 }
+    }
+
+    /// The chunks of a PNG stream up to and including IEND, each with its CRC checked.
+    static func chunks(_ bytes: [UInt8]) throws -> [Chunk] {
         guard bytes.count >= 8, bytes[0..<8].elementsEqual(signature) else {
             throw AscentError.invalid("not a PNG file (bad signature)")
         }
-        var header: Header?
-        var palette: [UInt8]?
-        var transparency: [UInt8]?
-        var compressed: [UInt8] = []
-        var idatState = 0  // 0 none yet, 1 inside the IDAT run, 2 after it
+        var out: [Chunk] = []
         var pos = 8
-        chunks: while true {
+        while true {
             guard pos + 12 <= bytes.count else {
                 throw AscentError.invalid("file is truncated at byte \(pos) (no IEND chunk)")
             }
@@ -210,13 +230,24 @@ public enum PNG {
             guard length <= 0x7FFF_FFFF, pos + 12 + length <= bytes.count else {
                 throw AscentError.invalid("chunk '\(type)' at byte \(pos) is truncated (\(length) bytes declared)")
             }
-            let data = bytes[(pos + 8)..<(pos + 8 + length)]
             guard Zlib.crc32(bytes[(pos + 4)..<(pos + 8 + length)]) == UInt32(readU32(bytes, pos + 8 + length)) else {
                 throw AscentError.invalid("CRC mismatch in chunk '\(type)' at byte \(pos)")
             }
-            let ancillary = bytes[pos + 4] & 0x20 != 0
+            guard !out.isEmpty || type == "IHDR" else { throw AscentError.invalid("the first chunk is '\(type)', not 'IHDR'") }
+            out.append(Chunk(type: type, data: bytes[(pos + 8)..<(pos + 8 + length)]))
             pos += 12 + length
-            guard header != nil || type == "IHDR" else { throw AscentError.invalid("the first chunk is '\(type)', not 'IHDR'") }
+            if type == "IEND" { return out }
+        }
+    }
+
+    static func decodePNG(_ bytes: [UInt8]) throws -> Image {
+        var header: Header?
+        var palette: [UInt8]?
+        var transparency: [UInt8]?
+        var compressed: [UInt8] = []
+        var idatState = 0  // 0 none yet, 1 inside the IDAT run, 2 after it
+        for chunk in try chunks(bytes) {
+            let (type, data, length) = (chunk.type, chunk.data, chunk.data.count)
             if idatState == 1 && type != "IDAT" { idatState = 2 }
             switch type {
             case "IHDR":
@@ -235,9 +266,9 @@ public enum PNG {
                 idatState = 1
                 compressed += data
             case "IEND":
-                break chunks
+                break
             default:
-                guard ancillary else {
+                guard chunk.ancillary else {
                     throw AscentError.invalid("unsupported critical chunk '\(type)'")
                 }
             }
@@ -247,7 +278,7 @@ public enum PNG {
         return try decodePixels(header, compressed, palette: palette, transparency: transparency)
     }
 
-    private static func parseHeader(_ d: [UInt8]) throws -> Header {
+    static func parseHeader(_ d: [UInt8]) throws -> Header {
         guard d.count == 13 else { throw AscentError.invalid("IHDR chunk has \(d.count) bytes, expected 13") }
         var h = Header(width: readU32(d, 0), height: readU32(d, 4), depth: Int(d[8]), colorType: Int(d[9]))
         guard (1...0x7FFF_FFFF).contains(h.width), (1...0x7FFF_FFFF).contains(h.height) else {
@@ -270,7 +301,7 @@ public enum PNG {
     /// Adam7 passes as (x0, y0, dx, dy); a non-interlaced image is one pass.
     private static let adam7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
 
-    private static func decodePixels(_ h: Header, _ compressed: [UInt8], palette: [UInt8]?, transparency trns: [UInt8]?) throws -> Image {
+    static func decodePixels(_ h: Header, _ compressed: [UInt8], palette: [UInt8]?, transparency trns: [UInt8]?) throws -> Image {
         let passes = h.interlaced ? adam7 : [(0, 0, 1, 1)]
         // Pass sizes and the exact size of the inflated data.
         var sizes: [(w: Int, h: Int)] = []

@@ -168,6 +168,24 @@ package struct ONNXTensorProto: Equatable, Sendable {
     /// For external data: `location`, `offset`, `length`, `checksum` entries.
     package var externalData: [ONNXStringPair] = []
     package var docString = ""
+    /// A large `raw_data` field of a loaded file, left in the mapped file instead of copied
+    /// (`rawData` is then nil). ``ONNXModelProto/load(path:)`` sets it for initializers.
+    package var mappedRawData: ONNXMappedBytes?
+
+    /// The `raw_data` bytes wherever they are (a copy for mapped ones), nil when absent.
+    package var rawBytes: [UInt8]? { rawData ?? mappedRawData.map { Array($0.bytes) } }
+}
+
+/// A range of a memory-mapped ONNX file, kept mapped as long as this value lives.
+package struct ONNXMappedBytes: Equatable, Sendable {
+    package let file: MappedFile
+    package let range: Range<Int>
+
+    /// The bytes, valid while `file` is alive.
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: file.bytes[range]) }
+
+    /// Same bytes.
+    package static func == (a: ONNXMappedBytes, b: ONNXMappedBytes) -> Bool { a.bytes.elementsEqual(b.bytes) }
 }
 
 /// One dimension of a `TensorShapeProto`.
@@ -216,16 +234,26 @@ extension ONNXModelProto {
             throw ONNXFileError(.invalid, fileName: path,
                                 message: "file of \(size) bytes exceeds the 2 GiB protobuf limit")
         }
-        // Mapped, not read: protobuf-c unpacks straight from the file's pages (no two copies of
-        // the whole file on the heap first).
+        // Mapped, not read. The initializers' large raw_data fields stay in the file's pages: the
+        // message protobuf-c unpacks is a copy of the file without them (WireStrip), and each
+        // initializer points back at its bytes in the mapping (no heap copies of the weights).
         let file: MappedFile
         do {
             file = try MappedFile(path: path)
         } catch let e as AscentError {
             throw ONNXFileError(.unreadable, fileName: path, message: "cannot read file (\(e.message))")
         }
-        return try decode(buffer: UnsafeBufferPointer(start: file.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                                      count: file.bytes.count), fileName: path)
+        let buffer = UnsafeBufferPointer(start: file.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: file.bytes.count)
+        guard !buffer.isEmpty, buffer.count <= maximumFileSize, WireScan.problem(in: buffer) == nil,
+              let stripped = WireStrip(buffer) else {
+            return try decode(buffer: buffer, fileName: path)
+        }
+        var model = try stripped.bytes.withUnsafeBufferPointer { try decode(buffer: $0, fileName: path) }
+        for (index, range) in stripped.rawData where index < model.graph.initializers.count {
+            model.graph.initializers[index].rawData = nil
+            model.graph.initializers[index].mappedRawData = ONNXMappedBytes(file: file, range: range)
+        }
+        return model
     }
 
     /// Decodes a serialized `ModelProto`. `fileName` is only used in error messages.
@@ -404,6 +432,30 @@ private enum WireScan {
                              depth: Int) -> String? {
         if depth > maximumDepth { return "messages nested deeper than \(maximumDepth) levels" }
         let children = message.children
+        let fields: [WireField]
+        switch WireField.all(in: bytes, range) {
+        case .success(let f): fields = f
+        case .failure(let problem): return problem.message
+        }
+        for f in fields where f.wireType == 2 {
+            if let child = children[f.number], let problem = scan(bytes, f.payload, child, depth: depth + 1) {
+                return problem
+            }
+        }
+        return nil
+    }
+}
+
+/// One field of a protobuf message: number, wire type, where its key starts, and its payload (for
+/// length-delimited fields; the whole field otherwise).
+private struct WireField {
+    let number: UInt64, wireType: UInt64, start: Int, payload: Range<Int>
+
+    struct Problem: Error { let message: String }
+
+    /// The fields of the message in `range`, or what is wrong with its framing.
+    static func all(in bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Result<[WireField], Problem> {
+        var out: [WireField] = []
         var index = range.lowerBound
         func varint() -> UInt64? {
             var value: UInt64 = 0
@@ -417,24 +469,84 @@ private enum WireScan {
             return nil
         }
         while index < range.upperBound {
-            guard let key = varint() else { return "truncated field key" }
-            let length: UInt64
+            let start = index
+            guard let key = varint() else { return .failure(Problem(message: "truncated field key")) }
+            var length: UInt64 = 0
             switch key & 7 {
-            case 0: guard varint() != nil else { return "truncated varint" }; continue
+            case 0: guard varint() != nil else { return .failure(Problem(message: "truncated varint")) }
             case 1: length = 8
             case 5: length = 4
-            case 2: guard let value = varint() else { return "truncated length" }; length = value
-            default: return "unsupported wire type \(key & 7)"
+            case 2: guard let value = varint() else { return .failure(Problem(message: "truncated length")) }; length = value
+            default: return .failure(Problem(message: "unsupported wire type \(key & 7)"))
             }
-            guard length <= UInt64(range.upperBound - index) else { return "truncated data" }
-            let end = index + Int(length)
-            if key & 7 == 2, let child = children[key >> 3],
-               let problem = scan(bytes, index..<end, child, depth: depth + 1) {
-                return problem
-            }
-            index = end
+            guard length <= UInt64(range.upperBound - index) else { return .failure(Problem(message: "truncated data")) }
+            let payloadStart = key & 7 == 2 ? index : start
+            index += Int(length)
+            out.append(WireField(number: key >> 3, wireType: key & 7, start: start, payload: payloadStart..<index))
         }
-        return nil
+        return .success(out)
+    }
+}
+
+/// A copy of a `ModelProto`'s bytes without the large `raw_data` fields of the graph's
+/// initializers (each left present but empty), and where those fields lie in the original.
+///
+/// Only `ModelProto.graph` (7) → `GraphProto.initializer` (5) → `TensorProto.raw_data` (9) is
+/// rewritten; every other field is copied byte for byte, so protobuf-c decodes the same message
+/// minus those bytes. Repeated `graph` fields merge and repeated `raw_data` fields keep the last,
+/// as protobuf's rules say. nil when the framing along that path is malformed (the caller then
+/// decodes the original, which reports the problem).
+private struct WireStrip {
+    /// `raw_data` of at least this many bytes stays in the file.
+    static let threshold = 1024
+
+    private(set) var bytes: [UInt8] = []
+    /// Initializer index (in decoding order) → the byte range of its last `raw_data` payload.
+    private(set) var rawData: [Int: Range<Int>] = [:]
+    private var initializers = 0
+    private let source: UnsafeBufferPointer<UInt8>
+
+    init?(_ source: UnsafeBufferPointer<UInt8>) {
+        self.source = source
+        guard let model = rewrite(0..<source.count, level: 0) else { return nil }
+        bytes = model
+    }
+
+    /// The message in `range` rewritten; level 0 a model, 1 a graph, 2 an initializer.
+    private mutating func rewrite(_ range: Range<Int>, level: Int) -> [UInt8]? {
+        guard case .success(let fields) = WireField.all(in: source, range) else { return nil }
+        let tensor = level == 2 ? initializers : -1
+        var out: [UInt8] = []
+        for f in fields {
+            let child = f.wireType == 2 && ((level == 0 && f.number == 7) || (level == 1 && f.number == 5))
+            if child {
+                if level == 1 { initializers += 1 }
+                guard let inner = rewrite(f.payload, level: level + 1) else { return nil }
+                WireStrip.append(key: f.number << 3 | 2, to: &out)
+                WireStrip.append(key: UInt64(inner.count), to: &out)
+                out += inner
+            } else if level == 2 && f.number == 9 && f.wireType == 2 {
+                if f.payload.count >= WireStrip.threshold {
+                    rawData[tensor - 1] = f.payload
+                    out += [9 << 3 | 2, 0]  // present, empty: the bytes stay in the file
+                } else {
+                    rawData[tensor - 1] = nil
+                    out += source[f.start..<f.payload.upperBound]
+                }
+            } else {
+                out += source[f.start..<f.payload.upperBound]
+            }
+        }
+        return out
+    }
+
+    private static func append(key value: UInt64, to out: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            out.append(UInt8(v & 0x7f) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
     }
 }
 
@@ -626,7 +738,7 @@ private struct CEncode {
         (p.pointee.n_int64_data, p.pointee.int64_data) = (t.int64Data.count, try arena.array(t.int64Data))
         p.pointee.name = try arena.optionalString(t.name)
         p.pointee.doc_string = try arena.optionalString(t.docString)
-        if let raw = t.rawData { (p.pointee.has_raw_data, p.pointee.raw_data) = (1, try arena.binary(raw)) }
+        if let raw = t.rawBytes { (p.pointee.has_raw_data, p.pointee.raw_data) = (1, try arena.binary(raw)) }
         (p.pointee.n_external_data, p.pointee.external_data) = try list(t.externalData, pair)
         if t.dataLocation == .external {
             (p.pointee.has_data_location, p.pointee.data_location) = (1, ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)

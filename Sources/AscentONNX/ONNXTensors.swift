@@ -1,4 +1,7 @@
 import AscentIR
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The ONNX element types (`TensorProto.DataType`) Ascent imports, with the ``DType`` each becomes.
 ///
@@ -99,10 +102,27 @@ final class ONNXTensorReader {
         if proto.dataLocation == .external {
             return try external.tensor(proto.externalData, type: type, shape: shape, count: count)
         }
+        if let mapped = proto.mappedRawData {
+            let tensor = try Self.decode(raw: mapped.bytes, type: type, shape: shape, count: count, owner: mapped.file)
+            if !tensor.storage.isBorrowed { Self.dropPages(mapped.bytes) }
+            return tensor
+        }
         if let raw = proto.rawData {
             return try raw.withUnsafeBytes { try Self.decode(raw: $0, type: type, shape: shape, count: count, owner: nil) }
         }
         return try Self.decode(typed: proto, type: type, shape: shape, count: count)
+    }
+
+    /// Lets the kernel drop the whole pages of `bytes` (part of a read-only private file mapping)
+    /// from this process's memory once they have been copied: they are read again from the file
+    /// if anything touches them, so the copy does not count twice in the resident size.
+    static func dropPages(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + page - 1) / page * page
+        let end = (Int(bitPattern: base) + bytes.count) / page * page
+        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        madvise(pointer, end - start, MADV_DONTNEED)
     }
 
     /// Checked dims: none negative.

@@ -97,3 +97,17 @@ public enum ModelFacts {
         return s.hasSuffix(".0") ? String(s.dropLast(2)) : s
     }
 }
+
+extension ModelFacts {
+    /// What a report says about a model: its format and producer, inputs and outputs with
+    /// their types, node and parameter counts.
+    public static func reportFacts(of graph: Graph, format: String) -> [Report.Fact] {
+        var facts = [Report.Fact("format", format)]
+        if let producer = graph.metadata["producer"], !producer.isEmpty { facts.append(.init("producer", producer)) }
+        facts.append(.init("inputs", graph.inputs.map { "\($0.name) \($0.type)" }.joined(separator: ", ")))
+        facts.append(.init("outputs", graph.outputs.map { "\($0.name) \($0.type)" }.joined(separator: ", ")))
+        facts.append(.init("nodes", "\(graph.nodes.count)"))
+        facts.append(.init("parameters", Report.grouped(graph.parameterCount)))
+        return facts
+    }
+}

@@ -105,39 +105,35 @@ public struct Objective: Sendable {
         self.graph = b.graph
     }
 
+    /// The graph input named `name`, or the only floating-point input when nil.
+    /// - Throws: `.invalidData` naming the closest inputs, or when nil is ambiguous.
+    static func input(_ name: String?, of graph: Graph, purpose: String) throws -> ValueInfo {
+        if let name {
+            guard let info = graph.inputs.first(where: { $0.name == name }) else {
+                throw Objective.unknown("input", name, among: graph.inputs.map(\.name))
+            }
+            return info
+        }
+        let floating = graph.inputs.filter { $0.type.dtype.isFloatingPoint }
+        guard floating.count == 1 else {
+            throw AscentError.invalid("the model has \(floating.count) floating-point inputs: name the one to \(purpose)")
+        }
+        return floating[0]
+    }
+
     /// A value named `name`, else the output of the last node named `name`.
     static func resolveValue(_ name: String, in graph: Graph, types: [String: ValueType]) throws -> String {
         if types[name] != nil { return name }
         if let node = graph.nodes.last(where: { $0.name == name }), let out = node.outputs.first(where: { !$0.isEmpty }) {
             return out
         }
-        var candidates = Set(graph.nodes.map(\.name))
-        for n in graph.nodes { candidates.formUnion(n.outputs.filter { !$0.isEmpty }) }
-        throw unknown("layer", name, among: Array(candidates))
+        throw AscentError.invalid("no layer '\(name)'" + NameSuggestions.hint(for: name, among: graph.layerNameCandidates(types: types))
+                                  + " (ascent inspect --names lists them)")
     }
 
-    /// `no layer 'conv9'; closest: 'conv1', 'conv2'`.
+    /// `no output 'prob'; closest: 'probs'`.
     static func unknown(_ what: String, _ name: String, among names: [String]) -> AscentError {
-        let closest = names.sorted { (editDistance(name, $0), $0) < (editDistance(name, $1), $1) }.prefix(3)
-        let hint = closest.isEmpty ? "" : "; closest: " + closest.map { "'\($0)'" }.joined(separator: ", ")
-        return AscentError.invalid("no \(what) '\(name)'\(hint)")
-    }
-
-    /// Levenshtein distance (case-sensitive).
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
-        if x.isEmpty { return y.count }
-        var row = Array(0...y.count)
-        for i in 1...x.count {
-            var previous = row[0]
-            row[0] = i
-            for j in stride(from: 1, through: y.count, by: 1) {
-                let current = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (x[i - 1] == y[j - 1] ? 0 : 1))
-                previous = current
-            }
-        }
-        return row[y.count]
+        AscentError.invalid("no \(what) '\(name)'" + NameSuggestions.hint(for: name, among: names.map { NameSuggestions.Candidate($0) }))
     }
 }
 

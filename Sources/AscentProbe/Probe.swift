@@ -43,6 +43,21 @@ public final class Probe {
         public var steps: [Step]
         /// The objective of each batch item at the final input.
         public var finalObjective: [Float]
+        /// The inputs recorded on the way (``run(recordingFramesAt:progress:)``), by step.
+        public var frames: [Frame] = []
+    }
+
+    /// The input after `step` updates (0: the start; ``ProbeOptions/steps``: the result).
+    public struct Frame: Sendable {
+        public var step: Int
+        public var input: Tensor
+    }
+
+    /// `count` steps spread evenly from the start (0) to the end (`steps`), both included
+    /// (`count` 1: the end only): the frames of an animation of the optimization.
+    public static func frameSteps(count: Int, steps: Int) -> [Int] {
+        guard count > 1 else { return count == 1 ? [steps] : [] }
+        return (0..<count).map { k in Int((Double(k) * Double(steps) / Double(count - 1)).rounded()) }
     }
 
     /// Prepares the probe for one target (batch 1 unless the initial tensor says otherwise).
@@ -58,19 +73,7 @@ public final class Probe {
     ///   options (Fourier parametrization, transforms, blur, TV) on inputs that are not images.
     public init(graph: Graph, goal: Goal, options: ProbeOptions = ProbeOptions(),
                 input: String? = nil, threads: Int? = nil) throws {
-        let inputInfo: ValueInfo
-        if let input {
-            guard let info = graph.inputs.first(where: { $0.name == input }) else {
-                throw Objective.unknown("input", input, among: graph.inputs.map(\.name))
-            }
-            inputInfo = info
-        } else {
-            let floating = graph.inputs.filter { $0.type.dtype.isFloatingPoint }
-            guard floating.count == 1 else {
-                throw AscentError.invalid("the model has \(floating.count) floating-point inputs: name the one to optimize")
-            }
-            inputInfo = floating[0]
-        }
+        let inputInfo = try Objective.input(input, of: graph, purpose: "optimize")
         guard let dims = inputInfo.type.shape?.dims, !dims.isEmpty else {
             throw AscentError.invalid("input '\(inputInfo.name)' has an unknown shape")
         }
@@ -122,8 +125,10 @@ public final class Probe {
         return (value.floats(), grad)
     }
 
-    /// Runs the ascent; `progress` is called after every step.
-    public func run(progress: (Step) -> Void = { _ in }) throws -> Result {
+    /// Runs the ascent; `progress` is called after every step. The input is recorded after each
+    /// number of updates in `recordingFramesAt` (0 is the start, ``ProbeOptions/steps`` the end);
+    /// recording changes nothing in the optimization.
+    public func run(recordingFramesAt frameSteps: Set<Int> = [], progress: (Step) -> Void = { _ in }) throws -> Result {
         var rng = SplitMix64(seed: options.seed)
         let count = inputShape.reduce(1, *)
         let spatial = ImageGeometry(shape: inputShape, channelsLast: channelsLast)
@@ -153,9 +158,11 @@ public final class Probe {
         var adam = AdamState(count: p.count)
         var steps: [Step] = []
 
+        var frames: [Frame] = []
         for step in 0..<options.steps {
             let start = DispatchTime.now().uptimeNanoseconds
             let x = fourier?.image(p) ?? p
+            if frameSteps.contains(step) { frames.append(Frame(step: step, input: Tensor(shape: inputShape, scalars: x))) }
             // Transformation robustness: evaluate at a transformed input, send the gradient back
             // through the transform's adjoint.
             var seen = x
@@ -202,7 +209,8 @@ public final class Probe {
             progress(record)
         }
         let final = Tensor(shape: inputShape, scalars: fourier?.image(p) ?? p)
-        return Result(input: final, steps: steps, finalObjective: try evaluate(final).objective)
+        if frameSteps.contains(options.steps) { frames.append(Frame(step: options.steps, input: final)) }
+        return Result(input: final, steps: steps, finalObjective: try evaluate(final).objective, frames: frames)
     }
 }
 

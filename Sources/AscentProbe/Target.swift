@@ -44,6 +44,14 @@ public enum Target: Hashable, Sendable, CustomStringConvertible {
             }
             self = .neuron(name: parts[1..<(parts.count - 1)].joined(separator: ":"), channel: try index(last[0], "channel"),
                            position: try last[1].split(separator: ",", omittingEmptySubsequences: false).map { try index(String($0), "position") })
+        case "logit" where parts.count == 1:
+            throw Target.usage("target '\(text)': missing class: logit:K")
+        case "output" where parts.count == 2:
+            throw Target.usage("target '\(text)': missing index: output:NAME:K")
+        case "layer" where parts.count == 2:
+            throw Target.usage("target '\(text)': missing channel: layer:NAME:C")
+        case "neuron" where parts.count == 2:
+            throw Target.usage("target '\(text)': missing channel and position: neuron:NAME:C@i,j")
         default:
             throw Target.usage("target '\(text)' is not logit:K, output:NAME:K, layer:NAME:C[:max] or neuron:NAME:C@i,j")
         }

@@ -68,15 +68,12 @@ struct ConvKernel: Kernel {
     /// Convolutions with a constant kernel run as a oneDNN primitive (JIT-compiled for this CPU,
     /// kernel reordered once) when oneDNN has a non-reference implementation.
     func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? {
-        guard !ConvKernel.disablePrimitives, let w = inputs.value(1) else { return nil }
+        guard let w = inputs.value(1) else { return nil }
         let (g, out) = try geometry(inputs)
         let shape = DNNL.ConvolutionShape(g, outChannels: out, groups: group, channelsLast: window.channelsLast, clamp: clamp)
         guard let primitive = DNNL.Convolution.make(shape, kernel: w.floats, hasBias: inputs.has(2), threads: threads) else { return nil }
         return PrimitiveConvKernel(primitive: primitive, base: self)
     }
-
-    /// Set ASCENT_NO_PRIMITIVES to run every convolution on the built-in im2col/direct kernels.
-    static let disablePrimitives = getenv("ASCENT_NO_PRIMITIVES") != nil
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0], let w = inputs[1] else { throw AscentError.invalid("missing input") }
@@ -367,7 +364,7 @@ struct PrimitiveConvKernel: Kernel {
         let scratch = primitive.scratchBytes > 0 ? context.scratch(bytes: primitive.scratchBytes) : nil
         defer { if let scratch { context.release(scratch: scratch) } }
         try primitive.run(x: x.floats, bias: bias?.floats, y: y.mutableFloats, scratch: scratch?.baseAddress,
-                          stream: stream, threads: context.threads)
+                          stream: stream)
         return [y]
     }
 }

@@ -26,7 +26,7 @@ enum DNNL {
             }
             return
         }
-        setThreads(threads)
+        setThreads(m * n * k < smallWork ? 1 : threads)
         let status = dnnl_sgemm(CChar(UInt8(ascii: transA ? "T" : "N")), CChar(UInt8(ascii: transB ? "T" : "N")),
                                 dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), alpha,
                                 a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb), beta, c, dnnl_dim_t(ldc))
@@ -34,6 +34,10 @@ enum DNNL {
             throw AscentError(.internal, "oneDNN sgemm failed with status \(status.rawValue) (m=\(m) n=\(n) k=\(k))")
         }
     }
+
+    /// Multiply-accumulates below which a call runs on the calling thread alone: waking a sleeping
+    /// OpenMP worker (libgomp runs passive, see ``Processors``) costs more than it saves there.
+    static let smallWork = 1 << 21
 
     /// Sets the OpenMP thread count for oneDNN calls made from the current thread.
     /// (`omp_set_num_threads` sets a per-thread value, so it is set before every call.)
@@ -127,6 +131,9 @@ extension DNNL {
         let scratchBytes: Int
         /// oneDNN's name for the implementation it chose (e.g. `brgconv:avx512_core`).
         let implementation: String
+        /// The threads it was made for and runs on: 1 for a convolution of less than
+        /// ``DNNL/smallWork`` multiply-accumulates.
+        let threads: Int
 
         /// The primitive for `shape` with `kernel` reordered into it, or nil when oneDNN has no
         /// implementation better than its reference one. Channels-first data tries the blocked
@@ -135,6 +142,9 @@ extension DNNL {
         /// to the input gradient (the forward input's shape); no bias, no clamp.
         static func make(_ shape: ConvolutionShape, kernel: UnsafePointer<Float>, hasBias: Bool, threads: Int,
                          backwardData: Bool = false) -> Convolution? {
+            let macs = shape.batch * shape.outChannels * shape.output.reduce(1, *) * (shape.channels / max(shape.groups, 1))
+                * shape.kernel.reduce(1, *)
+            let threads = macs < smallWork ? 1 : threads
             setThreads(threads) // creation runs parallel code too
             if !shape.channelsLast, let c = Convolution(shape, kernel: kernel, hasBias: hasBias, threads: threads, blocked: true,
                                                         backward: backwardData) {
@@ -261,6 +271,7 @@ extension DNNL {
             self.planar = planar
             self.backward = backward
             self.implementation = implementation
+            self.threads = threads
             primitive = p
             weights = buffer
         }
@@ -277,7 +288,7 @@ extension DNNL {
         /// Runs the convolution: `x` input, `b` bias (when created with one), `y` output, both in
         /// the shape's layout; `scratch` at least `scratchBytes` bytes, 64-byte aligned.
         func run(x: UnsafePointer<Float>, bias b: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                 scratch: UnsafeMutableRawPointer?, stream: Stream, threads: Int) throws {
+                 scratch: UnsafeMutableRawPointer?, stream: Stream) throws {
             var input = UnsafeMutableRawPointer(mutating: x), output = UnsafeMutableRawPointer(y)
             if let planar, let scratch {
                 input = scratch + scratchpadBytes

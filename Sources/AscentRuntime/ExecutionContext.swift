@@ -1,5 +1,4 @@
 import AscentIR
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,14 +37,17 @@ final class BufferPool: @unchecked Sendable {
 final class ExecutionContext {
     /// Threads kernels may use (oneDNN sgemm and `parallelFor`).
     let threads: Int
+    /// Whether plans may make oneDNN convolution primitives (``Session/Options/convolutionPrimitives``).
+    let primitives: Bool
     let pool: BufferPool
     /// A buffer donated by an input at its last use, for output 0 of an in-place-capable kernel.
     private var donated: TensorStorage?
     /// The oneDNN stream of this run, made on first use.
     private(set) lazy var stream: DNNL.Stream? = DNNL.Stream()
 
-    init(threads: Int, pool: BufferPool) {
+    init(threads: Int, pool: BufferPool, primitives: Bool = true) {
         self.threads = max(1, threads)
+        self.primitives = primitives
         self.pool = pool
     }
 
@@ -96,9 +98,8 @@ final class ExecutionContext {
     /// `count * costPerItem` is large enough to be worth it (cost in rough scalar operations).
     /// Chunks never overlap, so results do not depend on the thread count.
     ///
-    /// The chunks run on Dispatch's worker threads, or with `ASCENT_OPENMP_LOOPS` set on oneDNN's
-    /// OpenMP team (``OpenMPTeam``; one pool for both, but on a loaded machine every loop then
-    /// waits for a descheduled worker, where Dispatch lets the calling thread take its chunk).
+    /// The chunks run on the OpenMP team oneDNN uses (``OpenMPTeam``; one pool for both, see
+    /// ``Processors``).
     func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
         let work = count.multipliedReportingOverflow(by: max(costPerItem, 1))
         let chunks = min(threads, count)
@@ -107,34 +108,14 @@ final class ExecutionContext {
             return
         }
         let per = (count + chunks - 1) / chunks
-        if ExecutionContext.loopsOnOpenMP {
-            OpenMPTeam.forEachChunk(chunks, threads: chunks) { c in
-                let lo = c * per, hi = min(count, lo + per)
-                if lo < hi { body(lo..<hi) }
-            }
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            // The chunks write disjoint memory; the closure itself is only called during this scope.
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = c * per, hi = min(count, lo + per)
-                if lo < hi { shared.value(lo..<hi) }
-            }
+        OpenMPTeam.forEachChunk(chunks, threads: chunks) { c in
+            let lo = c * per, hi = min(count, lo + per)
+            if lo < hi { body(lo..<hi) }
         }
     }
 
-    /// Set ASCENT_OPENMP_LOOPS to run `parallelFor` on oneDNN's OpenMP threads instead of Dispatch's.
-    static let loopsOnOpenMP = getenv("ASCENT_OPENMP_LOOPS") != nil
-
     /// Below this many scalar operations a loop stays on one thread.
     static let parallelThreshold = 1 << 16
-}
-
-/// Hands a value to concurrent code that only reads it or writes disjoint memory through it.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 extension Tensor {

@@ -7,7 +7,7 @@ import AscentIR
 /// implementation for keeps the built-in kernels.
 extension ConvGradKernel {
     func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? {
-        guard !filter, !ConvKernel.disablePrimitives, let w = inputs.value(1) else { return nil }
+        guard !filter, let w = inputs.value(1) else { return nil }
         let p = positions
         let (g, out) = try geometry(x: try inputs.type(p.x), w: try inputs.type(p.w), dy: try inputs.type(p.dy))
         if g.channels == group && group > 1 { return nil } // depthwise: the direct loops
@@ -33,7 +33,7 @@ struct PrimitiveConvGradInputKernel: Kernel {
         let scratch = primitive.scratchBytes > 0 ? context.scratch(bytes: primitive.scratchBytes) : nil
         defer { if let scratch { context.release(scratch: scratch) } }
         try primitive.run(x: dy.floats, bias: nil, y: dx.mutableFloats, scratch: scratch?.baseAddress,
-                          stream: stream, threads: context.threads)
+                          stream: stream)
         return [dx]
     }
 }

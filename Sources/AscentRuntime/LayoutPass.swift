@@ -29,12 +29,8 @@ import Glibc
 /// it adds (those that only move size-1 axes cost nothing). Regions that do not pay are left as
 /// written and the graph is rewritten again without them.
 ///
-/// Set `ASCENT_NO_LAYOUT_PASS` in the environment to turn the pass off (or
-/// ``Session/Options/layoutPass``).
+/// ``Session/Options/layoutPass`` turns the pass off.
 enum LayoutPass {
-    /// True when `ASCENT_NO_LAYOUT_PASS` is set.
-    static let disabledByEnvironment = getenv("ASCENT_NO_LAYOUT_PASS") != nil
-
     /// `transpose(x, toLast)` is the channels-last form of a rank-4 channels-first `x`.
     static let toLast = [0, 2, 3, 1]
     /// `transpose(y, toFirst)` is the channels-first form of a channels-last `y`; also the

@@ -1,12 +1,41 @@
 import CParallel
 
-/// The one file that talks to the OpenMP runtime directly (libgomp, the runtime Debian's oneDNN
-/// runs its convolutions and sgemm on).
+/// The one file over `CParallel`: how many processors the process may use, and how the OpenMP
+/// runtime (libgomp, which Debian's oneDNN runs its convolutions and sgemm on) waits.
 ///
-/// With `ASCENT_OPENMP_LOOPS` set, `ExecutionContext.parallelFor` runs here, on the same OpenMP
-/// threads as oneDNN, so the two pools do not compete for the cores. It is off by default: on a
-/// loaded 2-core machine every team waits for a descheduled worker at its join, and the gradient
-/// step at 2 threads was slower than with Dispatch (see the commit that added this file).
+/// One pool of threads serves both: Ascent's own loops (``ExecutionContext/parallelFor(_:costPerItem:_:)``)
+/// run on the same OpenMP team as oneDNN's primitives (``OpenMPTeam``), and `CParallel` starts
+/// libgomp passive (``openMPSpinCount`` 0: idle workers sleep at once instead of spinning), so
+/// that on a machine shared with other busy processes neither a second pool nor a spinning worker
+/// takes the cores others need. Operations too small to pay for waking a worker run on one thread.
+enum Processors {
+    /// CPUs this process may use: its affinity mask, lowered to its cgroup CPU quota. At least 1.
+    /// Read once (it takes a system call and a few small file reads).
+    static let available = Int(ascent_available_cpus())
+
+    /// The spin count (iterations) libgomp's idle workers were started with by Ascent, or nil
+    /// when the environment chose (`GOMP_SPINCOUNT` or `OMP_WAIT_POLICY` set: libgomp's rules).
+    static var openMPSpinCount: Int? {
+        let n = ascent_openmp_spin_count()
+        return n < 0 ? nil : Int(n)
+    }
+
+    /// The threads worth using now out of `requested`: fewer while other processes keep the CPUs
+    /// busy, as a team of threads waits at every join for whichever of its threads the kernel has
+    /// descheduled. `requested` minus the CPUs other runnable tasks need beyond the one the caller
+    /// runs on (from the running count of `/proc/loadavg`, read at most every 10 ms), at least 1.
+    static func worthUsing(_ requested: Int) -> Int {
+        guard requested > 1 else { return 1 }
+        let others = Int(ascent_runnable_elsewhere())
+        guard others >= 0 else { return requested }
+        return max(1, min(requested, available - others))
+    }
+
+    /// Whether the calling thread is inside an active OpenMP parallel region.
+    static var inOpenMPRegion: Bool { ascent_in_parallel() != 0 }
+}
+
+/// Ascent's parallel loops on libgomp's team, the one oneDNN runs on.
 enum OpenMPTeam {
     /// Calls `body(c)` for every `c` in `0..<chunks` on up to `threads` OpenMP threads (the calling
     /// thread included), chunk `c` on thread `c % team size`, and returns when all are done.
@@ -26,9 +55,6 @@ enum OpenMPTeam {
             }
         }
     }
-
-    /// Whether the calling thread is inside an active OpenMP parallel region.
-    static var inParallelRegion: Bool { ascent_in_parallel() != 0 }
 
     /// The calling thread's number in its OpenMP team (0 outside a region).
     static var threadNumber: Int { Int(ascent_thread_number()) }

@@ -68,7 +68,7 @@ final class Plan: Sendable {
                 var special: (any Kernel)?
                 if let outs {
                     try assign(outs, nil)
-                    special = try step.kernel.specialized(known, outputs: outs, threads: context.threads)
+                    if context.primitives { special = try step.kernel.specialized(known, outputs: outs, threads: context.threads) }
                 }
                 planned.append((index, outs, special))
             } catch let e as AscentError {

@@ -47,7 +47,7 @@ final class Program: Sendable {
         var lowered = Program.lowerFloat64(graph)
         if fuse {
             lowered = Fusion.apply(lowered)
-            if layout && !LayoutPass.disabledByEnvironment { lowered = LayoutPass.apply(lowered) }
+            if layout { lowered = LayoutPass.apply(lowered) }
         }
 
         var ids: [String: Int] = [:]

@@ -1,4 +1,5 @@
 import AscentIR
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,33 +8,24 @@ import Glibc
 /// f, c), forward/reverse/bidirectional, `layout` 0 or 1, `clip`, `activations` (with
 /// `activation_alpha`/`beta`), GRU's `linear_before_reset`, LSTM peepholes, `sequence_lens`
 /// (outputs past a sequence's end are 0 and its final state is the last valid one), initial states.
+///
+/// Per direction: the input projections of every time step are one GEMM up front
+/// (`X · Wᵀ + b`, all steps and batch items as rows); then each step is one GEMM of the state
+/// (`H · Rᵀ`, the batch as rows; GRU without `linear_before_reset` a second, `(r ⊙ H) · Rhᵀ`)
+/// and one fused pass over the gates. The two directions of a bidirectional node run on two
+/// threads when there are two.
 struct RecurrentKernel: Kernel {
     enum Cell { case rnn, gru, lstm }
     let cell: Cell
     let hidden: Int, directions: Int, reverseOnly: Bool, layout: Int
     let clip: Float?
     let linearBeforeReset: Bool
-    let activations: [@Sendable (Float) -> Float]
+    /// Per direction: the cell's activations in ONNX order (f; f, g; or f, g, h).
+    let activations: [RecurrentActivation]
     let outputCount: Int
 
     var gates: Int { cell == .rnn ? 1 : cell == .gru ? 3 : 4 }
-
-    static func activation(_ name: String, _ alpha: Float?, _ beta: Float?) throws -> @Sendable (Float) -> Float {
-        switch name.lowercased() {
-        case "sigmoid": return { 1 / (1 + expf(-$0)) }
-        case "tanh": return { tanhf($0) }
-        case "relu": return { max($0, 0) }
-        case "leakyrelu": let a = alpha ?? 0.01; return { $0 >= 0 ? $0 : a * $0 }
-        case "thresholdedrelu": let a = alpha ?? 1; return { $0 > a ? $0 : 0 }
-        case "scaledtanh": let a = alpha ?? 1, b = beta ?? 1; return { a * tanhf(b * $0) }
-        case "hardsigmoid": let a = alpha ?? 0.2, b = beta ?? 0.5; return { max(0, min(1, a * $0 + b)) }
-        case "elu": let a = alpha ?? 1; return { $0 >= 0 ? $0 : a * (expf($0) - 1) }
-        case "softsign": return { $0 / (1 + abs($0)) }
-        case "softplus": return { logf(1 + expf($0)) }
-        case "affine": let a = alpha ?? 1, b = beta ?? 0; return { a * $0 + b }
-        default: throw AscentError.invalid("activation '\(name)' is not supported")
-        }
-    }
+    var opName: String { cell == .rnn ? "RNN" : cell == .gru ? "GRU" : "LSTM" }
 
     init(_ a: NodeAttributes) throws {
         cell = a.op == "RNN" ? .rnn : a.op == "GRU" ? .gru : .lstm
@@ -54,103 +46,249 @@ struct RecurrentKernel: Kernel {
         guard names.count == defaults.count * directions else { throw AscentError.invalid("activations \(names) do not match the cell") }
         let alphas = a.node.attributes["activation_alpha"]?.floats ?? [], betas = a.node.attributes["activation_beta"]?.floats ?? []
         activations = try names.enumerated().map { i, n in
-            try RecurrentKernel.activation(n, i < alphas.count ? Float(alphas[i]) : nil, i < betas.count ? Float(betas[i]) : nil)
+            try RecurrentActivation(n, alpha: i < alphas.count ? Float(alphas[i]) : nil, beta: i < betas.count ? Float(betas[i]) : nil)
         }
         outputCount = max(1, a.outputCount)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1), r = try inputs.type(2)
-        try requireFloat(cell == .rnn ? "RNN" : cell == .gru ? "GRU" : "LSTM", x)
+        try requireFloat(opName, x)
         guard x.rank == 3, w.shape == [directions, gates * hidden, x.shape[2]], r.shape == [directions, gates * hidden, hidden] else {
             throw AscentError.invalid("X \(x), W \(w) and R \(r) do not match hidden_size \(hidden) and \(directions) direction(s)")
+        }
+        let expected: [(Int, String, [Int])] = [
+            (3, "B", [directions, 2 * gates * hidden]), (7, "P", [directions, 3 * hidden]),
+        ]
+        for (i, name, shape) in expected where inputs.has(i) && (cell == .lstm || i != 7) {
+            let t = try inputs.type(i)
+            guard t.count == product(shape[...]) else { throw AscentError.invalid("\(name) \(t) should have shape \(Shape(shape))") }
         }
         let seq = layout == 0 ? x.shape[0] : x.shape[1], batch = layout == 0 ? x.shape[1] : x.shape[0]
         let y = layout == 0 ? [seq, directions, batch, hidden] : [batch, seq, directions, hidden]
         let h = layout == 0 ? [directions, batch, hidden] : [batch, directions, hidden]
+        for i in [5, 6] where inputs.has(i) && (cell == .lstm || i == 5) {
+            let t = try inputs.type(i)
+            guard t.count == product(h[...]) else { throw AscentError.invalid("initial state \(t) should have shape \(Shape(h))") }
+        }
         return Array([TensorType(.float32, y), TensorType(.float32, h), TensorType(.float32, h)].prefix(outputCount))
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
-        guard let xt = inputs[0], let wt = inputs[1], let rt = inputs[2] else { throw AscentError.invalid("missing input") }
-        func input(_ i: Int) -> [Float]? { i < inputs.count ? inputs[i]?.floats() : nil }
-        let seq = layout == 0 ? xt.shape[0] : xt.shape[1], batch = layout == 0 ? xt.shape[1] : xt.shape[0], size = xt.shape[2]
-        let h = hidden, g = gates
-        let x = xt.floats(), w = wt.floats(), r = rt.floats()
-        let bias = input(3), lens = inputs.count > 4 ? inputs[4]?.int64s().map { Int($0) } : nil
-        let h0 = input(5), c0 = cell == .lstm ? input(6) : nil, peep = cell == .lstm ? input(7) : nil
-        var y = [Float](repeating: 0, count: seq * directions * batch * h)
-        var hFinal = [Float](repeating: 0, count: directions * batch * h), cFinal = hFinal
-        func xAt(_ t: Int, _ b: Int) -> Int { (layout == 0 ? t * batch + b : b * seq + t) * size }
-        func stateIndex(_ d: Int, _ b: Int) -> Int { layout == 0 ? (d * batch + b) * h : (b * directions + d) * h }
-        func yIndex(_ t: Int, _ d: Int, _ b: Int) -> Int { layout == 0 ? ((t * directions + d) * batch + b) * h : ((b * seq + t) * directions + d) * h }
-        let na = cell == .rnn ? 1 : cell == .gru ? 2 : 3
-        for d in 0..<directions {
-            let reverse = reverseOnly || d == 1
-            let f = activations[d * na], gAct = na > 1 ? activations[d * na + 1] : f, hAct = na > 2 ? activations[d * na + 2] : f
-            let wd = d * g * h * size, rd = d * g * h * h
-            func bw(_ k: Int) -> Float { bias.map { $0[d * 2 * g * h + k] } ?? 0 }
-            func br(_ k: Int) -> Float { bias.map { $0[d * 2 * g * h + g * h + k] } ?? 0 }
-            for b in 0..<batch {
-                let length = min(lens?[b] ?? seq, seq)
-                var hs = (0..<h).map { h0?[stateIndex(d, b) + $0] ?? 0 }
-                var cs = (0..<h).map { c0?[stateIndex(d, b) + $0] ?? 0 }
-                var xw = [Float](repeating: 0, count: g * h), hr = [Float](repeating: 0, count: g * h)
-                for step in 0..<length {
-                    let t = reverse ? length - 1 - step : step
-                    let xb = xAt(t, b)
-                    for k in 0..<(g * h) {
-                        var s1 = bw(k), s2 = br(k)
-                        for i in 0..<size { s1 += x[xb + i] * w[wd + k * size + i] }
-                        for i in 0..<h { s2 += hs[i] * r[rd + k * h + i] }
-                        xw[k] = s1
-                        hr[k] = s2
-                    }
-                    func clipped(_ v: Float) -> Float { clip.map { min(max(v, -$0), $0) } ?? v }
-                    var next = [Float](repeating: 0, count: h)
-                    switch cell {
-                    case .rnn:
-                        for j in 0..<h { next[j] = f(clipped(xw[j] + hr[j])) }
-                    case .gru:
-                        var z = [Float](repeating: 0, count: h), rr = [Float](repeating: 0, count: h)
-                        for j in 0..<h {
-                            z[j] = f(clipped(xw[j] + hr[j]))
-                            rr[j] = f(clipped(xw[h + j] + hr[h + j]))
-                        }
-                        for j in 0..<h {
-                            let pre: Float
-                            if linearBeforeReset {
-                                pre = xw[2 * h + j] + rr[j] * hr[2 * h + j]
-                            } else {
-                                // (r ⊙ H) · Rhᵀ + Rbh
-                                var s = br(2 * h + j)
-                                for i in 0..<h { s += rr[i] * hs[i] * r[rd + (2 * h + j) * h + i] }
-                                pre = xw[2 * h + j] + s
-                            }
-                            next[j] = (1 - z[j]) * gAct(clipped(pre)) + z[j] * hs[j]
-                        }
-                    case .lstm:
-                        var cn = [Float](repeating: 0, count: h)
-                        for j in 0..<h {
-                            let pi = peep?[d * 3 * h + j] ?? 0, po = peep?[d * 3 * h + h + j] ?? 0, pf = peep?[d * 3 * h + 2 * h + j] ?? 0
-                            let ig = f(clipped(xw[j] + hr[j] + pi * cs[j]))
-                            let fg = f(clipped(xw[2 * h + j] + hr[2 * h + j] + pf * cs[j]))
-                            let cc = gAct(clipped(xw[3 * h + j] + hr[3 * h + j]))
-                            cn[j] = fg * cs[j] + ig * cc
-                            let og = f(clipped(xw[h + j] + hr[h + j] + po * cn[j]))
-                            next[j] = og * hAct(cn[j])
-                        }
-                        cs = cn
-                    }
-                    hs = next
-                    for j in 0..<h { y[yIndex(t, d, b) + j] = hs[j] }
-                }
-                for j in 0..<h { hFinal[stateIndex(d, b) + j] = hs[j]; cFinal[stateIndex(d, b) + j] = cs[j] }
+        guard let x = inputs[0], let w = inputs[1], let r = inputs[2] else { throw AscentError.invalid("missing input") }
+        func input(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i]?.converted(to: .float32) : nil }
+        let lengths = (inputs.count > 4 ? inputs[4]?.int64s() : nil).map { $0.map { Int(clamping: $0) } }
+        let shape = RecurrentShape(seq: layout == 0 ? x.shape[0] : x.shape[1], batch: layout == 0 ? x.shape[1] : x.shape[0],
+                                   size: x.shape[2], hidden: hidden, directions: directions, layout: layout)
+        let weights = RecurrentWeights(w: w.converted(to: .float32), r: r.converted(to: .float32), bias: input(3),
+                                       h0: input(5), c0: cell == .lstm ? input(6) : nil, peepholes: cell == .lstm ? input(7) : nil)
+        if let lengths, lengths.count != shape.batch {
+            throw AscentError.invalid("sequence_lens has \(lengths.count) entries for a batch of \(shape.batch)")
+        }
+        // Past a sequence's end the output stays 0; otherwise every element is written.
+        let y = lengths == nil ? context.allocate(outputs[0]) : context.allocateZeroed(outputs[0])
+        let states = outputs.dropFirst().map { context.allocate($0) }
+        let perDirection = shape.scratchFloats(gates: gates)
+        let scratch = context.scratch(floats: perDirection * directions)
+        defer { context.release(scratch: scratch) }
+        let sink = RecurrentOutputs(y: y.mutableFloats, h: states.first?.mutableFloats,
+                                    c: states.count > 1 ? states[1].mutableFloats : nil)
+        let threads = context.threads
+        let split = threads >= 2 && directions == 2
+        let gemmThreads = split ? max(1, threads / 2) : threads
+        let failures = Mutex<(any Error)?>(nil)
+        let body = { (d: Int) in
+            let buffers = scratch.baseAddress.assumingMemoryBound(to: Float.self) + d * perDirection
+            do {
+                try self.runDirection(d, shape: shape, x: x.floats, weights: weights, lengths: lengths,
+                                      scratch: buffers, out: sink, threads: gemmThreads)
+            } catch {
+                failures.withLock { $0 = error }
             }
         }
-        var results = [Tensor(shape: outputs[0].shape, scalars: y)]
-        if outputs.count > 1 { results.append(Tensor(shape: outputs[1].shape, scalars: hFinal)) }
-        if outputs.count > 2 { results.append(Tensor(shape: outputs[2].shape, scalars: cFinal)) }
-        return results
+        if split {
+            // One direction per chunk: each writes its own slices of the outputs and its own scratch.
+            context.parallelFor(2, costPerItem: ExecutionContext.parallelThreshold) { range in range.forEach(body) }
+        } else {
+            for d in 0..<directions { body(d) }
+        }
+        if let failure = failures.withLock({ $0 }) { throw failure }
+        return [y] + states
+    }
+
+    /// One direction over the whole sequence.
+    private func runDirection(_ d: Int, shape s: RecurrentShape, x: UnsafePointer<Float>, weights: RecurrentWeights,
+                              lengths: [Int]?, scratch: UnsafeMutablePointer<Float>, out: RecurrentOutputs, threads: Int) throws {
+        let h = hidden, g = gates, gh = g * h
+        let reverse = reverseOnly || d == 1
+        let na = cell == .rnn ? 1 : cell == .gru ? 2 : 3
+        let f = activations[d * na], gAct = na > 1 ? activations[d * na + 1] : f, hAct = na > 2 ? activations[d * na + 2] : f
+        let w = weights.w.floats + d * gh * s.size, r = weights.r.floats + d * gh * h
+        let wb = weights.bias.map { $0.floats + d * 2 * gh }, rb = wb.map { $0 + gh }
+        let p = weights.peepholes.map { $0.floats + d * 3 * h }
+        let rows = s.seq * s.batch
+        // Scratch: input projections [rows, gh], state products [batch, gh], state, cell, gates.
+        let xw = scratch, hr = xw + rows * gh, hs = hr + s.batch * gh, cs = hs + s.batch * h
+        let gate = cs + s.batch * h, rh = gate + s.batch * gh
+
+        // X · Wᵀ plus every bias that sits outside a reset product: rows in X's order.
+        if let wb, let rb {
+            let folded = UnsafeMutablePointer<Float>.allocate(capacity: gh)
+            defer { folded.deallocate() }
+            for k in 0..<gh {
+                // GRU with linear_before_reset keeps Rbh inside the reset product.
+                folded[k] = cell == .gru && linearBeforeReset && k >= 2 * h ? wb[k] : wb[k] + rb[k]
+            }
+            for row in 0..<rows { (xw + row * gh).update(from: folded, count: gh) }
+        }
+        try DNNL.sgemm(transB: true, m: rows, n: gh, k: s.size, a: x, lda: s.size, b: w, ldb: s.size,
+                       beta: wb == nil ? 0 : 1, c: xw, ldc: gh, threads: threads)
+
+        for b in 0..<s.batch {
+            let state = s.stateIndex(d, b)
+            if let h0 = weights.h0 { (hs + b * h).update(from: h0.floats + state, count: h) } else { (hs + b * h).update(repeating: 0, count: h) }
+            if let c0 = weights.c0 { (cs + b * h).update(from: c0.floats + state, count: h) } else { (cs + b * h).update(repeating: 0, count: h) }
+        }
+        let length = (0..<s.batch).map { b in Swift.max(0, Swift.min(lengths?[b] ?? s.seq, s.seq)) }
+        let steps = length.max() ?? 0
+        let lo = -(clip ?? .infinity), hi = clip ?? .infinity
+        @inline(__always) func clipped(_ v: Float) -> Float { clip == nil ? v : Swift.min(Swift.max(v, lo), hi) }
+        // GRU without linear_before_reset multiplies the reset gate into the state before Rh.
+        let resetFirst = cell == .gru && !linearBeforeReset
+        let stateColumns = resetFirst ? 2 * h : gh
+
+        for step in 0..<steps {
+            try DNNL.sgemm(transB: true, m: s.batch, n: stateColumns, k: h, a: hs, lda: h, b: r, ldb: h,
+                           c: hr, ldc: gh, threads: threads)
+            for b in 0..<s.batch where step < length[b] {
+                let t = reverse ? length[b] - 1 - step : step
+                let xrow = UnsafePointer(xw + s.xRow(t, b) * gh), hrow = hr + b * gh
+                let hb = hs + b * h, cb = cs + b * h, pre = gate + b * gh
+                switch cell {
+                case .rnn:
+                    for j in 0..<h { pre[j] = clipped(xrow[j] + hrow[j]) }
+                    f.apply(pre, h)
+                    hb.update(from: pre, count: h)
+                case .gru:
+                    for j in 0..<(2 * h) { pre[j] = clipped(xrow[j] + hrow[j]) }
+                    f.apply(pre, 2 * h)
+                    let z = pre, reset = pre + h, cand = pre + 2 * h
+                    if resetFirst {
+                        let scaled = rh + b * h
+                        for j in 0..<h { scaled[j] = reset[j] * hb[j] }
+                        // (r ⊙ H) · Rhᵀ for this batch row.
+                        try DNNL.sgemm(transB: true, m: 1, n: h, k: h, a: scaled, lda: h, b: r + 2 * h * h, ldb: h,
+                                       c: cand, ldc: h, threads: 1)
+                        for j in 0..<h { cand[j] = clipped(xrow[2 * h + j] + cand[j]) }
+                    } else {
+                        let rbh = rb.map { $0 + 2 * h }
+                        for j in 0..<h { cand[j] = clipped(xrow[2 * h + j] + reset[j] * (hrow[2 * h + j] + (rbh?[j] ?? 0))) }
+                    }
+                    gAct.apply(cand, h)
+                    for j in 0..<h { hb[j] = (1 - z[j]) * cand[j] + z[j] * hb[j] }
+                case .lstm:
+                    // i, o, f, c; o waits for the new cell state when there are peepholes.
+                    let ig = pre, og = pre + h, fg = pre + 2 * h, cc = pre + 3 * h
+                    if let p {
+                        for j in 0..<h {
+                            ig[j] = clipped(xrow[j] + hrow[j] + p[j] * cb[j])
+                            fg[j] = clipped(xrow[2 * h + j] + hrow[2 * h + j] + p[2 * h + j] * cb[j])
+                        }
+                        f.apply(ig, h)
+                        f.apply(fg, h)
+                    } else {
+                        for j in 0..<(3 * h) { pre[j] = clipped(xrow[j] + hrow[j]) }
+                        f.apply(pre, 3 * h)
+                    }
+                    for j in 0..<h { cc[j] = clipped(xrow[3 * h + j] + hrow[3 * h + j]) }
+                    gAct.apply(cc, h)
+                    for j in 0..<h { cb[j] = fg[j] * cb[j] + ig[j] * cc[j] }
+                    if let p {
+                        for j in 0..<h { og[j] = clipped(xrow[h + j] + hrow[h + j] + p[h + j] * cb[j]) }
+                        f.apply(og, h)
+                    }
+                    hb.update(from: cb, count: h)
+                    hAct.apply(hb, h)
+                    for j in 0..<h { hb[j] *= og[j] }
+                }
+                (out.y + s.yIndex(t, d, b)).update(from: hb, count: h)
+            }
+        }
+        for b in 0..<s.batch {
+            let state = s.stateIndex(d, b)
+            if let yh = out.h { (yh + state).update(from: hs + b * h, count: h) }
+            if let yc = out.c { (yc + state).update(from: cs + b * h, count: h) }
+        }
+    }
+}
+
+/// Sizes and index maps of a recurrent node's input and outputs (`layout` 0: time-major; 1: batch-major).
+private struct RecurrentShape {
+    let seq: Int, batch: Int, size: Int, hidden: Int, directions: Int, layout: Int
+
+    /// Row of `X` (and of the input projections) for time `t` of batch item `b`.
+    func xRow(_ t: Int, _ b: Int) -> Int { layout == 0 ? t * batch + b : b * seq + t }
+    /// Offset of a state row (initial and final `H`, `C`).
+    func stateIndex(_ d: Int, _ b: Int) -> Int { layout == 0 ? (d * batch + b) * hidden : (b * directions + d) * hidden }
+    /// Offset of an output row of `Y`.
+    func yIndex(_ t: Int, _ d: Int, _ b: Int) -> Int {
+        layout == 0 ? ((t * directions + d) * batch + b) * hidden : ((b * seq + t) * directions + d) * hidden
+    }
+    /// Scratch floats one direction uses.
+    func scratchFloats(gates: Int) -> Int {
+        let gh = gates * hidden
+        return seq * batch * gh + 2 * batch * gh + 3 * batch * hidden
+    }
+}
+
+/// The node's weight and optional state inputs, as float32.
+private struct RecurrentWeights {
+    let w: Tensor, r: Tensor, bias: Tensor?, h0: Tensor?, c0: Tensor?, peepholes: Tensor?
+}
+
+/// Where the directions write: disjoint rows of `Y`, `Y_h` and `Y_c`.
+private struct RecurrentOutputs: @unchecked Sendable {
+    let y: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>?, c: UnsafeMutablePointer<Float>?
+}
+
+/// The activation functions ONNX's recurrent ops accept, applied in place to a row of gates.
+enum RecurrentActivation: Sendable {
+    case sigmoid, tanh, relu, softsign, softplus
+    case leakyRelu(Float), thresholdedRelu(Float), elu(Float)
+    case scaledTanh(Float, Float), hardSigmoid(Float, Float), affine(Float, Float)
+
+    /// The activation `name` (case-insensitive) with ONNX's default alpha and beta where not given.
+    init(_ name: String, alpha: Float?, beta: Float?) throws {
+        switch name.lowercased() {
+        case "sigmoid": self = .sigmoid
+        case "tanh": self = .tanh
+        case "relu": self = .relu
+        case "leakyrelu": self = .leakyRelu(alpha ?? 0.01)
+        case "thresholdedrelu": self = .thresholdedRelu(alpha ?? 1)
+        case "scaledtanh": self = .scaledTanh(alpha ?? 1, beta ?? 1)
+        case "hardsigmoid": self = .hardSigmoid(alpha ?? 0.2, beta ?? 0.5)
+        case "elu": self = .elu(alpha ?? 1)
+        case "softsign": self = .softsign
+        case "softplus": self = .softplus
+        case "affine": self = .affine(alpha ?? 1, beta ?? 0)
+        default: throw AscentError.invalid("activation '\(name)' is not supported")
+        }
+    }
+
+    /// Replaces each of the `n` values at `p` by its activation.
+    func apply(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        switch self {
+        case .sigmoid: for i in 0..<n { p[i] = 1 / (1 + expf(-p[i])) }
+        case .tanh: for i in 0..<n { p[i] = tanhf(p[i]) }
+        case .relu: for i in 0..<n { p[i] = Swift.max(p[i], 0) }
+        case .leakyRelu(let a): for i in 0..<n { p[i] = p[i] >= 0 ? p[i] : a * p[i] }
+        case .thresholdedRelu(let a): for i in 0..<n { p[i] = p[i] > a ? p[i] : 0 }
+        case .scaledTanh(let a, let b): for i in 0..<n { p[i] = a * tanhf(b * p[i]) }
+        case .hardSigmoid(let a, let b): for i in 0..<n { p[i] = Swift.max(0, Swift.min(1, a * p[i] + b)) }
+        case .elu(let a): for i in 0..<n { p[i] = p[i] >= 0 ? p[i] : a * (expf(p[i]) - 1) }
+        case .softsign: for i in 0..<n { p[i] = p[i] / (1 + Swift.abs(p[i])) }
+        case .softplus: for i in 0..<n { p[i] = logf(1 + expf(p[i])) }
+        case .affine(let a, let b): for i in 0..<n { p[i] = a * p[i] + b }
+        }
     }
 }

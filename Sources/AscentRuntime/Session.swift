@@ -26,21 +26,33 @@ public final class Session: Sendable {
         /// results up to float rounding). Off runs every node as written.
         public var fuseOperations: Bool
         /// With `fuseOperations`, run channels-first convolution regions channels-last (see
-        /// ``LayoutPass``; same results up to float rounding). `ASCENT_NO_LAYOUT_PASS` in the
-        /// environment turns it off for every session.
+        /// ``LayoutPass``; same results up to float rounding).
         public var layoutPass: Bool
+        /// Run convolutions with a constant kernel (and their input gradients) as oneDNN
+        /// primitives made once per plan. Off runs them on the built-in im2col + sgemm and direct
+        /// kernels (same results up to float rounding; for comparisons and debugging).
+        public var convolutionPrimitives: Bool
+        /// Use fewer than `threads` while other processes keep the CPUs busy (each call checks how
+        /// many tasks are runnable elsewhere; see ``Processors``): a team of threads waits at every
+        /// join for whichever thread the kernel descheduled, so on a shared machine one thread is
+        /// faster. Plans are made per thread count (oneDNN fixes a primitive's threads when it is
+        /// made), so a session that sees both conditions keeps two. Off always uses `threads`.
+        public var adaptiveThreads: Bool
 
         public init(threads: Int = Session.defaultThreads, planCacheLimit: Int = 16, fuseOperations: Bool = true,
-                    layoutPass: Bool = true) {
+                    layoutPass: Bool = true, convolutionPrimitives: Bool = true, adaptiveThreads: Bool = true) {
             self.threads = max(1, threads)
             self.planCacheLimit = max(1, planCacheLimit)
             self.fuseOperations = fuseOperations
             self.layoutPass = layoutPass
+            self.convolutionPrimitives = convolutionPrimitives
+            self.adaptiveThreads = adaptiveThreads
         }
     }
 
-    /// The number of online processors.
-    public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// The processors this process may use: its CPU affinity mask, lowered to its cgroup CPU
+    /// quota (rounded up) when it has one — not the machine's processor count.
+    public static var defaultThreads: Int { Processors.available }
 
     public let options: Options
     let program: Program
@@ -75,17 +87,20 @@ public final class Session: Sendable {
     /// - Throws: ``AscentError`` `.invalidData` for a missing, unknown, mistyped or misshapen input
     ///   (one line naming it) or data a kernel refuses (naming the node); `.internal` for a bug.
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
-        let (bound, key) = try bind(inputs)
+        let (bound, shapes) = try bind(inputs)
+        let threads = options.adaptiveThreads ? Processors.worthUsing(options.threads) : options.threads
+        let key = shapes + [[threads]]
         let pool = pools.withLock { $0.popLast() } ?? BufferPool()
         defer { pools.withLock { if $0.count < max(1, options.threads) { $0.append(pool) } } }
-        let context = ExecutionContext(threads: options.threads, pool: pool)
+        let context = ExecutionContext(threads: threads, pool: pool, primitives: options.convolutionPrimitives)
         let plan: Plan
         if let cached = plans.withLock({ $0.plan(for: key) }) {
             plan = cached
         } else {
             var types: [Int: TensorType] = [:]
             for (id, t) in bound { types[id] = t.type }
-            plan = try Plan(program: program, inputTypes: types, context: ExecutionContext(threads: options.threads, pool: BufferPool()))
+            plan = try Plan(program: program, inputTypes: types,
+                            context: ExecutionContext(threads: threads, pool: BufferPool(), primitives: options.convolutionPrimitives))
             plans.withLock { $0.insert(plan, for: key, limit: options.planCacheLimit) }
         }
         return try plan.execute(program, inputs: bound, context: context)
@@ -137,7 +152,7 @@ public final class Session: Sendable {
 
 /// Plans by input shapes, oldest dropped first beyond the limit.
 struct PlanCache {
-    /// One entry per graph input: its shape, or nil when left to its initializer.
+    /// One entry per graph input: its shape, or nil when left to its initializer; then the thread count.
     typealias Key = [[Int]?]
 
     private(set) var plans: [Key: Plan] = [:]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AscentIR
+import AscentModel
 import AscentProbe
 import AscentRuntime
 import Foundation
@@ -14,14 +15,9 @@ extension Ascent {
             --input-shape fixes them), plus the import time and the peak resident memory.
             """)
 
-        @Argument(help: "The model: .onnx, .h5, .keras or .ascent.")
-        var model: String
-
-        @Option(name: .customLong("input"), help: "An input as [NAME=]FILE (.npy or .png); repeat for several inputs.")
-        var inputs: [String] = []
-
-        @Option(name: .customLong("input-shape"), help: "A shape for an input as NAME=d0,d1,...; repeat for several.")
-        var inputShapes: [String] = []
+        @OptionGroup var model: ModelOptions
+        @OptionGroup var inputs: InputFileOptions
+        @OptionGroup var shapes: InputShapeOptions
 
         @Option(help: "Timed runs.")
         var runs: Int = 20
@@ -29,8 +25,7 @@ extension Ascent {
         @Option(help: "Untimed runs first.")
         var warmup: Int = 3
 
-        @Option(help: "Threads for the CPU kernels (default: all cores).")
-        var threads: Int?
+        @OptionGroup var threads: ThreadOptions
 
         @Option(help: "Time one forward+backward step for this target instead of the forward pass.")
         var grad: String?
@@ -38,25 +33,20 @@ extension Ascent {
         @Flag(help: "Print one JSON line.")
         var json = false
 
-        @Option(help: "Architecture JSON for a weights-only Keras file.")
-        var config: String?
-
         func validate() throws {
             guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
             guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more") }
-            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         }
 
         func run() throws {
             try reportingErrors {
                 let importStart = DispatchTime.now().uptimeNanoseconds
-                let loaded = try loadModel(model, config: config)
+                let loaded = try model.load()
                 let importMs = Double(DispatchTime.now().uptimeNanoseconds - importStart) / 1e6
                 var graph = loaded.graph
-                var options = Session.Options()
-                if let threads { options.threads = threads }
-                var feeds = try InputFeeds.load(inputs, for: graph, scale: 1 / 255)
-                let shapes = try parseShapes()
+                let options = threads.session
+                var feeds = try inputs.feeds(for: loaded)
+                let shapes = try self.shapes.shapes()
                 var rng = SystemRandomNumberGenerator()
                 for input in graph.inputs where feeds[input.name] == nil {
                     feeds[input.name] = try randomInput(input, shape: shapes[input.name], rng: &rng)
@@ -67,7 +57,7 @@ extension Ascent {
                     graph = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: floating).graph
                 }
                 let session: Session
-                do { session = try Session(graph: graph, options: options) } catch let e as AscentError { throw e.inFile(model) }
+                do { session = try Session(graph: graph, options: options) } catch let e as AscentError { throw e.inFile(model.model) }
                 for _ in 0..<warmup { _ = try session.run(feeds) }
                 var times: [Double] = []
                 for _ in 0..<runs {
@@ -78,7 +68,7 @@ extension Ascent {
                 times.sort()
                 let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
                 let peakMB = peakResidentMB()
-                let name = (model as NSString).lastPathComponent
+                let name = (model.model as NSString).lastPathComponent
                 if json {
                     let object: [String: Any] = [
                         "model": name, "median_ms": median, "min_ms": times.first!, "max_ms": times.last!,
@@ -93,19 +83,6 @@ extension Ascent {
                                 median, times.first!, times.last!, importMs, peakMB))
                 }
             }
-        }
-
-        func parseShapes() throws -> [String: [Int]] {
-            var out: [String: [Int]] = [:]
-            for spec in inputShapes {
-                guard let eq = spec.firstIndex(of: "=") else { throw AscentError(.usage, "--input-shape '\(spec)' is not NAME=d0,d1,...") }
-                let dims = spec[spec.index(after: eq)...].split(separator: ",").map { Int($0) }
-                guard !dims.isEmpty, dims.allSatisfy({ $0 != nil && $0! > 0 }) else {
-                    throw AscentError(.usage, "--input-shape '\(spec)' needs positive integer sizes")
-                }
-                out[String(spec[..<eq])] = dims.map { $0! }
-            }
-            return out
         }
 
         /// Seeded-quality random values: floats in [0, 1), integers in [0, 10).

@@ -13,8 +13,7 @@ extension Ascent {
             A model with unsupported nodes cannot be exported: the error lists them all.
             """)
 
-        @Argument(help: "The model to convert: .onnx, .h5, .keras or .ascent.")
-        var input: String
+        @OptionGroup var model: ModelOptions
 
         @Option(name: .shortAndLong, help: "The output file: .ascent or .onnx.")
         var output: String
@@ -24,9 +23,6 @@ extension Ascent {
 
         @Flag(help: "Store the ONNX initializers of 1 KiB or more in OUT.onnx.data beside the model (ONNX external data; needed beyond 2 GiB).")
         var externalData = false
-
-        @Option(help: "Architecture JSON for a weights-only Keras file.")
-        var config: String?
 
         private var writesONNX: Bool { output.lowercased().hasSuffix(".onnx") }
 
@@ -46,7 +42,8 @@ extension Ascent {
 
         func run() throws {
             try reportingErrors {
-                let loaded = try loadModel(input, config: config)
+                try checkOutput(output, option: "--output")
+                let loaded = try model.load()
                 if writesONNX {
                     let sidecar = externalData ? output.split(separator: "/").last.map { String($0) + ".data" } : nil
                     let options = ONNXExporter.Options(opset: opset ?? ONNXExporter.defaultOpset,
@@ -55,7 +52,7 @@ extension Ascent {
                     do {
                         summary = try ONNXExporter.write(loaded.graph, to: output, options: options)
                     } catch let e as AscentError {
-                        throw e.file == nil ? e.inFile(input) : e
+                        throw e.file == nil ? e.inFile(model.model) : e
                     }
                     let transposes = summary.ops["Transpose"] ?? 0
                     let external = sidecar.map { ", \(summary.externalInitializers) of them in \($0)" } ?? ""

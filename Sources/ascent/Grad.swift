@@ -1,5 +1,6 @@
 import ArgumentParser
 import AscentIR
+import AscentModel
 import AscentProbe
 import AscentRuntime
 import Foundation
@@ -15,11 +16,8 @@ extension Ascent {
             the sum over the batch, so each batch item gets its own gradient.
             """)
 
-        @Argument(help: "The model: .onnx, .h5, .keras or .ascent.")
-        var model: String
-
-        @Option(name: .customLong("input"), help: "An input as [NAME=]FILE (.npy or .png); repeat for several inputs.")
-        var inputs: [String] = []
+        @OptionGroup var model: ModelOptions
+        @OptionGroup var inputs: InputFileOptions
 
         @Option(help: "What to differentiate: logit:K, output:NAME:K or layer:NAME:C[:max].")
         var target: String
@@ -30,25 +28,18 @@ extension Ascent {
         @Option(name: .shortAndLong, help: "Where to write the gradient (.npy).")
         var output: String
 
-        @Option(help: "Threads for the CPU kernels (default: all cores).")
-        var threads: Int?
-
-        @Option(help: "Factor applied to PNG pixel values (0...255).")
-        var scale: Float = 1.0 / 255.0
-
-        @Option(help: "Architecture JSON for a weights-only Keras file.")
-        var config: String?
+        @OptionGroup var threads: ThreadOptions
 
         func validate() throws {
-            guard !inputs.isEmpty else { throw ValidationError("give at least one --input") }
-            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+            guard !inputs.inputs.isEmpty else { throw ValidationError("give at least one --input") }
         }
 
         func run() throws {
             try reportingErrors {
                 let parsed = try Target(parsing: target)
-                let loaded = try loadModel(model, config: config)
-                let feeds = try InputFeeds.load(inputs, for: loaded.graph, scale: scale)
+                try checkOutput(output, option: "--output")
+                let loaded = try model.load()
+                let feeds = try inputs.feeds(for: loaded)
                 let floating = loaded.graph.inputs.filter { $0.type.dtype.isFloatingPoint }.map(\.name)
                 let respect = try wrt ?? {
                     guard floating.count == 1 else {
@@ -62,10 +53,8 @@ extension Ascent {
                 do {
                     objective = try Objective(parsed, on: loaded.graph)
                     gradient = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: [respect])
-                    var options = Session.Options()
-                    if let threads { options.threads = threads }
-                    outputs = try Session(graph: gradient.graph, options: options).run(feeds)
-                } catch let e as AscentError { throw e.inFile(model) }
+                    outputs = try Session(graph: gradient.graph, options: threads.session).run(feeds)
+                } catch let e as AscentError { throw e.inFile(model.model) }
                 let values = outputs[objective.value]!.floats().map { String(format: "%.6g", $0) }
                 emit("\(objective.summary): \(values.joined(separator: " "))\n")
                 let grad = outputs[gradient.gradients[respect]!]!

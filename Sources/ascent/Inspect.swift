@@ -10,31 +10,30 @@ extension Ascent {
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, dot }
 
-        @Argument(help: "The model: .onnx, .h5, .keras or .ascent.")
-        var model: String
+        @OptionGroup var model: ModelOptions
 
         @Option(help: "Output format: text, json or dot (Graphviz).")
         var format: Format = .text
 
-        @Option(name: .customLong("input-shape"),
-                help: "Fix an input's shape as NAME=d0,d1,... so inferred shapes become concrete; repeat for several inputs.")
-        var inputShapes: [String] = []
+        @OptionGroup var shapes: InputShapeOptions
 
-        @Option(help: "Architecture JSON for a weights-only Keras file.")
-        var config: String?
-
-        func validate() throws { _ = try Inspect.parseShapes(inputShapes) }
+        @Flag(help: "List the names targets can use (layer:NAME:C, neuron:NAME:C@i,j, output:NAME:K), layer-like values first.")
+        var names = false
 
         func run() throws {
             try reportingErrors {
-                var loaded = try loadModel(model, config: config)
+                var loaded = try model.load()
                 let types: [String: ValueType]
                 do {
-                    let shapes = try Inspect.parseShapes(inputShapes)
+                    let shapes = try self.shapes.shapes()
                     loaded.graph = try loaded.graph.fixingInputShapes(shapes)
                     types = try Inspect.types(of: loaded.graph, fixed: !shapes.isEmpty)
                 } catch let e as AscentError {
-                    throw e.inFile(model)
+                    throw e.inFile(model.model)
+                }
+                if names {
+                    emit(InspectNames.render(loaded.graph, types: types))
+                    return
                 }
                 let summary = GraphSummary(loaded.graph, source: loaded.source, types: types)
                 switch format {
@@ -75,24 +74,6 @@ extension Ascent.Inspect {
             }
         }
         return types
-    }
-
-    /// `NAME=d0,d1,...` arguments as sizes by input name; malformed ones are usage errors.
-    static func parseShapes(_ specs: [String]) throws -> [String: [Int]] {
-        var out: [String: [Int]] = [:]
-        for spec in specs {
-            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else {
-                throw ValidationError("--input-shape '\(spec)' is not NAME=d0,d1,...")
-            }
-            let name = String(spec[..<eq])
-            let sizes = spec[spec.index(after: eq)...].split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
-            guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                throw ValidationError("--input-shape '\(spec)' needs positive integer sizes, as NAME=1,224,224,3")
-            }
-            guard out[name] == nil else { throw ValidationError("--input-shape gives '\(name)' twice") }
-            out[name] = sizes.map { $0! }
-        }
-        return out
     }
 }
 

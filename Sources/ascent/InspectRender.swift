@@ -1,9 +1,11 @@
 import AscentIR
+import AscentModel
+import AscentProbe
 import Foundation
 
 /// `ascent inspect --format text`: a table sized for the terminal.
 enum InspectText {
-    static func render(_ model: LoadedModel, _ s: GraphSummary, width: Int) -> String {
+    static func render(_ model: Model, _ s: GraphSummary, width: Int) -> String {
         let g = model.graph
         let bold = isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         func heading(_ t: String) -> String { bold ? "\u{1B}[1m\(t)\u{1B}[0m" : t }
@@ -35,7 +37,7 @@ enum InspectText {
         return out
     }
 
-    static func describeSource(_ model: LoadedModel) -> String {
+    static func describeSource(_ model: Model) -> String {
         let m = model.graph.metadata
         var parts = [model.format.rawValue]
         if let p = m["producer"] { parts.append(p) }
@@ -51,20 +53,12 @@ enum InspectText {
     static func lpad(_ s: String, _ n: Int) -> String {
         s.count >= n ? s : String(repeating: " ", count: n - s.count) + s
     }
-    static func grouped(_ n: Int) -> String {
-        let digits = String(n)
-        var out = ""
-        for (i, c) in digits.reversed().enumerated() {
-            if i > 0, i % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return String(out.reversed())
-    }
+    static func grouped(_ n: Int) -> String { Report.grouped(n) }
 }
 
 /// `ascent inspect --format json`: ``ModelDescription`` on one line.
 enum InspectJSON {
-    static func render(_ model: LoadedModel, _ s: GraphSummary) throws -> String {
+    static func render(_ model: Model, _ s: GraphSummary) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(ModelDescription(model.graph, s, format: model.format.rawValue))
@@ -100,5 +94,41 @@ enum InspectDot {
             if let from = producer[o.name] { out += "  \(q(from)) -> \(q(id));\n" }
         }
         return out + "}\n"
+    }
+}
+
+/// `ascent inspect --names`: the names targets can use, layer-like values (floating-point
+/// feature maps and activations) first, then the rest, then the outputs.
+enum InspectNames {
+    static func render(_ g: Graph, types: [String: ValueType]) -> String {
+        var layers: [[String]] = [], others: [[String]] = []
+        for node in g.nodes {
+            guard let value = node.outputs.first(where: { !$0.isEmpty }) else { continue }
+            let type = types[value]
+            let name = value == node.name || value == node.name + ":0" ? node.name : "\(node.name) (value \(value))"
+            let row = [name, node.op, type.map(\.description) ?? "?"]
+            if let t = type, t.dtype.isFloatingPoint, let shape = t.shape, shape.rank >= 2 {
+                let axis = t.layout.flatMap { $0.rank == shape.rank ? $0.channelAxis : nil } ?? (shape.rank == 2 ? 1 : nil)
+                let channels = axis.map { shape.dims[$0].value.map { "\($0) channel\($0 == 1 ? "" : "s")" } ?? "? channels" } ?? "channel axis unknown"
+                layers.append(row + [channels])
+            } else {
+                others.append(row)
+            }
+        }
+        var out = "layers (layer:NAME:C, neuron:NAME:C@i,j):\n" + table(layers)
+        if !others.isEmpty { out += "other values:\n" + table(others) }
+        out += "outputs (output:NAME:K" + (g.outputs.count == 1 ? ", or logit:K" : "") + "):\n"
+        out += table(g.outputs.map { o in [o.name, o.type.description] + ((o.type.shape?.dims.last?.value).map { ["K from 0 to \($0 - 1)"] } ?? []) })
+        return out
+    }
+
+    /// Rows with their columns padded to line up, indented by two spaces.
+    static func table(_ rows: [[String]]) -> String {
+        guard let columns = rows.map(\.count).max() else { return "  (none)\n" }
+        let widths = (0..<columns).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            "  " + row.enumerated().map { c, cell in c == row.count - 1 ? cell : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ") + "\n"
+        }.joined()
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AscentImage
 import AscentIR
+import AscentModel
 import AscentProbe
 import AscentRuntime
 import Foundation
@@ -19,16 +20,20 @@ extension Ascent {
             --input-range, random pad/jitter/scale/rotate before each step, Adam lr 0.05, 256 steps. \
             --steps, --learning-rate and --init override the preset. \
             Several targets (--target repeated, or --targets with a range such as layer:conv1:0-15 \
-            or logit:0-9) optimize one batch item each and --output draws them as one labelled grid. \
+            or logit:0-9) optimize one batch item each (--batch-size at a time) and --output draws \
+            them as one labelled grid. \
             The input range for lucid and smooth comes from --input-range, else from a rescaling or \
             normalization at the model's start, else 0,1. --output X.npy saves the input instead of a \
-            picture (the only choice for inputs that are not images).
+            picture (the only choice for inputs that are not images). \
+            --report DIR writes DIR/index.html (pictures, objective curves, class probabilities, the \
+            run and the model) with DIR/report.json and one picture per target (animated with --frames). \
+            --shard I/N runs the I-th of N slices of whole batches (I from 0); `ascent report merge` \
+            combines their reports. The same seed and batch size give the same pictures sharded or not.
             """)
 
         enum Preset: String, ExpressibleByArgument, CaseIterable { case kerasExample = "keras-example", smooth, lucid }
 
-        @Argument(help: "The model: .onnx, .h5, .keras or .ascent.")
-        var model: String
+        @OptionGroup var model: ModelOptions
 
         @Option(help: "What to maximize: logit:K, output:NAME:K, layer:NAME:C[:max] or neuron:NAME:C@i,j (repeat for a batch).")
         var target: [String] = []
@@ -60,10 +65,22 @@ extension Ascent {
         @Option(help: "Where to write the per-step trace (.json).")
         var log: String?
 
-        @Option(help: "Threads for the CPU kernels (default: all cores).")
-        var threads: Int?
+        @Option(help: "A folder for an HTML report (index.html, report.json and one picture per target).")
+        var report: String?
 
-        @Option(help: "The model's input range LO,HI (smooth and lucid presets; default: from the model, else 0,1).")
+        @Option(help: "Record K frames of the optimization as an animated PNG per target in the --report folder.")
+        var frames: Int?
+
+        @Option(help: "Targets optimized together as one batch.")
+        var batchSize: Int = 16
+
+        @Option(help: "Run only slice I of N (I from 0) of the batches; merge the --report folders with `ascent report merge`.")
+        var shard: String?
+
+        @OptionGroup var threads: ThreadOptions
+
+        @Option(parsing: .unconditional,
+                help: "The model's input range LO,HI, e.g. -1,1 (smooth and lucid presets; default: from the model, else 0,1).")
         var inputRange: String?
 
         @Option(help: "Total-variation weight (overrides the preset).")
@@ -72,50 +89,54 @@ extension Ascent {
         @Option(help: "L2 weight (overrides the preset).")
         var l2: Float?
 
+        @Option(help: "Subtract Lucid's diversity of a layer across the batch: LAYER or LAYER:WEIGHT (default weight 100).")
+        var diversity: String?
+
+        @OptionGroup var labels: LabelOptions
+
+        func validate() throws {
+            if let steps, steps < 0 { throw ValidationError("--steps must be 0 or more") }
+            if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
+            if let output, !output.lowercased().hasSuffix(".png"), !output.lowercased().hasSuffix(".npy") {
+                throw ValidationError("--output must end in .png (a picture) or .npy (the input)")
+            }
+            if target.isEmpty && targets.isEmpty { throw ValidationError("give at least one --target or --targets") }
+            if let frames {
+                guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
+                guard report != nil else { throw ValidationError("--frames needs --report DIR (the animations go there)") }
+            }
+            guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+            if let shard { _ = try Shard(parsing: shard) }
+        }
+
         /// `--input-range`, else what the model says (reported on stderr), else 0...1.
         func range(for graph: Graph, input: String?, notes: inout [String]) throws -> ClosedRange<Float> {
             if let inputRange {
-                let parts = inputRange.split(separator: ",").compactMap { Float($0) }
-                guard parts.count == 2, parts[0] < parts[1] else { throw AscentError(.usage, "--input-range must be LO,HI with LO < HI") }
-                return parts[0]...parts[1]
+                let parts = inputRange.split(separator: ",", omittingEmptySubsequences: false).map { Float($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo < hi else {
+                    throw AscentError(.usage, "--input-range '\(inputRange)' is not LO,HI with LO < HI (e.g. 0,255 or -1,1)")
+                }
+                return lo...hi
             }
             guard let input, let found = ModelFacts.inputRange(of: graph, input: input) else { return 0...1 }
             notes.append("input range \(found.range.lowerBound)…\(found.range.upperBound) from \(found.source)")
             return found.range
         }
 
-        @Option(help: "Subtract Lucid's diversity of a layer across the batch: LAYER or LAYER:WEIGHT (default weight 100).")
-        var diversity: String?
-
-        @Option(help: "Architecture JSON for a weights-only Keras file.")
-        var config: String?
-
-        func validate() throws {
-            if let steps, steps < 0 { throw ValidationError("--steps must be 0 or more") }
-            if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
-            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-            if let output, !output.lowercased().hasSuffix(".png"), !output.lowercased().hasSuffix(".npy") {
-                throw ValidationError("--output must end in .png (a picture) or .npy (the input)")
-            }
-            if target.isEmpty && targets.isEmpty { throw ValidationError("give at least one --target or --targets") }
-        }
-
         func run() throws {
             try reportingErrors {
                 let parsed = try target.map { try Target(parsing: $0) } + targets.flatMap { try Target.expanding($0) }
-                var goal = Goal(batch: parsed)
-                if let diversity {
-                    // The weight is the last ':'-part when it parses as a number (layer names may hold ':').
-                    if let colon = diversity.lastIndex(of: ":"), let weight = Float(diversity[diversity.index(after: colon)...]) {
-                        goal.diversity = .init(layer: String(diversity[..<colon]), weight: weight)
-                    } else {
-                        goal.diversity = .init(layer: diversity)
-                    }
-                }
-                let loaded = try loadModel(model, config: config)
+                let shard = try self.shard.map(Shard.init(parsing:))
+                // Every output is checked before the model is even loaded.
+                try checkOutput(output, option: "--output")
+                try checkOutput(saveInput, option: "--save-input")
+                try checkOutput(log, option: "--log")
+                if let report { try checkReportFolder(report) }
+                let loaded = try model.load()
+                let names = try labels.labels(for: loaded)
                 // The default: lucid (the clearest pictures) when the input is an image, else the
                 // Keras example's plain ascent, which works on any input.
-                let floating = loaded.graph.inputs.filter { $0.type.dtype.isFloatingPoint }
+                let floating = loaded.floatingInputs
                 let isImage = floating.count == 1 && floating[0].type.shape?.rank == 4
                 let chosen = preset ?? (isImage ? .lucid : .kerasExample)
                 // Notes wait until the probe is ready, so an error stays the only line on stderr.
@@ -129,7 +150,6 @@ extension Ascent {
                 }
                 if let steps { options.steps = steps }
                 if let learningRate { options.learningRate = learningRate }
-                options.seed = seed
                 if let tv { options.totalVariation = tv }
                 if let l2 { options.l2 = l2 }
                 switch initial {
@@ -137,51 +157,110 @@ extension Ascent {
                 case "zeros": options.initialization = .zeros
                 case let path?: options.initialization = .tensor(try NumPy.read(path: path))
                 }
-                let probe: Probe
-                do { probe = try Probe(graph: loaded.graph, goal: goal, options: options, threads: threads) }
-                catch let e as AscentError { throw e.inFile(model) }
-                notes.forEach(note)
-                // Refuse a picture of a non-image before the work, not after.
-                if let output, output.lowercased().hasSuffix(".png"), !probe.inputIsPicture {
-                    throw AscentError(.usage, "input '\(probe.inputName)' \(Shape(probe.inputShape)) is not a picture: use --output X.npy")
+                if let frames, frames > options.steps + 1 {
+                    throw AscentError(.usage, "--frames \(frames) is more than the \(options.steps + 1) states of \(options.steps) steps")
                 }
-                let bar = ProgressBar(total: options.steps, enabled: isatty(2) != 0)
-                let start = DispatchTime.now().uptimeNanoseconds
-                let result = try probe.run { bar.update(step: $0.step, objective: $0.objective) }
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                bar.finish()
-                let first = result.steps.first?.objective ?? result.finalObjective
-                let values = zip(first, result.finalObjective).map { String(format: "%.5g → %.5g", $0, $1) }.joined(separator: ", ")
-                emit(String(format: "%@: objective %@ in %d steps (%.2f s, %.1f steps/s)\n",
-                            probe.objective.summary, values, options.steps, seconds, Double(options.steps) / max(seconds, 1e-9)))
-                let probabilities = try classProbabilities(loaded.graph, probe: probe, input: result.input)
-                for (k, p) in (probabilities ?? []).enumerated() {
-                    let best = p.indices.max { p[$0] < p[$1] } ?? 0
-                    emit(String(format: "%@ → class %d (p = %.4f)\n", parsed[min(k, parsed.count - 1)].description, best, p[best]))
+                let plan = try ProbeBatches(targetCount: parsed.count, batchSize: batchSize, seed: seed, shard: shard)
+                var run = MaximizeRun(targets: parsed, labels: names)
+                if plan.batches.isEmpty, let shard {
+                    notes.append("shard \(shard) has no targets: \(parsed.count) targets make \(plan.total) batch\(plan.total == 1 ? "" : "es") of up to \(batchSize) for \(shard.count) shards (a smaller --batch-size spreads them)")
                 }
-                if let output {
-                    if output.lowercased().hasSuffix(".npy") {
-                        try NumPy.write(result.input, to: output)
-                        emit("wrote \(output) \(Shape(result.input.shape))\n")
-                    } else {
-                        try writePicture(result.input, probe: probe, targets: parsed, deprocess: options.deprocess, to: output)
+                let frameSteps = frames.map { Set(Probe.frameSteps(count: $0, steps: options.steps)) } ?? []
+                let bar = ProgressBar(total: options.steps * plan.batches.count, enabled: isatty(2) != 0)
+                for (b, batch) in plan.batches.enumerated() {
+                    var goal = Goal(batch: Array(parsed[batch.targets]))
+                    goal.diversity = diversityTerm()
+                    var batchOptions = options
+                    batchOptions.seed = batch.seed
+                    let probe: Probe
+                    do { probe = try Probe(graph: loaded.graph, goal: goal, options: batchOptions, threads: threads.threads) }
+                    catch let e as AscentError { throw e.inFile(model.model) }
+                    if b == 0 {
+                        notes.forEach(note)
+                        notes = []
+                        // Refuse a picture of a non-image before the work, not after.
+                        if let output, output.lowercased().hasSuffix(".png"), !probe.inputIsPicture {
+                            throw AscentError(.usage, "input '\(probe.inputName)' \(Shape(probe.inputShape)) is not a picture: use --output X.npy")
+                        }
                     }
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let done = b * options.steps
+                    let result = try probe.run(recordingFramesAt: frameSteps) { bar.update(step: done + $0.step, objective: $0.objective) }
+                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    let first = result.steps.first?.objective ?? result.finalObjective
+                    let values = zip(first, result.finalObjective).map { String(format: "%.5g → %.5g", $0, $1) }.joined(separator: ", ")
+                    bar.interrupt()
+                    emit(String(format: "%@: objective %@ in %d steps (%.2f s, %.1f steps/s)\n",
+                                probe.objective.summary, values, options.steps, seconds, Double(options.steps) / max(seconds, 1e-9)))
+                    let probabilities = try classProbabilities(loaded.graph, probe: probe, input: result.input)
+                    for (k, p) in (probabilities ?? []).enumerated() {
+                        let best = p.indices.max { p[$0] < p[$1] } ?? 0
+                        let t = parsed[batch.targets.lowerBound + k]
+                        emit(String(format: "%@ → class %@ (p = %.4f)\n", run.caption(t, full: true), names?.describe(best) ?? "\(best)", p[best]))
+                    }
+                    try run.add(batch: batch.targets, result: result, probe: probe, deprocess: options.deprocess, probabilities: probabilities, seconds: seconds)
                 }
-                if let saveInput {
-                    try NumPy.write(result.input, to: saveInput)
-                    emit("wrote \(saveInput)\n")
+                notes.forEach(note)
+                bar.finish()
+                try writeOutputs(run, options: options, preset: chosen, plan: plan, shard: shard, graph: loaded)
+            }
+        }
+
+        /// `--diversity LAYER[:WEIGHT]`; the weight is the last ':'-part when it parses as a
+        /// number (layer names may hold ':').
+        func diversityTerm() -> Goal.Diversity? {
+            guard let diversity else { return nil }
+            if let colon = diversity.lastIndex(of: ":"), let weight = Float(diversity[diversity.index(after: colon)...]) {
+                return .init(layer: String(diversity[..<colon]), weight: weight)
+            }
+            return .init(layer: diversity)
+        }
+
+        /// The report folder may exist (as a folder) or be made in an existing folder.
+        func checkReportFolder(_ folder: String) throws {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else { throw AscentError(.usage, file: folder, "--report names a file, not a folder") }
+                return
+            }
+            try checkFolder(containing: folder.hasSuffix("/") ? String(folder.dropLast()) : folder, option: "--report")
+        }
+
+        func writeOutputs(_ run: MaximizeRun, options: ProbeOptions, preset: Preset, plan: ProbeBatches, shard: Shard?, graph model: Model) throws {
+            if let output, let input = run.input {
+                if output.lowercased().hasSuffix(".npy") {
+                    try NumPy.write(input, to: output)
+                    emit("wrote \(output) \(Shape(input.shape))\n")
+                } else if !run.pictures.isEmpty {
+                    let image = try run.grid()
+                    try PNG.write(image, to: output)
+                    emit("wrote \(output) (\(image.width)×\(image.height)×\(image.channels)\(run.pictures.count > 1 ? ", \(run.pictures.count) pictures" : ""))\n")
                 }
-                if let log {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys]
-                    let trace = Trace(model: model, targets: parsed.map(\.description), objective: probe.objective.summary,
-                                      preset: chosen.rawValue, seed: seed,
-                                      objectives: result.steps.map(\.objective) + [result.finalObjective],
-                                      steps: result.steps, finalObjective: result.finalObjective,
-                                      seconds: seconds, probabilities: probabilities)
-                    try AtomicWriter.write([UInt8](try encoder.encode(trace)), to: log)
-                    emit("wrote \(log)\n")
-                }
+            }
+            if let saveInput, let input = run.input {
+                try NumPy.write(input, to: saveInput)
+                emit("wrote \(saveInput)\n")
+            }
+            if let log {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                let steps = run.mergedSteps()
+                let trace = Trace(model: self.model.model, targets: run.indices.map { run.targets[$0].description }, objective: run.summaries.joined(separator: "; "),
+                                  preset: preset.rawValue, seed: seed,
+                                  objectives: steps.map(\.objective) + [run.finalObjective],
+                                  steps: steps, finalObjective: run.finalObjective,
+                                  seconds: run.seconds, probabilities: run.probabilities)
+                try AtomicWriter.write([UInt8](try encoder.encode(trace)), to: log)
+                emit("wrote \(log)\n")
+            }
+            if let folder = report {
+                let items = try run.writePictures(toFolder: folder, frames: frames)
+                let report = ProbeReport(model: self.model.model, modelFacts: ModelFacts.reportFacts(of: model.graph, format: model.format.rawValue),
+                                         commands: [commandLine()], preset: preset.rawValue, seed: seed, steps: options.steps,
+                                         batchSize: batchSize, targets: run.targets.map(\.description), shard: shard, frames: frames ?? 0,
+                                         labelsSource: run.labels?.source, seconds: run.seconds, items: items)
+                try report.write(toFolder: folder)
+                emit("wrote \((folder as NSString).appendingPathComponent("index.html")) (\(items.count) target\(items.count == 1 ? "" : "s")\(frames.map { ", \($0) frames each" } ?? ""))\n")
             }
         }
 
@@ -189,36 +268,20 @@ extension Ascent {
         /// a softmax.
         func classProbabilities(_ graph: Graph, probe: Probe, input: Tensor) throws -> [[Float]]? {
             guard let name = ModelFacts.probabilitiesOutput(of: graph) else { return nil }
-            var sessionOptions = Session.Options()
-            if let threads { sessionOptions.threads = threads }
-            guard let probs = try Session(graph: graph, options: sessionOptions).run([probe.inputName: input])[name],
+            guard let probs = try Session(graph: graph, options: threads.session).run([probe.inputName: input])[name],
                   let classes = probs.shape.last, classes > 0 else { return nil }
             let all = probs.floats()
             return stride(from: 0, to: all.count, by: classes).map { Array(all[$0..<($0 + classes)]) }
         }
-
-        /// One picture, or a labelled grid for a batch.
-        func writePicture(_ input: Tensor, probe: Probe, targets: [Target], deprocess: Deprocess, to path: String) throws {
-            let batch = input.shape.first ?? 1
-            let pictures = try (0..<batch).map {
-                try Picture.image(from: input, index: $0, channelsLast: probe.channelsLast, deprocess: deprocess)
-            }
-            let image: Image
-            if batch == 1 {
-                image = pictures[0]
-            } else {
-                // Captions: the whole target, or without its kind when that does not fit.
-                let labels = targets.map(\.description)
-                image = try ImageGrid.make(zip(pictures, labels).map { picture, label in
-                    let room = max(picture.width, picture.height) < 96 ? 16 : 1000
-                    let short = label.count > room ? String(label.drop { $0 != ":" }.dropFirst()) : label
-                    return (picture, short)
-                })
-            }
-            try PNG.write(image, to: path)
-            emit("wrote \(path) (\(image.width)×\(image.height)×\(image.channels)\(batch > 1 ? ", \(batch) pictures" : ""))\n")
-        }
     }
+}
+
+/// The command line as typed, shell-quoted where needed, with the program as `ascent`.
+func commandLine() -> String {
+    let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,@%+")
+    return (["ascent"] + CommandLine.arguments.dropFirst()).map { word in
+        !word.isEmpty && word.allSatisfy({ safe.contains($0) }) ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }.joined(separator: " ")
 }
 
 /// Progress on stderr when it is a terminal: a bar, the objective and steps per second.
@@ -227,6 +290,7 @@ final class ProgressBar {
     let enabled: Bool
     let start = DispatchTime.now().uptimeNanoseconds
     var lastDraw: UInt64 = 0
+    var drawn = false
 
     init(total: Int, enabled: Bool) {
         self.total = total
@@ -244,17 +308,17 @@ final class ProgressBar {
         let shown = objective.prefix(4).map { String(format: "%.4g", $0) }.joined(separator: " ") + (objective.count > 4 ? " …" : "")
         let line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
             + "\(step)/\(total)  objective \(shown)  " + String(format: "%.1f steps/s", rate)
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+        writeAll(2, "\r\u{1B}[K\(line)")
+        drawn = true
     }
 
-    func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    /// Clears the bar's line before other output.
+    func interrupt() {
+        if enabled && drawn { writeAll(2, "\r\u{1B}[K") }
+        drawn = false
     }
-}
 
-/// A line on stderr (notes that are not results).
-func note(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    func finish() { interrupt() }
 }
 
 /// The `--log` file.

@@ -1,6 +1,6 @@
 import ArgumentParser
-import AscentImage
 import AscentIR
+import AscentModel
 import AscentRuntime
 import Foundation
 
@@ -11,14 +11,12 @@ extension Ascent {
             discussion: """
             Inputs are matched to the model's inputs by name (NAME=FILE) or in order. A PNG becomes a \
             float32 [1,H,W,C] tensor of pixel × --scale (default 1/255, so values in [0,1]), moved to \
-            [1,C,H,W] when the model's input is channels-first.
+            [1,C,H,W] when the model's input is channels-first; --resize fits a picture of another size \
+            or colour model to the input.
             """)
 
-        @Argument(help: "The model: .onnx, .h5, .keras or .ascent.")
-        var model: String
-
-        @Option(name: .customLong("input"), help: "An input as [NAME=]FILE (.npy or .png); repeat for several inputs.")
-        var inputs: [String] = []
+        @OptionGroup var model: ModelOptions
+        @OptionGroup var inputs: InputFileOptions
 
         @Option(help: "Folder to write each output to, as <output name>.npy.")
         var outputDir: String?
@@ -26,37 +24,30 @@ extension Ascent {
         @Option(help: "How many top classes to print for a classifier output.")
         var top: Int = 5
 
-        @Option(help: "Threads for the CPU kernels (default: all cores).")
-        var threads: Int?
-
-        @Option(help: "Factor applied to PNG pixel values (0...255).")
-        var scale: Float = 1.0 / 255.0
-
-        @Option(help: "Architecture JSON for a weights-only Keras file.")
-        var config: String?
+        @OptionGroup var labels: LabelOptions
+        @OptionGroup var threads: ThreadOptions
 
         func validate() throws {
             guard top >= 0 else { throw ValidationError("--top must be 0 or more") }
-            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         }
 
         func run() throws {
             try reportingErrors {
-                let loaded = try loadModel(model, config: config)
-                if inputs.isEmpty && !loaded.graph.inputs.isEmpty {
+                if let outputDir { try checkFolder(containing: outputDir, option: "--output-dir") }
+                let loaded = try model.load()
+                if inputs.inputs.isEmpty && !loaded.graph.inputs.isEmpty {
                     let names = loaded.graph.inputs.map(\.name).joined(separator: ", ")
                     throw AscentError(.usage, "give at least one --input (model inputs: \(names))")
                 }
-                var options = Session.Options()
-                if let threads { options.threads = threads }
+                let names = try labels.labels(for: loaded)
                 let session: Session
-                do { session = try Session(graph: loaded.graph, options: options) } catch let e as AscentError { throw e.inFile(model) }
-                let feeds = try InputFeeds.load(inputs, for: loaded.graph, scale: scale)
+                do { session = try Session(graph: loaded.graph, options: threads.session) } catch let e as AscentError { throw e.inFile(model.model) }
+                let feeds = try inputs.feeds(for: loaded)
                 let outputs: [String: Tensor]
-                do { outputs = try session.run(feeds) } catch let e as AscentError { throw e.inFile(model) }
+                do { outputs = try session.run(feeds) } catch let e as AscentError { throw e.inFile(model.model) }
                 for name in loaded.graph.outputs.map(\.name) {
                     guard let t = outputs[name] else { continue }
-                    emit(OutputReport.describe(name: name, tensor: t, top: top))
+                    emit(OutputReport.describe(name: name, tensor: t, top: top, labels: names))
                     if let dir = outputDir {
                         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                         let path = (dir as NSString).appendingPathComponent(OutputReport.fileName(name) + ".npy")
@@ -69,43 +60,6 @@ extension Ascent {
     }
 }
 
-/// Turns `--input` arguments into named tensors.
-enum InputFeeds {
-    static func load(_ arguments: [String], for graph: Graph, scale: Float) throws -> [String: Tensor] {
-        var feeds: [String: Tensor] = [:]
-        for (i, argument) in arguments.enumerated() {
-            var name: String
-            var path = argument
-            if let eq = argument.firstIndex(of: "="), !FileManager.default.fileExists(atPath: argument) {
-                name = String(argument[..<eq])
-                path = String(argument[argument.index(after: eq)...])
-                guard graph.inputs.contains(where: { $0.name == name }) else {
-                    let known = graph.inputs.map(\.name).joined(separator: ", ")
-                    throw AscentError(.usage, "model has no input '\(name)' (inputs: \(known))")
-                }
-            } else {
-                guard i < graph.inputs.count else {
-                    throw AscentError(.usage, "model has \(graph.inputs.count) inputs, got \(arguments.count) --input files")
-                }
-                name = graph.inputs[i].name
-            }
-            feeds[name] = try tensor(path, for: graph.inputs.first { $0.name == name }!, scale: scale)
-        }
-        return feeds
-    }
-
-    static func tensor(_ path: String, for input: ValueInfo, scale: Float) throws -> Tensor {
-        guard !path.lowercased().hasSuffix(".png") else {
-            var t = try PNG.read(path: path).tensor(scale: scale)
-            if let dims = input.type.shape?.dims, dims.count == 4, dims[1].value == t.shape[3], dims[3].value != t.shape[3] {
-                t = try t.transposed([0, 3, 1, 2])  // NHWC picture → NCHW model
-            }
-            return t
-        }
-        return try NumPy.read(path: path)
-    }
-}
-
 /// What `ascent run` prints for each output.
 enum OutputReport {
     /// `<name>` with characters outside `[A-Za-z0-9._-]` replaced by `_`.
@@ -115,7 +69,9 @@ enum OutputReport {
         })
     }
 
-    static func describe(name: String, tensor t: Tensor, top: Int) -> String {
+    /// `probs: float32[1,10]`, then for a classifier-shaped output the top classes of each row
+    /// (`  [0] top 3: 7 seven (0.9990), ...`), else the value range.
+    static func describe(name: String, tensor t: Tensor, top: Int, labels: ClassLabels? = nil) -> String {
         var out = "\(name): \(t)"
         let values = t.doubles()
         let isClassifier = t.dtype.isFloatingPoint && (1...2).contains(t.shape.count) && (t.shape.last ?? 0) >= 2
@@ -130,7 +86,10 @@ enum OutputReport {
         for row in 0..<(values.count / classes) {
             let slice = values[(row * classes)..<((row + 1) * classes)]
             let best = slice.indices.sorted { slice[$0] > slice[$1] || (slice[$0] == slice[$1] && $0 < $1) }.prefix(top)
-            let items = best.map { String(format: "%d (%.4f)", $0 - row * classes, slice[$0]) }
+            let items = best.map { i -> String in
+                let k = i - row * classes
+                return (labels?.describe(k) ?? "\(k)") + String(format: " (%.4f)", slice[i])
+            }
             out += "  \(t.shape.count == 2 ? "[\(row)] " : "")top \(best.count): " + items.joined(separator: ", ") + "\n"
         }
         return out

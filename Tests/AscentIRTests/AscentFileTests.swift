@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func missingFileIsMissing() {
-        let e = caught { try AscentFile.read(path: "/nonexistent/model.ascent") }
+        let e = caught { _ = try AscentFile.read(path: "/nonexistent/model.ascent") }
         #expect(e?.kind == .missingFile)
         #expect(e?.description.hasPrefix("/nonexistent/model.ascent: ") == true)
     }
@@ -66,7 +66,7 @@ import Testing
         let cuts = Set((0..<32).map { $0 * bytes.count / 32 } + [1, 7, 8, 9, bytes.count - 1])
         for cut in cuts.sorted() {
             try Data(bytes[0..<cut]).write(to: URL(fileURLWithPath: bad))
-            let e = caught { try AscentFile.read(path: bad) }
+            let e = caught { _ = try AscentFile.read(path: bad) }
             #expect(e?.kind == .invalidData, "cut at \(cut)")
             #expect(e?.description.hasPrefix(bad + ": ") == true, "cut at \(cut): \(String(describing: e))")
         }
@@ -77,10 +77,10 @@ import Testing
             mutant[i] ^= UInt8.random(in: 1...255, using: &rng)
             try Data(mutant).write(to: URL(fileURLWithPath: bad))
             // Either it still loads (a flipped weight bit) or it is refused cleanly.
-            if let e = caught({ try AscentFile.read(path: bad) }) { #expect(e.kind == .invalidData) }
+            if let e = caught({ _ = try AscentFile.read(path: bad) }) { #expect(e.kind == .invalidData) }
         }
         try Data("not a safetensors file at all".utf8).write(to: URL(fileURLWithPath: bad))
-        #expect(caught { try AscentFile.read(path: bad) }?.description.contains("header length") == true)
+        #expect(caught { _ = try AscentFile.read(path: bad) }?.description.contains("header length") == true)
     }
 
     @Test func writeIsAtomicAndKeepsExistingFileOnFailure() throws {

@@ -60,7 +60,7 @@ import Testing
         let config = dir.appendingPathComponent("digits.json")
         try Data(try archive.read("model.weights.h5")).write(to: weights)
         try Data(try archive.read("config.json")).write(to: config)
-        let e = try #require(throwsAscent { try KerasImporter.load(path: weights.path) })
+        let e = try #require(throwsAscent { _ = try KerasImporter.load(path: weights.path) })
         #expect(e.kind == .invalidData && e.description.contains("--config"))
         let g = try KerasImporter.load(path: weights.path, configPath: config.path)
         #expect(g.metadata["source_format"] == "keras-weights")
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func badFilesGiveTypedErrors() throws {
-        let missing = try #require(throwsAscent { try KerasImporter.load(path: "/nonexistent/model.h5") })
+        let missing = try #require(throwsAscent { _ = try KerasImporter.load(path: "/nonexistent/model.h5") })
         #expect(missing.kind == .missingFile)
         #expect(missing.description.hasPrefix("/nonexistent/model.h5: "))
         let dir = try TestPaths.temporaryDirectory()
@@ -77,7 +77,7 @@ import Testing
             let bad = dir.appendingPathComponent("bad-" + file).path
             for cut in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 16)) {
                 try Data(bytes[0..<cut]).write(to: URL(fileURLWithPath: bad))
-                let e = try #require(throwsAscent { try KerasImporter.load(path: bad) }, "\(file) cut at \(cut)")
+                let e = try #require(throwsAscent { _ = try KerasImporter.load(path: bad) }, "\(file) cut at \(cut)")
                 #expect(e.kind == .invalidData, "\(file) cut at \(cut): \(e)")
                 #expect(e.description.hasPrefix(bad), "\(e)")
             }

@@ -17,7 +17,7 @@ import Testing
     /// The sum of a tensor's values, from `raw_data` (little-endian) or the typed field.
     static func sum(_ tensor: ONNXTensorProto) -> Double? {
         func raw<T>(_ type: T.Type, _ convert: (T) -> Double) -> Double? {
-            guard let bytes = tensor.rawData else { return nil }
+            guard let bytes = tensor.rawBytes else { return nil }
             return bytes.withUnsafeBytes { buffer in
                 stride(from: 0, to: buffer.count, by: MemoryLayout<T>.size)
                     .map { convert(buffer.loadUnaligned(fromByteOffset: $0, as: T.self)) }.reduce(0, +)

@@ -1,10 +1,11 @@
 import AscentIR
 @testable import AscentRuntime
+import Foundation
 import Testing
 
 /// `ExecutionContext.parallelFor`: every index once, in chunks that do not depend on who runs
-/// them. ``OpenMPTeam`` (its opt-in threads, oneDNN's OpenMP team): chunk c on team thread c, no
-/// nested teams, one team per calling thread.
+/// them, on oneDNN's OpenMP team (``OpenMPTeam``: chunk c on team thread c, no nested teams, one
+/// team per calling thread); the processor budget and libgomp's start-up spin count (``Processors``).
 @Suite struct ParallelTests {
     /// Enough work per item that every loop here goes parallel.
     let heavy = ExecutionContext.parallelThreshold
@@ -35,13 +36,31 @@ import Testing
         #expect(ranges(count: 1000, threads: 2, costPerItem: 1) == [0..<1000])
     }
 
+    @Test func availableProcessorsWithinTheMachine() {
+        let online = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #expect(Processors.available >= 1 && Processors.available <= online)
+        #expect(Session.defaultThreads == Processors.available)
+    }
+
+    /// The test runner is an executable linking CParallel: its preinit hook started libgomp with
+    /// Ascent's spin count unless the environment chose, and took the variable out again.
+    @Test func openMPStartsWithAShortSpinUnlessTheUserChose() {
+        let userChose = ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] != nil
+        if userChose || Processors.openMPSpinCount == nil {
+            #expect(userChose || ProcessInfo.processInfo.environment["GOMP_SPINCOUNT"] != nil)
+        } else {
+            #expect(Processors.openMPSpinCount == 0)
+            #expect(ProcessInfo.processInfo.environment["GOMP_SPINCOUNT"] == nil)
+        }
+    }
+
     /// Which team thread ran each chunk, and whether it was inside a parallel region.
     func teamChunks(_ chunks: Int, threads: Int) -> [(thread: Int, inRegion: Bool)] {
         let slots = UnsafeMutableBufferPointer<(thread: Int, inRegion: Bool)>.allocate(capacity: chunks)
         defer { slots.deallocate() }
         slots.initialize(repeating: (-1, false))
         OpenMPTeam.forEachChunk(chunks, threads: threads) { c in
-            slots[c] = (OpenMPTeam.threadNumber, OpenMPTeam.inParallelRegion)
+            slots[c] = (OpenMPTeam.threadNumber, Processors.inOpenMPRegion)
         }
         return Array(slots)
     }

@@ -118,6 +118,11 @@ public enum ONNXFixtures {
                                   inputFiles: files(folder, "input_"), references: files(folder, "output_")))
             }
         }
+        // The PyTorch models of the attribution references (their logits as PyTorch computed them).
+        for model in ["cnn", "conv1d"] {
+            cases.append(Case(name: "explain/\(model)", model: "explain/\(model)/model.onnx",
+                              inputFiles: ["explain/\(model)/input.npy"], references: ["explain/\(model)/logits.npy"]))
+        }
         // Further dynamic shapes, onnxruntime's outputs computed live: a long sequence and a sequence of one.
         for (batch, seq) in [(1, 17), (4, 1)] {
             for model in ["transformer_block", "transformer_block_dynamo"] {

@@ -79,8 +79,9 @@ class Ascent:
         return p.stdout, wall
 
     def bench(self, model, runs, threads, warmup=3, env=None):
-        out, _ = self.run(["bench", model, "--runs", str(runs), "--warmup", str(warmup),
-                           "--threads", str(threads), "--json"], env=env)
+        """`ascent bench --json`; threads None leaves the thread count to Ascent's default."""
+        out, _ = self.run(["bench", model, "--runs", str(runs), "--warmup", str(warmup), "--json"]
+                          + ([] if threads is None else ["--threads", str(threads)]), env=env)
         return json.loads(out.strip().splitlines()[-1])
 
 
@@ -141,7 +142,8 @@ def forward_section(ascent, models, threads_list, rounds, budget_ms):
             error = None
             # With several threads, a third side: Ascent with OMP_WAIT_POLICY=passive (oneDNN's OpenMP
             # workers sleep instead of spinning between regions), a diagnostic for oversubscription.
-            sides = ["ascent", "ort"] + (["passive"] if threads > 1 else [])
+            # (Earlier runs had a third side with OMP_WAIT_POLICY=passive; Ascent now starts libgomp passive.)
+            sides = ["ascent", "ort"]
             for r in range(rounds):
                 for side in (sides if r % 2 == 0 else sides[::-1]):
                     if side in ("ascent", "passive"):
@@ -225,8 +227,8 @@ def ascent_maximize(ascent, model, target, steps, seed, threads, env=None):
         trace = os.path.join(d, "trace.json")
         # The preset is explicit: keras-example is no longer the default for image inputs.
         _, wall = ascent.run(["maximize", model, "--preset", "keras-example", "--target", target,
-                              "--steps", str(steps), "--seed", str(seed),
-                              "--threads", str(threads), "--log", trace], env=env)
+                              "--steps", str(steps), "--seed", str(seed), "--log", trace]
+                             + ([] if threads is None else ["--threads", str(threads)]), env=env)
         with open(trace) as f:
             j = json.load(f)
     ms = [s["milliseconds"] for s in j["steps"]]
@@ -252,7 +254,7 @@ def ascent_section(ascent, cases, step_counts, rounds, threads):
                        "keras_file": rel(keras_path), "tf_first_call_ms": trace_ms, "threads": threads}
                 a_wall, a_total, a_step, t_total, p_total = [], [], [], [], []
                 error = None
-                sides = ["ascent", "tf"] + (["passive"] if threads > 1 else [])
+                sides = ["ascent", "tf"]
                 for r in range(rounds):
                     for side in (sides if r % 2 == 0 else sides[::-1]):
                         if side in ("ascent", "passive"):
@@ -463,6 +465,53 @@ def scaling_section(ascent, cache, sizes_mb, rounds):
     return rows
 
 
+# ---------------------------------------------------------------------------------------------- under load
+
+
+def busy_loops(cpus):
+    """One shell busy loop pinned to each CPU (`taskset -c N sh -c 'while :; do :; done'`)."""
+    return [subprocess.Popen(["taskset", "-c", str(c), "sh", "-c", "while :; do :; done"]) for c in cpus]
+
+
+def load_section(ascent, cases, rounds):
+    """Each case at Ascent's default thread count and at `--threads 1`, alternated, on the quiet machine and
+    then with one busy-loop process pinned to each CPU this process may use (the script starts and kills them)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    rows = []
+    for condition in ("quiet", "loaded"):
+        procs = busy_loops(cpus) if condition == "loaded" else []
+        try:
+            if procs:
+                time.sleep(1)
+            for case in cases:
+                row = {"model": case["label"], "file": rel(case["path"]), "kind": case["kind"], "condition": condition,
+                       "busy_loops": len(procs)}
+                sides = {"default": [], "one": []}
+                error = None
+                for r in range(rounds):
+                    for side in (("default", "one") if r % 2 == 0 else ("one", "default")):
+                        threads = None if side == "default" else 1
+                        try:
+                            if case["kind"] == "forward":
+                                j = ascent.bench(case["path"], case["runs"], threads, warmup=2)
+                                sides[side].append(j["median_ms"])
+                            else:
+                                _, total, _ = ascent_maximize(ascent, case["path"], case["target"], case["steps"], r, threads)
+                                sides[side].append(total)
+                        except Exception as e:  # noqa: BLE001
+                            error = str(e)
+                for side, xs in sides.items():
+                    row[side] = summarize(xs, xs, xs) if xs else {"error": error}
+                log(f"load {condition} {case['label']} {case['kind']}: default {cell(row['default'])} ms, "
+                    f"1 thread {cell(row['one'])} ms, ratio {ratio(row['default'], row['one'])}")
+                rows.append(row)
+        finally:
+            for p in procs:
+                p.kill()
+                p.wait()
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------- report
 
 
@@ -586,11 +635,10 @@ def write_report(path, res, command):
                  "Where a Keras `.h5` exists, Ascent also runs it (its own Keras import, channels-last) against the "
                  "same onnxruntime session of the tf2onnx export.")
         L.append("")
-        L.append("With 2 threads a third side runs too, alternated with the others: Ascent with `OMP_WAIT_POLICY=passive` "
-                 "(oneDNN's OpenMP workers sleep instead of spin-waiting after each region, so they stop competing "
-                 "for the cores with Ascent's own Dispatch workers and with other processes). It is a diagnostic, "
-                 "not a setting Ascent uses today.")
-        L.append("")
+        if any("ascent_passive" in r for r in fw):
+            L.append("With 2 threads a third side runs too, alternated with the others: Ascent with `OMP_WAIT_POLICY=passive` "
+                     "(a diagnostic of runs made before Ascent started libgomp passive itself).")
+            L.append("")
         L.append("| Model | Ascent file | Threads | Runs × rounds | Ascent ms | onnxruntime ms | Ascent/ORT | Ascent, OMP passive ms | passive/ORT | Ascent import ms | Ascent peak RSS MB |")
         L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in fw:
@@ -605,6 +653,26 @@ def write_report(path, res, command):
                      f"{fmt_ms(a.get('import_ms', float('nan')))} | {a.get('peak_rss_mb', float('nan')):.0f} |")
         L.append("")
         L.append("ONNX files: " + "; ".join(sorted({f"{r['model']}: `{r['onnx_file']}`" for r in fw})) + ".")
+
+    ld = res.get("load", [])
+    if ld:
+        L.append("")
+        L.append("## 1b. Under load")
+        L.append("")
+        L.append("Each case at Ascent's default thread count (no `--threads`: the CPUs the process may use) and at "
+                 "`--threads 1`, alternated within the run; first on the machine as it is, then with one busy-loop "
+                 "process pinned to each CPU (`taskset -c N sh -c 'while :; do :; done'`, started and killed by the "
+                 "script), as when other programs hold the cores. Forward: `ascent bench` medians; maximize: the sum of "
+                 "the per-step times of `ascent maximize --preset keras-example` from its `--log`. **Target: the "
+                 "default within 1.5× of `--threads 1` under load.**")
+        L.append("")
+        L.append("| Model | File | What | Machine | Default threads ms | `--threads 1` ms | default/1 thread |")
+        L.append("|---|---|---|---|---:|---:|---:|")
+        for r in ld:
+            what = "forward" if r["kind"] == "forward" else "maximize (loop)"
+            machine = "as is" if r["condition"] == "quiet" else f"{r['busy_loops']} busy loops"
+            L.append(f"| {r['model']} | `{r['file']}` | {what} | {machine} | {cell(r['default'])} | {cell(r['one'])} | "
+                     f"**{ratio(r['default'], r['one'])}** |")
 
     ga = res.get("ascent", [])
     if ga:
@@ -702,9 +770,14 @@ def write_report(path, res, command):
              "into the git-ignored `.cache/bench/` from fixed seeds — a 46-layer mini-Xception classifier (64×64×1, "
              "7 classes; SeparableConv2D, BatchNormalization, residual Adds; Keras default initializers with "
              "randomized BatchNormalization statistics), `keras.applications.ResNet50V2(weights=None, "
-             "input_shape=(180, 180, 3))`, their tf2onnx (opset 17) exports, and a pre-norm transformer encoder "
-             "block written directly in ONNX opset 20 (sequence 128, width 256, 4 heads, MLP 1024; "
-             f"LayerNormalization, MatMul, Softmax, Gelu). Raw results of this run: `{res['raw']}`.")
+             "input_shape=(180, 180, 3))` and `MobileNetV2(weights=None)` at 224×224, their tf2onnx (opset 17) "
+             "exports, a pre-norm transformer encoder block written directly in ONNX opset 20 (sequence 128, width "
+             "256, 4 heads, MLP 1024; LayerNormalization, MatMul, Softmax, Gelu), and two recurrent models written "
+             "directly in ONNX opset 17 in the node layout `torch.onnx.export` gives `nn.LSTM`/`nn.GRU` (PyTorch's "
+             "default initialization from a fixed seed): a PP-OCR/CRNN-style text recognizer (3×48×320, four "
+             "Conv+Relu stages, two bidirectional LSTM layers of 128, a 6625-class CTC-style head) and a "
+             "keyword-spotting-style GRU classifier (100 frames × 40 features, two GRU layers of 128 with "
+             f"`linear_before_reset`, 12 classes). Raw results of this run: `{res['raw']}`.")
     L.append("")
     with open(path, "w") as f:
         f.write("\n".join(L))
@@ -719,7 +792,7 @@ def main():
     ap.add_argument("--cache", default=os.path.join(ROOT, ".cache/bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--sections", default="forward,ascent,import,memory")
+    ap.add_argument("--sections", default="forward,load,ascent,import,memory")
     ap.add_argument("--command", default="Tools/bench/run")
     ap.add_argument("--ascent-source", default="")
     ap.add_argument("--merge", action="store_true",
@@ -743,7 +816,10 @@ def main():
             fixtures.append((name, f"{F}/keras/{name}/model.h5", f"{F}/keras/{name}/model.onnx"))
     fixtures.append(("mobilenetv2 0.35 96×96", f"{F}/keras/mobilenetv2/model.onnx", f"{F}/keras/mobilenetv2/model.onnx"))
     fixtures.append(("mobilenetv2 0.35 96×96", f"{F}/keras/mobilenetv2/model.keras", f"{F}/keras/mobilenetv2/model.onnx"))
-    fixtures += [("mini-Xception 64×64×1", f"{C}/mini_xception.onnx", f"{C}/mini_xception.onnx"),
+    fixtures += [("MobileNetV2 224×224", f"{C}/mobilenetv2_224.onnx", f"{C}/mobilenetv2_224.onnx"),
+                 ("OCR recognizer 48×320 (BiLSTM)", f"{C}/ocr_rec.onnx", f"{C}/ocr_rec.onnx"),
+                 ("GRU sequence 100×40", f"{C}/gru_seq.onnx", f"{C}/gru_seq.onnx"),
+                 ("mini-Xception 64×64×1", f"{C}/mini_xception.onnx", f"{C}/mini_xception.onnx"),
                  ("mini-Xception 64×64×1", f"{C}/mini_xception.h5", f"{C}/mini_xception.onnx"),
                  ("transformer block 128×256", f"{C}/transformer.onnx", f"{C}/transformer.onnx"),
                  ("ResNet50V2 180×180", f"{C}/resnet50v2.onnx", f"{C}/resnet50v2.onnx")]
@@ -773,6 +849,12 @@ def main():
         if not q:
             cases += [("ResNet50V2 180×180", f"{C}/resnet50v2.h5"), ("ResNet50V2 180×180", f"{C}/resnet50v2.onnx")]
         res["import"], res["ascent_start"] = import_section(ascent, cases, rounds=2 if q else 3)
+    if "load" in sections:
+        log("section 1b: under load")
+        cases = [{"label": "MobileNetV2 224×224", "path": f"{C}/mobilenetv2_224.onnx", "kind": "forward", "runs": 10 if q else 30},
+                 {"label": "mini-Xception 64×64×1", "path": f"{C}/mini_xception.onnx", "kind": "maximize",
+                  "target": "logit:0", "steps": 30}]
+        res["load"] = load_section(ascent, cases, rounds=3 if q else 5)
     if "memory" in sections:
         log("section 4: memory and scaling")
         res["memory"] = memory_rows(ascent, res.get("forward", []))
@@ -788,7 +870,7 @@ def main():
         with open(raw_path) as f:
             old = json.load(f)
         keys = {"forward": ["forward"], "ascent": ["ascent"], "import": ["import", "ascent_start", "tf_import_ms"],
-                "memory": ["memory", "scaling"]}
+                "memory": ["memory", "scaling"], "load": ["load"]}
         merged = []
         for section, names in keys.items():
             if section not in sections:

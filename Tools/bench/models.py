@@ -11,6 +11,18 @@ Nothing here is committed: the models are rebuilt from fixed seeds whenever this
   Keras example "Visualizing what convnets learn". .h5 and tf2onnx .onnx.
 - transformer: one pre-norm transformer encoder block written directly in ONNX (opset 20): LayerNormalization,
   MatMul, Softmax attention with 4 heads, Gelu MLP, residual Adds; sequence 128, width 256.
+- mobilenetv2_224: keras.applications.MobileNetV2(weights=None) at 224x224x3 (alpha 1.0), .h5 and tf2onnx .onnx;
+  the "under load" section's classifier.
+- ocr_rec: a PP-OCR/CRNN-style text recognizer, 3x48x320 NCHW: four Conv+Relu stages and a pool down to a
+  40-step sequence of 256 features, two bidirectional LSTM layers (hidden 128), a CTC-style linear head over
+  6625 classes and a Softmax.
+- gru_seq: a keyword-spotting-style sequence classifier: 100 frames of 40 features (batch-first), two GRU layers
+  (hidden 128, linear_before_reset = 1 as PyTorch's GRU), the last layer's final state through a linear head
+  to 12 classes.
+The recurrent models are written directly in ONNX (opset 17) in the node layout torch.onnx.export gives
+nn.LSTM/nn.GRU (time-major X behind a Transpose, weights in ONNX gate order, zero initial states as
+initializers, Y's direction axis moved next to the features by Transpose + Reshape), with PyTorch's default
+initialization U(-1/sqrt(hidden), 1/sqrt(hidden)) from a fixed seed; onnxruntime runs each once as a check.
 """
 import contextlib
 import hashlib
@@ -156,6 +168,88 @@ def transformer_onnx(path, seq=128, width=256, heads=4, ff=1024, seed=0):
     assert np.all(np.isfinite(y)) and y.std() > 0.1, y.std()
 
 
+def _onnx_builder(seed):
+    from onnx import helper, numpy_helper
+    rng = np.random.default_rng(seed)
+    inits, nodes = [], []
+
+    def init(name, array):
+        inits.append(numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def uniform(name, shape, bound):
+        return init(name, rng.uniform(-bound, bound, shape).astype(np.float32))
+
+    def n(op, ins, outs, **attrs):
+        outs = [outs] if isinstance(outs, str) else outs
+        nodes.append(helper.make_node(op, ins, outs, name=outs[0] or op, **attrs))
+        return outs[0] if len(outs) == 1 else outs
+    return rng, inits, nodes, init, uniform, n
+
+
+def _save_checked(path, nodes, inits, inputs, outputs, name):
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info(k, TensorProto.FLOAT, v) for k, v in inputs],
+                              [helper.make_tensor_value_info(k, TensorProto.FLOAT, v) for k, v in outputs], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="Tools/bench/models.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feeds = {k: np.random.default_rng(1).uniform(0, 1, v).astype(np.float32) for k, v in inputs}
+    y = sess.run(None, feeds)[0]
+    assert np.all(np.isfinite(y)) and y.std() > 0, (path, y.std())
+
+
+def _recurrent(n, uniform, init, op, x, size, hidden, bidirectional, batch, tag):
+    """One nn.LSTM/nn.GRU layer as torch.onnx.export writes it: the node, then Y [T, D, N, H] as [T, N, D*H]."""
+    gates = 4 if op == "LSTM" else 3
+    d = 2 if bidirectional else 1
+    bound = hidden ** -0.5
+    ins = [x, uniform(f"{tag}_W", (d, gates * hidden, size), bound), uniform(f"{tag}_R", (d, gates * hidden, hidden), bound),
+           uniform(f"{tag}_B", (d, 2 * gates * hidden), bound), "", init(f"{tag}_h0", np.zeros((d, batch, hidden), np.float32))]
+    if op == "LSTM":
+        ins.append(init(f"{tag}_c0", np.zeros((d, batch, hidden), np.float32)))
+    attrs = {"hidden_size": hidden, "direction": "bidirectional" if bidirectional else "forward"}
+    if op == "GRU":
+        attrs["linear_before_reset"] = 1
+    outs = [f"{tag}_Y", f"{tag}_Yh"] + ([f"{tag}_Yc"] if op == "LSTM" else [])
+    y, yh = n(op, ins, outs, **attrs)[:2]
+    y = n("Transpose", [y], f"{tag}_Yt", perm=[0, 2, 1, 3])
+    return n("Reshape", [y, init(f"{tag}_shape", np.array([0, 0, -1], np.int64))], f"{tag}_out"), yh
+
+
+def ocr_recognizer_onnx(path, seed=3):
+    rng, inits, nodes, init, uniform, n = _onnx_builder(seed)
+    x, c = "x", 3
+    for i, (out, stride) in enumerate([(32, (2, 2)), (64, (2, 2)), (128, (2, 1)), (256, (2, 1))]):
+        w = uniform(f"conv{i}_w", (out, c, 3, 3), (2 / (9 * c)) ** 0.5)
+        b = uniform(f"conv{i}_b", (out,), 0.05)
+        x = n("Relu", [n("Conv", [x, w, b], f"conv{i}", kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=list(stride))], f"relu{i}")
+        c = out
+    x = n("MaxPool", [x], "pool", kernel_shape=[3, 2], strides=[3, 2])            # [1, 256, 1, 40]
+    x = n("Squeeze", [x, init("squeeze_axes", np.array([2], np.int64))], "squeeze")  # [1, 256, 40]
+    x = n("Transpose", [x], "to_time_major", perm=[2, 0, 1])                          # [40, 1, 256]
+    x, _ = _recurrent(n, uniform, init, "LSTM", x, 256, 128, True, 1, "lstm0")
+    x, _ = _recurrent(n, uniform, init, "LSTM", x, 256, 128, True, 1, "lstm1")
+    logits = n("Add", [n("MatMul", [x, uniform("head_w", (256, 6625), 256 ** -0.5)], "head_mm"),
+                       uniform("head_b", (6625,), 0.01)], "logits")
+    n("Softmax", [logits], "probs", axis=2)
+    _save_checked(path, nodes, inits, [("x", [1, 3, 48, 320])], [("probs", [40, 1, 6625])], "ocr_recognizer")
+
+
+def gru_sequence_onnx(path, seed=4):
+    rng, inits, nodes, init, uniform, n = _onnx_builder(seed)
+    x = n("Transpose", ["x"], "to_time_major", perm=[1, 0, 2])                      # [100, 1, 40]
+    x, _ = _recurrent(n, uniform, init, "GRU", x, 40, 128, False, 1, "gru0")
+    _, yh = _recurrent(n, uniform, init, "GRU", x, 128, 128, False, 1, "gru1")
+    last = n("Squeeze", [yh, init("squeeze_axes", np.array([0], np.int64))], "last")  # [1, 128]
+    n("Add", [n("MatMul", [last, uniform("head_w", (128, 12), 128 ** -0.5)], "head_mm"), uniform("head_b", (12,), 0.01)], "logits")
+    _save_checked(path, nodes, inits, [("x", [1, 100, 40])], [("logits", [1, 12])], "gru_sequence")
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     stamp_path = os.path.join(out, "models.stamp")
@@ -185,6 +279,21 @@ def main(out):
     meta["resnet50v2"] = {"layers": len(r.layers), "params": int(r.count_params()),
                           "onnx_rel_err": to_onnx(r, os.path.join(out, "resnet50v2.onnx"), x)}
     print(f"models: resnet50v2 {len(r.layers)} layers, {r.count_params()} parameters")
+
+    keras.utils.set_random_seed(2)
+    mb = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))
+    randomize_batchnorm(mb, rng)
+    x = rng.uniform(-1, 1, (1, 224, 224, 3)).astype(np.float32)
+    mb.save(os.path.join(out, "mobilenetv2_224.h5"))
+    meta["mobilenetv2_224"] = {"layers": len(mb.layers), "params": int(mb.count_params()),
+                               "onnx_rel_err": to_onnx(mb, os.path.join(out, "mobilenetv2_224.onnx"), x)}
+    print(f"models: mobilenetv2_224 {len(mb.layers)} layers, {mb.count_params()} parameters")
+
+    ocr_recognizer_onnx(os.path.join(out, "ocr_rec.onnx"))
+    gru_sequence_onnx(os.path.join(out, "gru_seq.onnx"))
+    meta["ocr_rec"] = {"input": [1, 3, 48, 320], "lstm": "2 x bidirectional, hidden 128", "classes": 6625}
+    meta["gru_seq"] = {"input": [1, 100, 40], "gru": "2 x forward, hidden 128", "classes": 12}
+    print("models: ocr_rec, gru_seq written")
 
     transformer_onnx(os.path.join(out, "transformer.onnx"))
     meta["transformer"] = {"seq": 128, "width": 256, "heads": 4, "ff": 1024, "opset": 20}
