@@ -1,6 +1,7 @@
 import ArgumentParser
 import AscentImage
 import AscentIR
+import AscentModel
 import AscentProbe
 import Foundation
 
@@ -37,8 +38,7 @@ extension Ascent {
             bar; 1-D inputs get a line plot per channel. Targets as for grad: logit:K, output:NAME:K, layer:NAME:C.
             """)
 
-        @Argument(help: "The model: .onnx, .h5, .keras or .ascent.")
-        var model: String
+        @OptionGroup var modelOptions: ModelOptions
 
         @Option(help: "The input to explain as [NAME=]FILE (.npy or .png); the first batch item is explained.")
         var input: String
@@ -97,14 +97,11 @@ extension Ascent {
         @Option(help: "Opacity of the map over the input in the picture (0...1).")
         var alpha: Float = 0.5
 
-        @Option(help: "Threads for the CPU kernels (default: all cores).")
-        var threads: Int?
+        @OptionGroup var threadOptions: ThreadOptions
 
         @Option(help: "Factor applied to PNG pixel values (0...255).")
         var scale: Float = 1.0 / 255.0
 
-        @Option(help: "Architecture JSON for a weights-only Keras file.")
-        var config: String?
 
         func validate() throws {
             guard Attribution.Method(rawValue: method) != nil else {
@@ -117,7 +114,6 @@ extension Ascent {
             if layer != nil, !Attribution.Method(rawValue: method)!.needsLayer {
                 throw ValidationError("--layer is for gradcam, gradcam++, layercam and scorecam, not \(method)")
             }
-            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
             if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
             guard steps >= 1, samples >= 1 else { throw ValidationError("--steps and --samples must be at least 1") }
             guard (0...1).contains(alpha) else { throw ValidationError("--alpha must be within 0...1") }
@@ -140,7 +136,7 @@ extension Ascent {
                 let parsedTarget = try Target(parsing: target)
                 let chosen = Attribution.Method(rawValue: method)!
                 let loadStart = DispatchTime.now().uptimeNanoseconds
-                let loaded = try loadModel(model, config: config)
+                let loaded = try modelOptions.load()
                 let loadEnd = DispatchTime.now().uptimeNanoseconds
                 var options = Attribution.Options()
                 options.batch = batch
@@ -177,14 +173,15 @@ extension Ascent {
                 let map: Attribution.Map
                 let x: Tensor
                 do {
-                    attribution = try Attribution(graph: loaded.graph, target: parsedTarget, input: name, threads: threads)
+                    attribution = try Attribution(graph: loaded.graph, target: parsedTarget, input: name, threads: threadOptions.threads)
                     let info = loaded.graph.inputs.first { $0.name == attribution.inputName }!
-                    x = try InputFeeds.tensor(path, for: info, scale: scale).converted(to: .float32)
+                    let feeds = try loaded.feeds([InputFile(input: info.name, path: path)], options: InputOptions(scale: scale))
+                    x = feeds[info.name]!.converted(to: .float32)
                     guard let declared = info.type.shape, declared.rank == x.shape.count else {
                         throw AscentError.invalid("input \(path) is \(x), the model's input '\(info.name)' is \(info.type)")
                     }
                     map = try attribution.explain(x, method: chosen, options: options)
-                } catch let e as AscentError { throw e.inFile(model) }
+                } catch let e as AscentError { throw e.inFile(modelOptions.model) }
                 let explainEnd = DispatchTime.now().uptimeNanoseconds
                 var line = "\(method) of \(parsedTarget): F(x) = \(String(format: "%.6g", map.objective))"
                 if let layer = map.layer, let t = map.layerType { line += ", layer '\(layer)' \(t)" }
