@@ -60,6 +60,11 @@ protocol Kernel: Sendable {
     /// or nil when they depend on an input value that is not known yet.
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]?
 
+    /// Checks the input types the kernel accepts (dtypes, ranks beyond what the shape rule checks)
+    /// and returns the output types it would compute when it computes them itself (transitional:
+    /// the op's shape rule is the rule), else nil.
+    func check(_ inputs: KernelInputs) throws -> [TensorType]?
+
     /// Computes the outputs. `inputs[i]` is nil for an omitted optional input; `outputs` are
     /// the types `outputTypes` gave. Allocate results with `context.allocate`.
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor]
@@ -77,6 +82,7 @@ protocol Kernel: Sendable {
 }
 
 extension Kernel {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? { try outputTypes(inputs) }
     func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? { nil }
     var inPlaceInputs: [Int] { [] }
     func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? { nil }

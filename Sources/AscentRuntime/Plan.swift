@@ -55,11 +55,11 @@ final class Plan: Sendable {
                 }
                 let known = KernelInputs(types: step.inputs.map { $0.flatMap { types[$0] } },
                                          values: step.inputs.map { $0.flatMap { values[$0] } })
-                if let results = try step.kernel.valuesFromTypes(known) {
+                if let results = try step.valuesFromTypes(known) {
                     try assign(results.map(\.type), results)
                     continue
                 }
-                let outs = try step.kernel.outputTypes(known)
+                let outs = try step.outputTypes(known)
                 if let outs, known.values.enumerated().allSatisfy({ $0.element != nil || step.inputs[$0.offset] == nil }) {
                     let results = try step.kernel.run(known.values, outputs: outs, context: context)
                     try assign(outs, results)
@@ -120,7 +120,7 @@ final class Plan: Sendable {
                     outputTypes = t
                 } else {
                     let ins = step.inputs.map { $0.flatMap { env[$0] } }
-                    guard let t = try step.kernel.outputTypes(KernelInputs(types: ins.map { $0?.type }, values: ins)) else {
+                    guard let t = try step.outputTypes(KernelInputs(types: ins.map { $0?.type }, values: ins)) else {
                         throw AscentError(.internal, "output types still unknown at run time")
                     }
                     outputTypes = t

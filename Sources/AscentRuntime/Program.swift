@@ -21,6 +21,7 @@ final class Program: Sendable {
 
     struct Step: Sendable {
         let node: Node
+        let definition: OpDefinition
         let kernel: any Kernel
         /// Value id per node input (nil for an omitted optional input).
         let inputs: [Int?]
@@ -38,7 +39,7 @@ final class Program: Sendable {
     /// validates it, lowers float64 to float32, applies the ``Fusion`` rewrites when `fuse` (and
     /// then the ``LayoutPass`` when `layout`), and builds the kernels.
     init(graph: Graph, fuse: Bool = true, layout: Bool = true) throws {
-        let missing = graph.nodes.filter { $0.isUnsupported || !KernelRegistry.has($0.op) }
+        let missing = graph.nodes.filter { $0.isUnsupported || $0.definition == nil || !KernelRegistry.has($0.op) }
         if !missing.isEmpty {
             let what = missing.count == 1 ? "1 unsupported op" : "\(missing.count) unsupported ops"
             throw AscentError.invalid(what + ": " + missing.map(\.label).joined(separator: ", "))
@@ -66,7 +67,7 @@ final class Program: Sendable {
         for (name, t) in lowered.initializers { constants[id(name)] = t }
         initializers = constants
         steps = try lowered.nodes.map { node in
-            Step(node: node, kernel: try KernelRegistry.make(node),
+            Step(node: node, definition: node.definition!, kernel: try KernelRegistry.make(node),
                  inputs: node.inputs.map { $0.isEmpty ? nil : id($0) },
                  outputs: node.outputs.map { $0.isEmpty ? nil : id($0) })
         }

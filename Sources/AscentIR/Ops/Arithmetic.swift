@@ -14,7 +14,8 @@ extension OpDefinition {
         [g.when(0) { g.dy * g.input(1) }, g.when(1) { g.dy * g.input(0) }]
     }
     public static let div: OpDefinition = binary("Div", onnx: [1, 6, 7, 13, 14], values: { try symbolic($0) { a, b in
-        b.value.map { $0 > 0 ? a.floorDivided(by: $0) : .unknown } ?? a.dividedExactly(by: b)
+        if let x = a.value, let y = b.value { return y == 0 ? .unknown : .known(x / y) }  // integer division truncates
+        return b.value.map { $0 > 0 ? a.floorDivided(by: $0) : .unknown } ?? a.dividedExactly(by: b)
     } }) { g in  // d/da = dy/b; d/db = −dy·y/b
         [g.when(0) { g.dy / g.input(1) }, g.when(1) { -(g.dy * g.y / g.input(1)) }]
     }
