@@ -3,14 +3,15 @@ import AscentIR
 /// Exports IR graphs as ONNX models (`ascent convert model.h5 --output model.onnx`).
 ///
 /// What the exported model looks like:
-/// - **One opset** of the default domain, ``defaultOpset`` (17) unless asked otherwise, within
-///   ``supportedOpsets``; the IR version is the one that opset was released with. Ops whose form
-///   changed after the target opset are written in the target's form: Reduce* `axes` as an attribute
-///   or an input (ReduceSum 13, the others 18), Split `num_outputs` (18), Pad `axes` (18), Shape
-///   `start`/`end` (15), Reshape `allowzero` (14); ops newer than the target are decomposed: Gelu (20)
-///   as `0.5·x·(1 + Erf(x/√2))` (or its tanh form), Mish (18) as `x·Tanh(Softplus(x))`, HardSwish (14)
-///   as `x·HardSigmoid(x)`, LayerNormalization (17) as ReduceMean/Sub/Mul/Sqrt/Div; Trilu (14) is
-///   refused before its opset. Swish, which no opset up to 21 has, is always `x·Sigmoid(αx)`.
+/// - **One opset** of the default domain, ``defaultOpset`` (17) unless asked otherwise, any of
+///   ``supportedOpsets`` (1 to 28, the pinned onnx release's); the IR version is the one that opset
+///   was released with. Every op that has an ONNX form exports: as it is when the opset has it, in the
+///   opset's older form where its history (``ONNXHistory``) records one — inputs that were
+///   attributes (Reduce* `axes`, Squeeze/Unsqueeze `axes`, Reshape's shape, Slice, Clip, Pad, TopK's
+///   k), attributes added later (dropped at their default, else refused), Split's sizes, Softmax's 2-D
+///   coercion for the last axis, legacy broadcasting — and decomposed when the op is newer than the
+///   opset and has a decomposition (Gelu, Mish, HardSwish, Swish, Celu, ThresholdedRelu,
+///   LayerNormalization). Backward primitives and forms an opset cannot express are refused.
 /// - **Layout**: graph inputs and outputs keep their names, dtypes, shapes (symbolic dims as
 ///   `dim_param`) and so their layout: a Keras model still takes NHWC images. Channels-last Conv and
 ///   pooling nodes become Transpose → the ONNX (channels-first) op → Transpose, with Conv kernels
@@ -34,7 +35,7 @@ import AscentIR
 /// The model passes `onnx.checker.check_model(full_check=True)`; the tests run it with onnxruntime.
 public enum ONNXExporter {
     /// The opsets Ascent writes.
-    public static let supportedOpsets: ClosedRange<Int> = 13...21
+    public static let supportedOpsets: ClosedRange<Int> = 1...28
     /// The opset written when none is asked for.
     public static let defaultOpset = 17
 
@@ -62,7 +63,9 @@ public enum ONNXExporter {
     }
 
     /// The IR version each opset was released with (onnx's `VERSION_TABLE`).
-    static let irVersions: [Int: Int64] = [13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10]
+    static let irVersions: [Int: Int64] = [1: 3, 2: 3, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7,
+                                           14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10, 23: 11,
+                                           24: 12, 25: 13, 26: 13, 27: 13, 28: 14]
 
     /// Writes `graph` as an ONNX model at `path` (and, with ``Options/externalData``, its large
     /// initializers to that file beside it), atomically: a failed export leaves no new file and

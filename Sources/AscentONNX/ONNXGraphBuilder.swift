@@ -1,67 +1,49 @@
 import AscentIR
 
-/// Assembles the IR graph while ONNX nodes are converted: added nodes and constants, value names
-/// that clash with nothing in the file, and a running map of the types known so far (what the IR's
-/// shape rules infer from the file's declarations), which opset conversions consult for ranks.
+/// Assembles the IR graph while ONNX nodes are converted, over the shared ``GraphBuilder``: value
+/// names that clash with nothing in the file, and the types known so far (what the IR's shape rules
+/// infer from the file's declarations), which opset conversions consult for ranks.
+///
+/// A node whose attributes the IR cannot express (an unknown mode, a string pool) is kept as an
+/// unsupported placeholder that says why, so import goes on and running lists every such node.
 struct ONNXGraphBuilder {
-    var graph: Graph
+    let builder: GraphBuilder
     /// Every value some node reads or the graph returns; unread optional outputs can be dropped.
     let consumed: Set<String>
-    private(set) var types: [String: ValueType] = [:]
-    private var used: Set<String>
+    /// Where nodes come from, for placeholders: `ai.onnx opset 17`.
+    var source = "ai.onnx"
 
     /// - Parameter names: every value name in the file (so that generated names never collide).
     init(graph: Graph, names: Set<String>, consumed: Set<String>) {
-        self.graph = graph
-        self.used = names
+        builder = GraphBuilder(graph, reserved: names)
         self.consumed = consumed
-        for (name, t) in graph.initializers { types[name] = ValueType(t.dtype, Shape(t.shape)) }
-        for (name, t) in graph.valueInfo { types[name] = t }
-        for input in graph.inputs { types[input.name] = input.type }
     }
+
+    var graph: Graph { builder.graph }
 
     /// A value name not used yet, based on `base`.
-    mutating func unique(_ base: String) -> String {
-        var name = base
-        var i = 1
-        while used.contains(name) {
-            name = "\(base)_\(i)"
-            i += 1
-        }
-        used.insert(name)
-        return name
-    }
+    func unique(_ base: String) -> String { builder.fresh(base) }
 
     /// Adds a constant (an initializer); returns its value name.
-    mutating func constant(_ base: String, _ tensor: Tensor) -> String {
-        let name = unique(base)
-        graph.initializers[name] = tensor
-        types[name] = ValueType(tensor.dtype, Shape(tensor.shape))
-        return name
-    }
+    func constant(_ base: String, _ tensor: Tensor) -> String { builder.constant(tensor, name: base) }
 
     /// Adds a 1-D int64 constant.
-    mutating func constant(_ base: String, ints: [Int]) -> String {
-        constant(base, Tensor(shape: [ints.count], scalars: ints.map { Int64($0) }))
-    }
+    func constant(_ base: String, ints: [Int]) -> String { builder.constant(ints: ints, name: base) }
 
     /// Appends `node` and records the output types its shape rule gives (failures are left to
     /// ``Graph/validate(limits:)``, which reports them with the node).
-    mutating func add(_ node: Node) {
-        for o in node.outputs where !o.isEmpty { used.insert(o) }
-        graph.nodes.append(node)
-        guard !node.isUnsupported, let schema = OpRegistry.definition(node.op) else { return }
-        let ctx = InferenceContext(node: node,
-                                   inputTypes: node.inputs.map { $0.isEmpty ? nil : types[$0] },
-                                   constantInputs: node.inputs.map { $0.isEmpty ? nil : graph.initializers[$0] })
-        guard let inferred = try? schema.shape(ctx) else { return }
-        for (i, o) in node.outputs.enumerated() where i < inferred.count && !o.isEmpty {
-            if let t = inferred[i] { types[o] = t }
+    func add(_ node: Node) {
+        if !node.isUnsupported, let decode = node.definition?.decodeAttributes {
+            do { try decode(node) } catch let e as AscentError {
+                return builder.add(Node.unsupported(name: node.name, sourceOp: node.op, source: "\(source), \(e.message)",
+                                                    inputs: node.inputs, outputs: node.outputs))
+            } catch {}
         }
+        builder.add(node)
     }
 
     /// The type of `value` when known.
-    func type(_ value: String) -> ValueType? { types[value] }
+    func type(_ value: String) -> ValueType? { builder.type(value) }
 }
 
 /// What a converter sees of one ONNX node: the proto, its resolved name, the opset of the default

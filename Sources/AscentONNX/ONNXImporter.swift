@@ -105,6 +105,7 @@ public enum ONNXImporter {
         let graph = Graph(name: g.name.isEmpty ? stem(fileName) : g.name, inputs: inputs, outputs: outputs,
                           initializers: initializers, valueInfo: valueInfo, metadata: metadata)
         var builder = ONNXGraphBuilder(graph: graph, names: names, consumed: consumed)
+        builder.source = "ai.onnx opset \(opset)"
         for (index, proto) in g.nodes.enumerated() {
             let name = proto.name.isEmpty ? "\(proto.opType)_\(index)" : proto.name
             do {

@@ -22,61 +22,30 @@ struct ONNXOpHandler: Sendable {
     }
 }
 
-/// The registration table of the ONNX importer: op type (domain `""` / `ai.onnx`) → handler.
-///
-/// IR ops carry ONNX names with the latest opset's semantics, so an op whose name is in
-/// ``OpRegistry`` and that is not listed here passes through unchanged (``passThrough``). The
-/// table lists the ops whose older versions differ from the latest (attributes that became inputs,
-/// changed semantics), the ones that need translating at every version, and ONNX ops the IR
-/// writes differently. The conversions themselves are in `ONNXOpsetConversions.swift`.
+/// The ONNX importer's handlers, derived from the op definitions: an ai.onnx node of an op the IR
+/// defines passes through as it is, unless its opset predates a change of the op's ONNX history
+/// (``ONNXHistory/changes``): an attribute that later became an input is moved to that input, and a
+/// named conversion (legacy broadcasting, Softmax's 2-D coercion, Slice/Clip/Pad attributes...)
+/// rewrites the node into the IR's form. A few ops need a handler at every version (Constant's value
+/// forms, Cast's type names, BatchNormalization's legacy attributes), and a few ONNX ops the IR
+/// writes differently are aliases (Dropout is an identity, Upsample a Resize, Scatter a
+/// ScatterElements). The conversions themselves are in `ONNXOpsetConversions.swift`.
 enum ONNXOps {
-    static let table: [String: ONNXOpHandler] = [
-        "Constant": ONNXOpHandler((1, constant)),
-        "Cast": ONNXOpHandler((1, cast)),
+    /// ONNX ops the IR does not define under their own name.
+    static let aliases: [String: ONNXOpHandler] = [
         "Dropout": ONNXOpHandler((1, dropout)),
-        "BatchNormalization": ONNXOpHandler((1, batchNormalization)),
-
-        // Softmax family: flatten to 2-D at `axis` before 13, along `axis` from 13.
-        "Softmax": ONNXOpHandler((1, flattenedSoftmax), (13, passThrough)),
-        "LogSoftmax": ONNXOpHandler((1, flattenedSoftmax), (13, passThrough)),
-
-        // Attributes that became inputs.
-        "Reshape": ONNXOpHandler((1, attributeToInput("shape")), (5, passThrough)),
-        "Slice": ONNXOpHandler((1, sliceAttributes), (10, passThrough)),
-        "Clip": ONNXOpHandler((1, clipAttributes), (11, passThrough)),
-        "Pad": ONNXOpHandler((1, padAttributes), (11, passThrough)),
-        "Squeeze": ONNXOpHandler((1, attributeToInput("axes")), (13, passThrough)),
-        "Unsqueeze": ONNXOpHandler((1, attributeToInput("axes")), (13, passThrough)),
-        "Split": ONNXOpHandler((1, attributeToInput("split")), (13, passThrough)),
-        "ReduceSum": ONNXOpHandler((1, attributeToInput("axes")), (13, passThrough)),
-        "ReduceMean": ONNXOpHandler((1, attributeToInput("axes")), (18, passThrough)),
-        "ReduceMax": ONNXOpHandler((1, attributeToInput("axes")), (18, passThrough)),
-        "ReduceMin": ONNXOpHandler((1, attributeToInput("axes")), (18, passThrough)),
-        "ReduceProd": ONNXOpHandler((1, attributeToInput("axes")), (18, passThrough)),
-
-        // Defaults and forms that changed.
-        "Concat": ONNXOpHandler((1, concatDefaultAxis), (4, passThrough)),
-        "Gemm": ONNXOpHandler((1, removing("broadcast")), (7, passThrough)),
-        "Tile": ONNXOpHandler((1, unsupported), (6, passThrough)),
-        "Resize": ONNXOpHandler((10, resize10), (11, passThrough)),
         "Upsample": ONNXOpHandler((7, upsample)),
-        "Scatter": ONNXOpHandler((9, renamed("ScatterElements"))),
-
-        // Broadcasting: explicit (`broadcast`, `axis`) before 7, NumPy-style from 7.
-        "Add": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
-        "Sub": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
-        "Mul": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
-        "Div": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
-        "Pow": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
-        "Equal": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
-        "Less": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
-        "Greater": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
-        "And": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
-        "Or": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
-        "Xor": ONNXOpHandler((1, legacyBroadcast), (7, passThrough)),
+        "Scatter": ONNXOpHandler((9, renamed(OpDefinition.scatterElements.name))),
     ]
 
-    /// The node as it is: same op, inputs, outputs and (translated) attributes.
+    /// IR ops whose ONNX nodes need translating at every version.
+    static let everyVersion: [String: ONNXConverter] = [
+        OpDefinition.constant.name: constant,
+        OpDefinition.cast.name: cast,
+        OpDefinition.batchNormalization.name: batchNormalization,
+    ]
+
+    /// The node as it is.
     static let passThrough: ONNXConverter = { ctx, b in b.add(ctx.node()) }
 
     /// A form Ascent does not express (e.g. Tile-1's `tiles`/`axis` inputs).
@@ -87,12 +56,39 @@ enum ONNXOps {
         { ctx, b in b.add(ctx.node(attributes: ctx.attributes.filter { !names.contains($0.key) })) }
     }
 
-    /// How a node of `domain` converts for a model of the given opsets: the handler's converter,
-    /// ``passThrough`` for other IR ops, or nil when Ascent has no such op.
+    /// The importer side of a named conversion.
+    static func converter(_ conversion: ONNXConversion) -> ONNXConverter {
+        switch conversion {
+        case .legacyBroadcast: return legacyBroadcast
+        case .flattenedSoftmax: return flattenedSoftmax
+        case .sliceAttributes: return sliceAttributes
+        case .clipAttributes: return clipAttributes
+        case .padAttributes: return padAttributes
+        case .resize10: return resize10
+        case .concatDefaultAxis: return concatDefaultAxis
+        case .batchNormalizationLegacy: return batchNormalization
+        case .dropout: return dropout
+        case .splitForms: return attributeToInput("split")
+        case .topKAttribute: return passThrough  // the IR's TopK reads a `k` attribute too
+        case .gemmBroadcast: return removing("broadcast")
+        case .tile1: return unsupported
+        }
+    }
+
+    /// How a node of `domain` converts for a model of the given opset, or nil when Ascent has no
+    /// such op.
     static func converter(op: String, domain: String, opset: Int) -> ONNXConverter? {
         guard domain.isEmpty || domain == "ai.onnx" else { return nil }
-        if let handler = table[op] { return handler.converter(opset: opset) }
-        guard op != Node.unsupportedOp, OpRegistry.definition(op) != nil else { return nil }
+        if let handler = aliases[op] { return handler.converter(opset: opset) }
+        guard let definition = OpRegistry.definition(op), !definition.isInternal, let history = definition.onnx else { return nil }
+        if let converter = everyVersion[op] { return converter }
+        for change in history.changes {
+            switch change {
+            case let .conversion(conversion, until) where opset < until: return converter(conversion)
+            case let .inputWasAttribute(_, attribute, until) where opset < until: return attributeToInput(attribute)
+            default: continue
+            }
+        }
         return passThrough
     }
 }

@@ -18,7 +18,7 @@ public class OpContext {
     public let node: Node
     public let builder: GraphBuilder
 
-    init(node: Node, builder: GraphBuilder) {
+    public init(node: Node, builder: GraphBuilder) {
         self.node = node
         self.builder = builder
     }

@@ -53,7 +53,7 @@ extension OpDefinition {
     }
     public static let swish: OpDefinition = map("Swish", onnx: [24], attributes: SwishAttributes.self, decomposition: { c in
         let alpha = try c.attributes(SwishAttributes.self).alpha
-        return [c.x * (c.x * alpha).sigmoid()]
+        return [c.x * (alpha == 1 ? c.x : c.x * alpha).sigmoid()]
     }) { g in  // y = x·s, s = σ(αx): dy·(s + αx·s·(1 − s))
         let alpha = try g.attributes(SwishAttributes.self).alpha
         let ax = g.x * alpha
@@ -69,9 +69,9 @@ extension OpDefinition {
         let x = c.x
         if try c.attributes(GeluAttributes.self).tanhApproximation {
             let u = (x + x * x * x * 0.044715) * Float((2 / Double.pi).squareRoot())
-            return [x * 0.5 * (u.tanh() + 1)]
+            return [x * (u.tanh() + 1) * 0.5]
         }
-        return [x * 0.5 * ((x * Float(1 / 2.0.squareRoot())).erf() + 1)]
+        return [x * ((x * Float(1 / 2.0.squareRoot())).erf() + 1) * 0.5]
     }) { g in
         let x = g.x
         if try g.attributes(GeluAttributes.self).tanhApproximation {

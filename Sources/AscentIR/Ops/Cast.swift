@@ -6,7 +6,7 @@
 extension OpDefinition {
     public static let cast: OpDefinition = OpDefinition(
         "Cast", inputs: 1...1, attributes: CastAttributes.self, traits: .elementwise,
-        onnx: ONNXHistory([1, 6, 9, 13, 19, 21, 23, 24, 25, 28]),
+        onnx: ONNXHistory([1, 6, 9, 13, 19, 21, 23, 24, 25, 28], changes: [.attributeAdded("saturate", since: 19)]),
         shape: { ctx in
             let to = try ctx.attributes(CastAttributes.self).to
             return [ctx.input(0).map { ValueType(to, $0.shape, layout: $0.layout) }]
@@ -19,7 +19,8 @@ extension OpDefinition {
         axes: { node, _ in node })
 
     public static let castLike: OpDefinition = OpDefinition(
-        "CastLike", inputs: 2...2, attributes: SaturateAttributes.self, onnx: ONNXHistory([15, 19, 21, 23, 24, 25]),
+        "CastLike", inputs: 2...2, attributes: SaturateAttributes.self,
+        onnx: ONNXHistory([15, 19, 21, 23, 24, 25], changes: [.attributeAdded("saturate", since: 19)]),
         shape: { ctx in
             guard let x = ctx.input(0), let like = ctx.input(1) else { return [nil] }
             return [ValueType(like.dtype, x.shape, layout: x.layout)]

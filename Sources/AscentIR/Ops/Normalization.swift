@@ -74,12 +74,19 @@ extension OpDefinition {
         },
         decomposition: { c in
             let a = try c.attributes(LayerNormalizationAttributes.self)
-            guard let rank = c.rank(0) else { throw c.error("decomposing LayerNormalization needs the input rank") }
-            let axes = Array(try ShapeRules.axis(a.axis, rank: rank)..<rank)
-            let centered = c.x - c.x.mean(axes: axes)
-            var y = centered / (centered.squared().mean(axes: axes) + a.epsilon).sqrt() * c.input(1)
+            let axes: [Int]
+            if a.axis < 0 { axes = Array(a.axis..<0) } else {
+                guard let rank = c.rank(0) else { throw c.error("decomposing LayerNormalization needs the input rank") }
+                axes = Array(a.axis..<rank)
+            }
+            let mean = c.x.mean(axes: axes)
+            let centered = c.x - mean
+            let deviation = (centered.squared().mean(axes: axes) + a.epsilon).sqrt()
+            var y = centered / deviation * c.input(1)
             if c.has(2) { y = y + c.input(2) }
-            return [y]
+            // The optional Mean and InvStdDev outputs.
+            let wantsInverse = c.node.outputs.count > 2 && !c.node.outputs[2].isEmpty
+            return [y, mean, wantsInverse ? deviation.reciprocal() : nil]
         })
 
     public static let instanceNormalization: OpDefinition = OpDefinition(

@@ -31,7 +31,7 @@ public enum Decomposer {
 
     /// Makes the value `from` (just computed by the decomposition) available as `to`: its
     /// producing node writes `to` directly when nothing else reads it, else an Identity copies it.
-    static func rename(_ from: String, to: String, in builder: GraphBuilder) {
+    public static func rename(_ from: String, to: String, in builder: GraphBuilder) {
         let readers = builder.graph.nodes.contains { $0.inputs.contains(from) }
         if !readers, let i = builder.graph.nodes.lastIndex(where: { $0.outputs.contains(from) }) {
             let k = builder.graph.nodes[i].outputs.firstIndex(of: from)!

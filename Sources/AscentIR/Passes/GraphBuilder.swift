@@ -9,9 +9,9 @@ public final class GraphBuilder {
     public var graph: Graph
     /// What is known of every value so far.
     public private(set) var facts: ValueFacts
-    private var used: Set<String>
+    private var names: UniqueNames
     /// Names made unique with a suffix, and the name each was meant to have.
-    public private(set) var suffixed: [String: String] = [:]
+    public var suffixed: [String: String] { names.suffixed }
     /// Node name given to nodes made by ``emit`` when no name is passed.
     public var nodeName: String = ""
     /// Declared types that fill in what the shape rules leave unknown.
@@ -21,8 +21,8 @@ public final class GraphBuilder {
     public init(_ graph: Graph, reserved: Set<String> = []) {
         self.graph = graph
         facts = ValueFacts(graph)
-        used = reserved.union(graph.inputs.map(\.name)).union(graph.initializers.keys).union(graph.outputs.map(\.name))
-        for node in graph.nodes { used.formUnion(node.outputs) }
+        names = UniqueNames(graph)
+        for name in reserved { names.reserve(name) }
         declared = graph.outputs.reduce(into: graph.valueInfo) { $0[$1.name] = $1.type }
         for node in graph.nodes { record(node) }
     }
@@ -38,24 +38,14 @@ public final class GraphBuilder {
     public var types: [String: ValueType] { facts.types }
 
     /// A value name not used yet, based on `base` (`base`, `base_1`, `base_2`...).
-    public func fresh(_ base: String) -> String {
-        var name = base
-        var i = 1
-        while used.contains(name) {
-            name = "\(base)_\(i)"
-            i += 1
-        }
-        used.insert(name)
-        if name != base { suffixed[name] = base }
-        return name
-    }
+    public func fresh(_ base: String) -> String { names.fresh(base) }
 
     /// Marks `name` as taken.
-    public func reserve(_ name: String) { used.insert(name) }
+    public func reserve(_ name: String) { names.reserve(name) }
 
     /// Adds a graph input.
     public func addInput(_ name: String, _ type: ValueType) {
-        used.insert(name)
+        names.reserve(name)
         graph.inputs.append(ValueInfo(name: name, type: type))
         facts.types[name] = type
     }
@@ -76,6 +66,13 @@ public final class GraphBuilder {
         return name
     }
 
+    /// Records again the type and value of initializer `name` after a pass replaced it.
+    public func refreshConstant(_ name: String) {
+        guard let t = graph.initializers[name] else { return }
+        facts.types[name] = ValueType(t.dtype, Shape(t.shape))
+        facts.constants[name] = t
+    }
+
     /// Adds a 1-D int64 constant.
     @discardableResult
     public func constant(ints: [Int], name: String) -> String {
@@ -91,14 +88,14 @@ public final class GraphBuilder {
     /// Appends `node` (its outputs must be fresh names) and records its outputs' types. A shape
     /// rule that fails leaves them unknown (``Graph/validate(limits:)`` reports it with the node).
     public func add(_ node: Node) {
-        for o in node.outputs where !o.isEmpty { used.insert(o) }
+        for o in node.outputs where !o.isEmpty { names.reserve(o) }
         graph.nodes.append(node)
         record(node)
     }
 
     /// Like ``add(_:)``, but a shape rule that fails throws, naming the node.
     public func addChecked(_ node: Node) throws {
-        for o in node.outputs where !o.isEmpty { used.insert(o) }
+        for o in node.outputs where !o.isEmpty { names.reserve(o) }
         graph.nodes.append(node)
         guard let def = OpRegistry.definition(node.op), !node.isUnsupported else { return }
         do { try facts.infer(node, def, declared: declared) } catch let e as AscentError {

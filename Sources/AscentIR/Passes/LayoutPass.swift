@@ -1,7 +1,3 @@
-import AscentIR
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Moves channels-first (NCHW) regions of a graph to channels-last (NHWC), once, when a
 /// ``Session`` is created: oneDNN's fast convolutions want channels-last (or blocked) data, and a
@@ -15,9 +11,12 @@ import Glibc
 /// channels-last:
 /// - Conv with a constant kernel (`data_format` NHWC, kernel permuted at plan time to
 ///   TensorFlow's `[kh, kw, C/g, O]`); fused activations are kept.
+/// - In gradient graphs, ConvGradInput with a constant kernel (its cotangent and reference input
+///   channels-last) and the pool gradients (MaxPoolGrad, AveragePoolGrad, the global ones), so
+///   the backward pass of a channels-first model runs channels-last too.
 /// - MaxPool (without indices), AveragePool, GlobalAveragePool, GlobalMaxPool (`data_format`),
 ///   inference BatchNormalization on axis 1 (axis 3).
-/// - Unary elementwise ops, Clip, Cast; broadcasting ops (Add, Mul, Where, comparisons...):
+/// - Ops with the `elementwise` trait (unary maps, Clip, Cast) and the `broadcasting` trait (Add, Mul, Where, comparisons...):
 ///   constants of lower rank are aligned to rank 4 and permuted (`[C,1,1]` becomes `[1,1,1,C]`).
 /// - Concat and Split (axis remapped), Slice and Pad (an `axes` input remapped or added),
 ///   Resize (an `axes` attribute remapped or added).
@@ -30,15 +29,15 @@ import Glibc
 /// written and the graph is rewritten again without them.
 ///
 /// ``Session/Options/layoutPass`` turns the pass off.
-enum LayoutPass {
+public enum LayoutPass {
     /// `transpose(x, toLast)` is the channels-last form of a rank-4 channels-first `x`.
     static let toLast = [0, 2, 3, 1]
     /// `transpose(y, toFirst)` is the channels-first form of a channels-last `y`; also the
     /// channels-last axis of channels-first axis `a` is `toFirst[a]`.
     static let toFirst = [0, 3, 1, 2]
 
-    static func apply(_ graph: Graph) -> Graph {
-        guard graph.nodes.contains(where: { $0.op == "Conv" }), let types = try? graph.inferTypes() else { return graph }
+    public static func apply(_ graph: Graph) -> Graph {
+        guard graph.nodes.contains(where: { $0.is(.conv) || $0.is(.convGradInput) }), let types = try? graph.inferTypes() else { return graph }
         var excluded = Set<Int>()
         while true {
             var rewrite = Rewrite(graph, types: types, excluded: excluded)
@@ -69,17 +68,6 @@ enum LayoutPass {
         return Tensor(shape: [kh, kw, c, o], scalars: dst)
     }
 }
-
-private let unaryOps: Set<String> = [
-    "Identity", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Neg", "Abs", "Sqrt", "Reciprocal",
-    "Erf", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Softplus", "Softsign", "Mish",
-    "HardSwish", "Not", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "Gelu", "Celu", "ThresholdedRelu",
-    "Swish", "Clip", "Cast",
-]
-private let broadcastOps: Set<String> = [
-    "Add", "Sub", "Mul", "Div", "Pow", "PRelu", "Equal", "Less", "Greater", "LessOrEqual",
-    "GreaterOrEqual", "And", "Or", "Xor", "Max", "Min", "Sum", "Mean", "Where",
-]
 
 /// One rewrite of the graph with the nodes in `excluded` left as written.
 private struct Rewrite {
@@ -119,7 +107,7 @@ private struct Rewrite {
         self.excluded = excluded
         let inputs = Set(g.inputs.map(\.name))
         var constants = g.initializers.filter { !inputs.contains($0.key) }
-        for node in g.nodes where node.op == "Constant" {
+        for node in g.nodes where node.is(.constant) {
             if let t = node.attributes["value"]?.tensor, let o = node.outputs.first { constants[o] = t }
         }
         self.constants = constants
@@ -192,7 +180,7 @@ private struct Rewrite {
         if v.isEmpty { return v }
         if let p = plain[v] { return p }
         guard let n = nhwc[v] else { return v }
-        nodes.append(Node(name: v + "/to_nchw", op: "Transpose", inputs: [n], outputs: [v],
+        nodes.append(Node(name: v + "/to_nchw", op: OpDefinition.transpose.name, inputs: [n], outputs: [v],
                           attributes: ["perm": .ints(LayoutPass.toFirst)]))
         plain[v] = v
         if !transposeIsFree(v) { add(-1, to: regionOfValue[v]) }
@@ -206,7 +194,7 @@ private struct Rewrite {
         let p = plainName(v)
         plain[v] = p
         let name = fresh(v + "/nhwc")
-        nodes.append(Node(name: name, op: "Transpose", inputs: [p], outputs: [name], attributes: ["perm": .ints(LayoutPass.toLast)]))
+        nodes.append(Node(name: name, op: OpDefinition.transpose.name, inputs: [p], outputs: [name], attributes: ["perm": .ints(LayoutPass.toLast)]))
         nhwc[v] = name
         regionOfValue[v] = region
         if !transposeIsFree(v) { add(-1, to: region) }
@@ -260,31 +248,42 @@ private struct Rewrite {
     /// The channels-last form of `node`, when it has one and its inputs allow it.
     mutating func plan(_ node: Node) -> Conversion? {
         let x = node.inputs.first ?? ""
-        let format = node.attributes["data_format"]?.string ?? "NCHW"
+        let channelsFirst = (node.attributes["data_format"]?.string ?? DataFormat.channelsFirst.rawValue) == DataFormat.channelsFirst.rawValue
         let outputs = node.outputs.filter { !$0.isEmpty }
         guard !x.isEmpty, !outputs.isEmpty, outputs.allSatisfy({ rank($0) == 4 }) else { return nil }
         var attributes = node.attributes
         let available = nhwc[x] != nil
         switch node.op {
-        case "Conv":
-            guard format == "NCHW", node.outputs.count == 1, rank(x) == 4, node.inputs.count >= 2,
+        case OpDefinition.conv.name, OpDefinition.convGradInput.name:
+            // Conv(x, w[, b]) and ConvGradInput(dy, w, x): the kernel is input 1 in both.
+            let isGrad = node.is(.convGradInput)
+            guard channelsFirst, node.outputs.count == 1, rank(x) == 4, node.inputs.count >= 2,
                   let w = constants[node.inputs[1]], w.dtype == .float32, w.shape.count == 4 else { return nil }
-            attributes["data_format"] = .string("NHWC")
-            return Conversion(nhwcInputs: [0], attributes: attributes,
+            if isGrad { guard rank(node.inputs[2]) == 4 else { return nil } }
+            attributes["data_format"] = .string(DataFormat.channelsLast.rawValue)
+            return Conversion(nhwcInputs: isGrad ? [0, 2] : [0], attributes: attributes,
                               replace: [1: constant(node.inputs[1], .kernel(node.inputs[1]))], isConv: true)
-        case "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool":
-            guard available, format == "NCHW", outputs.count == 1, node.outputs[0] == outputs[0] else { return nil }
-            attributes["data_format"] = .string("NHWC")
+        case OpDefinition.maxPool.name, OpDefinition.averagePool.name, OpDefinition.globalAveragePool.name,
+             OpDefinition.globalMaxPool.name:
+            guard available, channelsFirst, outputs.count == 1, node.outputs[0] == outputs[0] else { return nil }
+            attributes["data_format"] = .string(DataFormat.channelsLast.rawValue)
             return Conversion(nhwcInputs: [0], attributes: attributes)
-        case "BatchNormalization":
+        case OpDefinition.maxPoolGrad.name, OpDefinition.averagePoolGrad.name, OpDefinition.globalAveragePoolGrad.name,
+             OpDefinition.globalMaxPoolGrad.name:
+            // (dy, x): both channels-last.
+            guard channelsFirst, node.inputs.count == 2, rank(node.inputs[1]) == 4,
+                  nhwc[node.inputs[0]] != nil || nhwc[node.inputs[1]] != nil else { return nil }
+            attributes["data_format"] = .string(DataFormat.channelsLast.rawValue)
+            return Conversion(nhwcInputs: [0, 1], attributes: attributes)
+        case OpDefinition.batchNormalization.name:
             guard available, outputs.count == 1, node.outputs[0] == outputs[0], node.attributes["training_mode"]?.int ?? 0 == 0,
                   normalizedAxis(node.attributes["axis"]?.int ?? 1) == 1 else { return nil }
             attributes["axis"] = .int(3)
             return Conversion(nhwcInputs: [0], attributes: attributes)
-        case _ where unaryOps.contains(node.op):
+        case _ where node.definition?.traits.contains(.elementwise) ?? false:
             guard available, node.inputs.dropFirst().allSatisfy({ $0.isEmpty || constants[$0] != nil || isNeutral($0) }) else { return nil }
             return Conversion(nhwcInputs: [0], attributes: attributes)
-        case _ where broadcastOps.contains(node.op):
+        case _ where node.definition?.traits.contains(.broadcasting) ?? false:
             var converted: [Int] = []
             var any = false
             for (i, v) in node.inputs.enumerated() where !v.isEmpty {
@@ -304,24 +303,24 @@ private struct Rewrite {
             }
             guard any else { return nil }
             return Conversion(nhwcInputs: converted, attributes: attributes)
-        case "Concat":
+        case OpDefinition.concat.name:
             guard let a = node.attributes["axis"]?.int, let axis = normalizedAxis(a),
                   node.inputs.contains(where: { nhwc[$0] != nil }),
                   node.inputs.allSatisfy({ !$0.isEmpty && rank($0) == 4 }) else { return nil }
             attributes["axis"] = .int(LayoutPass.toFirst[axis])
             return Conversion(nhwcInputs: Array(node.inputs.indices), attributes: attributes)
-        case "Split":
+        case OpDefinition.split.name:
             guard available, let axis = normalizedAxis(node.attributes["axis"]?.int ?? 0) else { return nil }
             attributes["axis"] = .int(LayoutPass.toFirst[axis])
             return Conversion(nhwcInputs: [0], attributes: attributes)
-        case "Slice", "Pad":
+        case OpDefinition.slice.name, OpDefinition.pad.name:
             // Both take an optional `axes` input (position 3): remapped, or added when absent.
-            guard available, node.inputs.count >= (node.op == "Slice" ? 3 : 2) else { return nil }
+            guard available, node.inputs.count >= (node.is(.slice) ? 3 : 2) else { return nil }
             let axesName: String
             if node.inputs.count > 3, !node.inputs[3].isEmpty {
                 guard let axes = constantAxes(node.inputs[3]) else { return nil }
                 axesName = axesConstant(node.inputs[3], axes, like: constants[node.inputs[3]])
-            } else if node.op == "Pad" {
+            } else if node.is(.pad) {
                 axesName = axesConstant(node.name + "/axes", Array(0..<4), like: nil)
             } else {
                 // Slice's default axes are the first len(starts).
@@ -331,7 +330,7 @@ private struct Rewrite {
                 axesName = axesConstant(node.name + "/axes", Array(0..<count), like: constants[node.inputs[1]])
             }
             return Conversion(nhwcInputs: [0], attributes: attributes, replace: [3: axesName])
-        case "Resize":
+        case OpDefinition.resize.name:
             guard available else { return nil }
             let axes = node.attributes["axes"]?.ints.map { $0.map(normalizedAxis) } ?? (0..<4).map { Optional($0) }
             guard axes.allSatisfy({ $0 != nil }) else { return nil }
@@ -389,7 +388,7 @@ private struct Rewrite {
         for o in g.outputs {
             let p = plainName(o.name)
             if p != o.name {
-                nodes.append(Node(name: o.name + "/alias", op: "Identity", inputs: [p], outputs: [o.name]))
+                nodes.append(Node(name: o.name + "/alias", op: OpDefinition.identity.name, inputs: [p], outputs: [o.name]))
                 plain[o.name] = o.name
             }
         }
@@ -397,7 +396,7 @@ private struct Rewrite {
 
     /// A Transpose that undoes or redoes the channels-last permutation becomes an alias.
     mutating func cancelTranspose(_ node: Node, index: Int) -> Bool {
-        guard node.op == "Transpose", node.inputs.count == 1, node.outputs.count == 1,
+        guard node.is(.transpose), node.inputs.count == 1, node.outputs.count == 1,
               let perm = node.attributes["perm"]?.ints, rank(node.inputs[0]) == 4 else { return false }
         let (x, y) = (node.inputs[0], node.outputs[0])
         if perm == LayoutPass.toLast, let n = nhwc[x] {

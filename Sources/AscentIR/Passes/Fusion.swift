@@ -1,4 +1,3 @@
-import AscentIR
 
 /// Graph rewrites that save whole passes over memory, applied to the runtime's private copy of
 /// a graph (the caller's graph is untouched):
@@ -11,12 +10,12 @@ import AscentIR
 ///   (a private `_activation_min`/`_activation_max` attribute pair on the Conv node).
 ///
 /// A rewrite only applies when the intermediate value has no other reader and is not a graph output.
-enum Fusion {
+public enum Fusion {
     /// Attribute names of a fused clamp `y = min(max(y, lo), hi)` on a Conv node.
-    static let activationMin = "_activation_min"
-    static let activationMax = "_activation_max"
+    public static let activationMin = "_activation_min"
+    public static let activationMax = "_activation_max"
 
-    static func apply(_ graph: Graph) -> Graph {
+    public static func apply(_ graph: Graph) -> Graph {
         var g = graph
         foldBatchNorm(&g)
         fuseActivations(&g)
@@ -56,7 +55,7 @@ enum Fusion {
         let ones = [Float](repeating: 1, count: channels), zeros = [Float](repeating: 0, count: channels)
         let inputs = node.inputs
         switch node.op {
-        case "BatchNormalization":
+        case OpDefinition.batchNormalization.name:
             guard inputs.count == 5, inputs[0] == value, node.outputs.dropFirst().allSatisfy(\.isEmpty),
                   (node.attributes["axis"]?.int).map({ $0 < 0 ? $0 + rank : $0 }) ?? 1 == channelAxis,
                   let scale = floats(inputs[1], g), let shift = floats(inputs[2], g),
@@ -65,12 +64,12 @@ enum Fusion {
             let epsilon = Float(node.attributes["epsilon"]?.float ?? 1e-5)
             let s = (0..<channels).map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
             return (s, (0..<channels).map { shift[$0] - mean[$0] * s[$0] })
-        case "Mul", "Add":
+        case OpDefinition.mul.name, OpDefinition.add.name:
             guard inputs.count == 2, inputs.contains(value), let c = perChannel(inputs[0] == value ? inputs[1] : inputs[0]) else { return nil }
-            return node.op == "Mul" ? (c, zeros) : (ones, c)
-        case "Sub", "Div":
+            return node.is(.mul) ? (c, zeros) : (ones, c)
+        case OpDefinition.sub.name, OpDefinition.div.name:
             guard inputs.count == 2, inputs[0] == value, inputs[1] != value, let c = perChannel(inputs[1]) else { return nil }
-            return node.op == "Sub" ? (ones, c.map { -$0 }) : (c.map { 1 / $0 }, zeros)
+            return node.is(.sub) ? (ones, c.map { -$0 }) : (c.map { 1 / $0 }, zeros)
         default:
             return nil
         }
@@ -81,9 +80,9 @@ enum Fusion {
     static func foldBatchNorm(_ g: inout Graph) {
         var remove = Set<Int>()
         let counts = readers(g)
-        for (ci, conv) in g.nodes.enumerated() where conv.op == "Conv" && conv.inputs.count >= 2 && conv.outputs.count == 1 {
+        for (ci, conv) in g.nodes.enumerated() where conv.is(.conv) && conv.inputs.count >= 2 && conv.outputs.count == 1 {
             guard let kernel = g.initializers[conv.inputs[1]], kernel.dtype == .float32, kernel.shape.count >= 3 else { continue }
-            let channelsLast = conv.attributes["data_format"]?.string == "NHWC"
+            let channelsLast = conv.attributes["data_format"]?.string == DataFormat.channelsLast.rawValue
             let rank = kernel.shape.count
             let out = channelsLast ? kernel.shape[rank - 1] : kernel.shape[0]
             var bias = [Float](repeating: 0, count: out)
@@ -124,16 +123,16 @@ enum Fusion {
     static func fuseActivations(_ g: inout Graph) {
         var remove = Set<Int>()
         let counts = readers(g)
-        for (ci, conv) in g.nodes.enumerated() where conv.op == "Conv" && conv.outputs.count == 1 {
+        for (ci, conv) in g.nodes.enumerated() where conv.is(.conv) && conv.outputs.count == 1 {
             guard conv.attributes[activationMin] == nil,
                   let ai = soleReader(of: conv.outputs[0], in: g, readers: counts, after: ci) else { continue }
             let act = g.nodes[ai]
             guard act.inputs.first == conv.outputs[0], act.outputs.count == 1 else { continue }
             var lo = -Double.infinity, hi = Double.infinity
             switch act.op {
-            case "Relu":
+            case OpDefinition.relu.name:
                 lo = 0
-            case "Clip":
+            case OpDefinition.clip.name:
                 func bound(_ i: Int) -> Double?? {
                     guard i < act.inputs.count, !act.inputs[i].isEmpty else { return .some(nil) }
                     guard let t = g.initializers[act.inputs[i]], t.dtype == .float32, t.count == 1 else { return nil }
