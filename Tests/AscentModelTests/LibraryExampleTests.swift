@@ -49,6 +49,13 @@ import Testing
         let g = try Session(graph: grad.graph).run(feeds)[grad.gradients["input"]!]!
         print(g.shape)                                                 // [1, 16, 16, 1]
 
+        // Attribution maps: Captum's and tf-keras-vis's conventions, batched.
+        let attribution = try Attribution(graph: model.graph, target: .logit(3))
+        var options = Attribution.Options()
+        options.rule = .gaussLegendre
+        let ig = try attribution.explain(feeds["input"]!, method: .integratedGradients, options: options)
+        print(ig.completenessGap!)                                     // Σ attributions vs F(x) − F(x′)
+
         // Activation maximization, and the picture.
         let probe = try Probe(graph: model.graph, target: .logit(3), options: .lucid(range: 0...1))
         let result = try probe.run { step in if step.step % 64 == 0 { print(step.step, step.objective) } }
