@@ -1,6 +1,5 @@
 import ArgumentParser
 import AscentIR
-import AscentRuntime
 import Foundation
 
 extension Ascent {
@@ -47,33 +46,12 @@ extension Ascent {
 }
 
 extension Ascent.Inspect {
-    /// The IR's inferred types; when every input's shape is concrete, completed by the runtime's
-    /// planner, which also evaluates shape computations (`Shape` → `Gather` → `Concat` → `Reshape`)
-    /// that the IR's shape rules leave unknown. With `fixed` (`--input-shape` given), sizes the
-    /// graph rejects are errors; otherwise planning is best effort (a graph with unsupported nodes
-    /// cannot be planned).
+    /// The types the IR's shape rules infer, symbolic where sizes are (`batch*seq`), concrete
+    /// through shape computations (`Shape` → `Gather` → `Concat` → `Reshape`) once `--input-shape`
+    /// fixes the inputs. With `fixed`, sizes the graph rejects are errors; otherwise inference is
+    /// best effort.
     static func types(of graph: Graph, fixed: Bool) throws -> [String: ValueType] {
-        var types = fixed ? try graph.inferTypes() : (try? graph.inferTypes()) ?? [:]
-        var shapes: [String: [Int]] = [:]
-        for input in graph.inputs {
-            guard let sizes = input.type.shape?.concrete else { return types }
-            shapes[input.name] = sizes
-        }
-        guard graph.unsupportedNodes.isEmpty else { return types }
-        let planned: [String: ValueType]
-        do {
-            let session = try Session(graph: graph, options: .init(threads: 1, fuseOperations: false))
-            planned = try session.valueTypes(inputShapes: shapes)
-        } catch where !fixed {
-            return types
-        }
-        for node in graph.nodes {
-            for o in node.outputs where !o.isEmpty {
-                guard let shape = planned[o]?.shape, types[o]?.shape?.concrete == nil else { continue }
-                if var t = types[o] { t.shape = shape; types[o] = t } else { types[o] = planned[o] }
-            }
-        }
-        return types
+        fixed ? try graph.inferTypes() : (try? graph.inferTypes()) ?? [:]
     }
 }
 

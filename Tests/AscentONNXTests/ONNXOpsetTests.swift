@@ -125,13 +125,19 @@ import Testing
         try Self.expectReferenceShapes(g, "dropout10")
     }
 
-    @Test func handlersPickTheHighestVersionNotAboveTheOpset() throws {
-        let handler = try #require(ONNXOps.table["ReduceMean"])
-        #expect(handler.versions.map(\.since) == [1, 18])
-        #expect(ONNXOps.table["Softmax"]?.versions.map(\.since) == [1, 13])
+    @Test func handlersFollowTheOpHistories() throws {
+        // ReduceMean's axes were an attribute before opset 18, Softmax's axis meant a 2-D coercion before 13.
+        #expect(OpDefinition.reduceMean.onnx?.changes.contains {
+            if case let .inputWasAttribute(1, "axes", until) = $0 { return until == 18 }
+            return false
+        } == true)
+        #expect(OpDefinition.softmax.onnx?.versions == [1, 11, 13])
+        let upsample = try #require(ONNXOps.aliases["Upsample"])
+        #expect(upsample.converter(opset: 6) == nil && upsample.converter(opset: 9) != nil)
         #expect(ONNXOps.converter(op: "Relu", domain: "", opset: 17) != nil)
         #expect(ONNXOps.converter(op: "Relu", domain: "com.microsoft", opset: 17) == nil)
         #expect(ONNXOps.converter(op: "Unsupported", domain: "", opset: 17) == nil)
         #expect(ONNXOps.converter(op: "Loop", domain: "ai.onnx", opset: 17) == nil)
+        #expect(ONNXOps.converter(op: "ConvGradInput", domain: "", opset: 17) == nil, "Ascent's own ops are not ONNX ops")
     }
 }
