@@ -245,9 +245,16 @@ extension Graph {
     ///   other than the declared one, a size that contradicts a known one, or sizes the graph's
     ///   shape rules reject (with the node).
     public func fixingInputShapes(_ shapes: [String: [Int]]) throws -> Graph {
+        try fixingInputDims(shapes.mapValues { $0.map(Dim.known) })
+    }
+
+    /// The graph with the given inputs' dimensions fixed, where a dimension may stay a symbol
+    /// (`["x": [N, 3, 224, 224]]` fixes the image size and keeps the batch open). Throws as
+    /// ``fixingInputShapes(_:)``.
+    public func fixingInputDims(_ shapes: [String: [Dim]]) throws -> Graph {
         var graph = self
         for (name, sizes) in shapes.sorted(by: { $0.key < $1.key }) {
-            let given = "--input-shape \(name)=" + sizes.map(String.init).joined(separator: ",")
+            let given = "--input-shape \(name)=" + sizes.map(\.description).joined(separator: ",")
             guard let i = inputs.firstIndex(where: { $0.name == name }) else {
                 let names = NameSuggestions.closest(to: name, among: inputs.map(\.name)).map { "'\($0)'" }.joined(separator: ", ")
                 throw AscentError.invalid("\(given): no input '\(name)'; " + (inputs.isEmpty ? "the model has no inputs" : "closest: \(names)"))
@@ -256,7 +263,7 @@ extension Graph {
                 guard declared.rank == sizes.count else {
                     throw AscentError.invalid("\(given): input '\(name)' has rank \(declared.rank) (\(declared)), given \(sizes.count) sizes")
                 }
-                for (axis, (d, n)) in zip(declared.dims, sizes).enumerated() where d.value != nil && d.value != n {
+                for (axis, (d, n)) in zip(declared.dims, sizes).enumerated() where d.value != nil && n.value != nil && d != n {
                     throw AscentError.invalid("\(given): dimension \(axis) of input '\(name)' is \(d) (\(declared))")
                 }
             }

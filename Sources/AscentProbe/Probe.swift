@@ -62,26 +62,39 @@ public final class Probe {
 
     /// Prepares the probe for one target (batch 1 unless the initial tensor says otherwise).
     public convenience init(graph: Graph, target: Target, options: ProbeOptions = ProbeOptions(),
-                            input: String? = nil, threads: Int? = nil) throws {
-        try self.init(graph: graph, goal: Goal(target), options: options, input: input, threads: threads)
+                            input: String? = nil, inputShape givenShape: [Int]? = nil, threads: Int? = nil) throws {
+        try self.init(graph: graph, goal: Goal(target), options: options, input: input, inputShape: givenShape, threads: threads)
     }
 
     /// Prepares the probe: resolves the goal, builds the gradient graph and plans it. A goal
     /// with several items optimizes a batch of that many inputs.
-    /// - Parameter input: which graph input to optimize (default: the only one).
+    /// The model is planned for the input's concrete shape, so that every size of the objective and
+    /// of the gradient graph is known (exported graphs compute sizes with Shape → Gather → Reshape).
+    /// - Parameters:
+    ///   - input: which graph input to optimize (default: the only one).
+    ///   - inputShape: the input's sizes where the model leaves them symbolic (an initial tensor's
+    ///     shape serves too); the batch defaults to 1.
     /// - Throws: `.invalidData` for unknown names, inputs of unknown size, and image
     ///   options (Fourier parametrization, transforms, blur, TV) on inputs that are not images.
     public init(graph: Graph, goal: Goal, options: ProbeOptions = ProbeOptions(),
-                input: String? = nil, threads: Int? = nil) throws {
+                input: String? = nil, inputShape givenShape: [Int]? = nil, threads: Int? = nil) throws {
         let inputInfo = try Objective.input(input, of: graph, purpose: "optimize")
         guard let dims = inputInfo.type.shape?.dims, !dims.isEmpty else {
             throw AscentError.invalid("input '\(inputInfo.name)' has an unknown shape")
         }
+        var given = givenShape
+        if given == nil, case .tensor(let t) = options.initialization { given = t.shape }
+        if let given, given.count != dims.count {
+            throw AscentError.invalid("input '\(inputInfo.name)' has rank \(dims.count) (\(inputInfo.type)), given \(Shape(given))")
+        }
         var shape: [Int] = []
         for (i, d) in dims.enumerated() {
             if let v = d.value { shape.append(v) }
+            else if let given { shape.append(given[i]) }
             else if i == 0 { shape.append(1) }
-            else { throw AscentError.invalid("input '\(inputInfo.name)' has an unknown size on axis \(i) (\(inputInfo.type)): give a fixed input shape") }
+            else {
+                throw AscentError.invalid("input '\(inputInfo.name)' has an unknown size on axis \(i) (\(inputInfo.type)): give its shape (--input-shape \(inputInfo.name)=...) or an --init file")
+            }
         }
         if goal.items.count > 1 {
             guard dims[0].value == nil || dims[0].value == goal.items.count else {
@@ -108,7 +121,7 @@ public final class Probe {
             throw AscentError.invalid("input '\(inputInfo.name)' is \(inputInfo.type), not an image [N,H,W,C] or [N,C,H,W]: image options (Fourier parametrization, transforms, jitter, blur, TV) need one; use the keras-example preset")
         }
         self.options = options
-        objective = try Objective(goal, on: graph, border: options.border)
+        objective = try Objective(goal, on: try graph.fixingInputShapes([inputInfo.name: shape]), border: options.border)
         let gradient = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: [inputName])
         gradientName = gradient.gradients[inputName]!
         var sessionOptions = Session.Options()

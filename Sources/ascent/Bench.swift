@@ -52,7 +52,8 @@ extension Ascent {
                     feeds[input.name] = try randomInput(input, shape: shapes[input.name], rng: &rng)
                 }
                 if let grad {
-                    let objective = try Objective(try Target(parsing: grad), on: graph)
+                    let fixed = try graph.fixingInputShapes(feeds.filter { f in graph.inputs.contains { $0.name == f.key } }.mapValues(\.shape))
+                    let objective = try Objective(try Target(parsing: grad), on: fixed)
                     let floating = graph.inputs.filter { $0.type.dtype.isFloatingPoint }.map(\.name)
                     graph = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: floating).graph
                 }

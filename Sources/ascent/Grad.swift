@@ -51,7 +51,9 @@ extension Ascent {
                 let objective: Objective
                 let gradient: GradientGraph
                 do {
-                    objective = try Objective(parsed, on: loaded.graph)
+                    // Planned on the inputs' own shapes, so every size of the gradient graph is known.
+                    let fixed = try loaded.graph.fixingInputShapes(feeds.mapValues(\.shape))
+                    objective = try Objective(parsed, on: fixed)
                     gradient = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: [respect])
                     outputs = try Session(graph: gradient.graph, options: threads.session).run(feeds)
                 } catch let e as AscentError { throw e.inFile(model.model) }

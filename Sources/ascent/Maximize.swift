@@ -78,6 +78,7 @@ extension Ascent {
         var shard: String?
 
         @OptionGroup var threads: ThreadOptions
+        @OptionGroup var shapes: InputShapeOptions
 
         @Option(parsing: .unconditional,
                 help: "The model's input range LO,HI, e.g. -1,1 (smooth and lucid presets; default: from the model, else 0,1).")
@@ -173,7 +174,12 @@ extension Ascent {
                     var batchOptions = options
                     batchOptions.seed = batch.seed
                     let probe: Probe
-                    do { probe = try Probe(graph: loaded.graph, goal: goal, options: batchOptions, threads: threads.threads) }
+                    let given = try shapes.shapes()
+                    guard given.count <= 1 else { throw AscentError(.usage, "--input-shape: give the shape of the one input optimized") }
+                    do {
+                        probe = try Probe(graph: loaded.graph, goal: goal, options: batchOptions, input: given.first?.key,
+                                          inputShape: given.first?.value, threads: threads.threads)
+                    }
                     catch let e as AscentError { throw e.inFile(model.model) }
                     if b == 0 {
                         notes.forEach(note)

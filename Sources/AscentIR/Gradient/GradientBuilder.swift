@@ -74,7 +74,11 @@ public enum GradientBuilder {
             builder.nodeName = "grad/\(node.name)"
             let context = VJPContext(node: node, builder: builder, cotangents: cotangents, needed: needed)
             let grads: [ValueRef?]
-            do { grads = try rule(context) } catch let e as AscentError {
+            do { grads = try rule(context) } catch var e as AscentError {
+                if e.message.contains("needs"), forward.inputs.contains(where: { $0.type.shape?.concrete == nil }) {
+                    // Rules need sizes the graph computes from its inputs' shapes.
+                    e.message += " (plan the gradient for concrete input shapes: give every input's shape, e.g. --input-shape)"
+                }
                 throw e.context.isEmpty ? e.within("gradient of node \(node.label)") : e
             }
             for (i, g) in grads.enumerated() where i < node.inputs.count && needed[i] {
