@@ -138,9 +138,9 @@ public enum ONNXImporter {
 
     /// Tags 4-D floating inputs that a Conv or pooling node reads directly as `NCHW`.
     private static func tagLayouts(_ inputs: inout [ValueInfo], nodes: [ONNXNodeProto]) {
-        let windowOps: Set = ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool",
-                              "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"]
-        let read = Set(nodes.filter { ($0.domain.isEmpty || $0.domain == "ai.onnx") && windowOps.contains($0.opType) }
+        let read = Set(nodes.filter {
+            ($0.domain.isEmpty || $0.domain == "ai.onnx") && (OpRegistry.definition($0.opType)?.traits.contains(.spatial) ?? false)
+        }
             .compactMap(\.inputs.first))
         for i in inputs.indices where inputs[i].type.dtype.isFloatingPoint && inputs[i].type.shape?.rank == 4
             && read.contains(inputs[i].name) {

@@ -28,7 +28,7 @@ extension ONNXOps {
         default:
             throw AscentError.invalid("attribute '\(key)' has the wrong kind (\(attribute.kind))")
         }
-        b.add(ctx.node(op: "Constant", inputs: [], attributes: ["value": .tensor(tensor)]))
+        b.add(ctx.node(op: OpDefinition.constant.name, inputs: [], attributes: ["value": .tensor(tensor)]))
     }
 
     /// Cast-1 to Cast-5 name the target type (`"FLOAT"`); later versions give its code.
@@ -67,7 +67,7 @@ extension ONNXOps {
             guard let t = b.graph.initializers[training], t.dtype == .bool, t.count == 1,
                   t.scalars(as: Bool.self) == [false] else { return b.add(ctx.unsupported()) }
         }
-        b.add(ctx.node(op: "Identity", inputs: [ctx.input(0)], outputs: [y], attributes: [:]))
+        b.add(ctx.node(op: OpDefinition.identity.name, inputs: [ctx.input(0)], outputs: [y], attributes: [:]))
     }
 
     /// `BatchNormalization` in inference mode: the old `spatial` and `is_test` attributes are ignored;
@@ -98,10 +98,10 @@ extension ONNXOps {
             return b.add(ctx.node(attributes: ["axis": .int(-1)]))
         }
         let shape = b.unique("\(y)/shape"), flat = b.unique("\(y)/flat"), result = b.unique("\(y)/2d")
-        b.add(Node(name: "\(ctx.name)/shape", op: "Shape", inputs: [x], outputs: [shape]))
-        b.add(Node(name: "\(ctx.name)/flatten", op: "Flatten", inputs: [x], outputs: [flat], attributes: ["axis": .int(axis)]))
+        b.add(Node(name: "\(ctx.name)/shape", op: OpDefinition.shape.name, inputs: [x], outputs: [shape]))
+        b.add(Node(name: "\(ctx.name)/flatten", op: OpDefinition.flatten.name, inputs: [x], outputs: [flat], attributes: ["axis": .int(axis)]))
         b.add(ctx.node(inputs: [flat], outputs: [result], attributes: ["axis": .int(-1)]))
-        b.add(Node(name: "\(ctx.name)/reshape", op: "Reshape", inputs: [result, shape], outputs: [y]))
+        b.add(Node(name: "\(ctx.name)/reshape", op: OpDefinition.reshape.name, inputs: [result, shape], outputs: [y]))
     }
 
     /// Before opset 7 binary ops broadcast only with `broadcast = 1`, aligning the second input at
@@ -125,7 +125,7 @@ extension ONNXOps {
         if trailing > 0 {
             let axes = b.constant("\(ctx.name)/axes", ints: Array(rb..<(rb + trailing)))
             aligned = b.unique("\(second)/aligned")
-            b.add(Node(name: "\(ctx.name)/align", op: "Unsqueeze", inputs: [second, axes], outputs: [aligned]))
+            b.add(Node(name: "\(ctx.name)/align", op: OpDefinition.unsqueeze.name, inputs: [second, axes], outputs: [aligned]))
         }
         b.add(ctx.node(inputs: [first, aligned], attributes: attributes))
     }
@@ -192,7 +192,7 @@ extension ONNXOps {
         var attrs = ctx.attributes
         attrs["coordinate_transformation_mode"] = .string("asymmetric")
         attrs["nearest_mode"] = .string("floor")
-        b.add(ctx.node(op: "Resize", inputs: [ctx.input(0), "", ctx.input(1)], attributes: attrs))
+        b.add(ctx.node(op: OpDefinition.resize.name, inputs: [ctx.input(0), "", ctx.input(1)], attributes: attrs))
     }
 
     /// Upsample (deprecated at 10): scales as an attribute before 9, an input from 9.
@@ -208,7 +208,7 @@ extension ONNXOps {
             scales = b.constant("\(ctx.name)/scales", Tensor(shape: [values.count], scalars: values.map { Float($0) }))
         }
         if attrs["mode"]?.string == "bilinear" { attrs["mode"] = .string("linear") }
-        b.add(ctx.node(op: "Resize", inputs: [ctx.input(0), "", scales], attributes: attrs))
+        b.add(ctx.node(op: OpDefinition.resize.name, inputs: [ctx.input(0), "", scales], attributes: attrs))
     }
 
     /// The same op under its newer name (Scatter → ScatterElements).

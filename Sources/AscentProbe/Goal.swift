@@ -80,8 +80,8 @@ extension Objective {
             for (b, terms) in goal.items.enumerated() {
                 for term in terms where term.target == target { weights[b] += term.weight }
             }
-            let v = emit("Mul", [o.value, constant(Tensor(shape: [weights.count], scalars: weights))])
-            total = total.map { emit("Add", [$0, v]) } ?? v
+            let v = emit(OpDefinition.mul.name, [o.value, constant(Tensor(shape: [weights.count], scalars: weights))])
+            total = total.map { emit(OpDefinition.add.name, [$0, v]) } ?? v
         }
         value = total!
         if let diversity = goal.diversity {
@@ -96,19 +96,19 @@ extension Objective {
             var features = a
             if layout.channelAxis != shape.rank - 1 {
                 let perm = (0..<shape.rank).filter { $0 != layout.channelAxis } + [layout.channelAxis]
-                features = emit("Transpose", [a], ["perm": .ints(perm)])
+                features = emit(OpDefinition.transpose.name, [a], ["perm": .ints(perm)])
             }
-            let flat = emit("Reshape", [features, constant(Tensor(shape: [3], scalars: [Int64(0), -1, Int64(channels)]))])
-            let gram = emit("MatMul", [emit("Transpose", [flat], ["perm": .ints([0, 2, 1])]), flat])
-            let squared = emit("ReduceSum", [emit("Mul", [gram, gram])], ["axes": .ints([1, 2]), "keepdims": .int(1)])
-            let norm = emit("Sqrt", [emit("Add", [squared, constant(Tensor(scalar: Float(1e-10)))])])
-            let unit = emit("Div", [gram, norm])
-            let summed = emit("ReduceSum", [unit], ["axes": .ints([0]), "keepdims": .int(0)])
-            let all = emit("ReduceSum", [emit("Mul", [summed, summed])], ["axes": .ints([0, 1]), "keepdims": .int(0)])
-            let own = emit("ReduceSum", [emit("Mul", [unit, unit])], ["axes": .ints([0, 1, 2]), "keepdims": .int(0)])
+            let flat = emit(OpDefinition.reshape.name, [features, constant(Tensor(shape: [3], scalars: [Int64(0), -1, Int64(channels)]))])
+            let gram = emit(OpDefinition.matMul.name, [emit(OpDefinition.transpose.name, [flat], ["perm": .ints([0, 2, 1])]), flat])
+            let squared = emit(OpDefinition.reduceSum.name, [emit(OpDefinition.mul.name, [gram, gram])], ["axes": .ints([1, 2]), "keepdims": .int(1)])
+            let norm = emit(OpDefinition.sqrt.name, [emit(OpDefinition.add.name, [squared, constant(Tensor(scalar: Float(1e-10)))])])
+            let unit = emit(OpDefinition.div.name, [gram, norm])
+            let summed = emit(OpDefinition.reduceSum.name, [unit], ["axes": .ints([0]), "keepdims": .int(0)])
+            let all = emit(OpDefinition.reduceSum.name, [emit(OpDefinition.mul.name, [summed, summed])], ["axes": .ints([0, 1]), "keepdims": .int(0)])
+            let own = emit(OpDefinition.reduceSum.name, [emit(OpDefinition.mul.name, [unit, unit])], ["axes": .ints([0, 1, 2]), "keepdims": .int(0)])
             let batch = Float(goal.items.count)
-            let penalty = emit("Mul", [emit("Sub", [all, own]), constant(Tensor(scalar: diversity.weight / (batch * batch)))])
-            value = emit("Sub", [value, penalty])
+            let penalty = emit(OpDefinition.mul.name, [emit(OpDefinition.sub.name, [all, own]), constant(Tensor(scalar: diversity.weight / (batch * batch)))])
+            value = emit(OpDefinition.sub.name, [value, penalty])
         }
         source = resolved[goal.items[0][0].target]!.source
         summary = goal.description + (summaries.count == 1 ? " (\(summaries[0]))" : "")

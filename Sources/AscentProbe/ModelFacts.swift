@@ -26,7 +26,7 @@ public enum ModelFacts {
         var consumers: [String: [Node]] = [:]
         for node in graph.nodes { for i in Set(node.inputs) where !i.isEmpty { consumers[i, default: []].append(node) } }
         func only(_ value: String) -> Node? {
-            let users = (consumers[value] ?? []).filter { !["Shape", "Size"].contains($0.op) }
+            let users = (consumers[value] ?? []).filter { !($0.definition?.traits.contains(.readsTypeOnly) ?? false) }
             guard users.count == 1 else { return nil }
             return users[0]
         }
@@ -39,7 +39,7 @@ public enum ModelFacts {
         }
         var value = input
         var node = only(value)
-        while let n = node, ["Transpose", "Identity", "Reshape", "Cast"].contains(n.op), let out = n.outputs.first {
+        while let n = node, [OpDefinition.transpose, .identity, .reshape, .cast].contains(where: n.is), let out = n.outputs.first {
             value = out
             node = only(out)
         }
@@ -47,11 +47,11 @@ public enum ModelFacts {
         let next = only(out)
         let values = c.tensor.floats()
         // Scalar rescaling.
-        if values.count == 1, first.op == "Mul" || (first.op == "Div" && !c.first) {
-            let s = first.op == "Mul" ? values[0] : 1 / values[0]
+        if values.count == 1, first.is(.mul) || (first.is(.div) && !c.first) {
+            let s = first.is(.mul) ? values[0] : 1 / values[0]
             var o: Float = 0
             if let n = next, let d = constant(n, other: out), d.tensor.count == 1 {
-                if n.op == "Add" { o = d.tensor.floats()[0] } else if n.op == "Sub", !d.first { o = -d.tensor.floats()[0] }
+                if n.is(.add) { o = d.tensor.floats()[0] } else if n.is(.sub), !d.first { o = -d.tensor.floats()[0] }
             }
             guard s.isFinite, s > 0 else { return nil }
             // 1/s in float32 misses whole numbers by an ulp (1/(1/255) = 254.99998): snap to them.
@@ -61,13 +61,13 @@ public enum ModelFacts {
             return InputRange(range: 0...hi, source: "the scaling at node '\(first.name)' (x·\(short(s))\(shift))", exact: true)
         }
         // Per-channel normalization: Sub(x, mean) then Div(·, std) or Mul(·, 1/std).
-        guard first.op == "Sub", !c.first, let n = next, let d = constant(n, other: out), !d.first,
-              n.op == "Div" || n.op == "Mul", d.tensor.count == values.count || d.tensor.count == 1 else { return nil }
+        guard first.is(.sub), !c.first, let n = next, let d = constant(n, other: out), !d.first,
+              n.is(.div) || n.is(.mul), d.tensor.count == values.count || d.tensor.count == 1 else { return nil }
         let scale = d.tensor.floats()
         var lo = Float.infinity, hi = -Float.infinity
         for (k, mean) in values.enumerated() {
             let s = scale[scale.count == 1 ? 0 : k]
-            let std = n.op == "Div" ? s : 1 / s
+            let std = n.is(.div) ? s : 1 / s
             guard std.isFinite, std > 0 else { return nil }
             lo = min(lo, mean - 2 * std)
             hi = max(hi, mean + 2 * std)
@@ -85,8 +85,8 @@ public enum ModelFacts {
         var value = graph.outputs[0].name
         while let p = producers[value] {
             let node = graph.nodes[p]
-            if node.op == "Softmax" { return graph.outputs[0].name }
-            guard node.op == "Identity", let i = node.inputs.first else { return nil }
+            if node.is(.softmax) { return graph.outputs[0].name }
+            guard node.is(.identity), let i = node.inputs.first else { return nil }
             value = i
         }
         return nil

@@ -29,7 +29,7 @@ public struct Objective: Sendable {
             if let size = shape.dims[a].value, k >= size {
                 throw AscentError.invalid("\(what) \(k) is out of range: '\(v)' has \(size) along axis \(a)")
             }
-            return emit("Slice", [v, ints([k]), ints([k + 1]), ints([a])])
+            return emit(OpDefinition.slice.name, [v, ints([k]), ints([k + 1]), ints([a])])
         }
 
         switch target {
@@ -40,12 +40,12 @@ public struct Objective: Sendable {
             var v = graph.outputs[0].name
             var note = ""
             let producers = graph.producers
-            while let p = producers[v], ["Softmax", "Identity", "LogSoftmax"].contains(graph.nodes[p].op) {
-                if graph.nodes[p].op != "Identity" { note = ", before \(graph.nodes[p].op) '\(graph.nodes[p].name)'" }
+            while let p = producers[v], [OpDefinition.softmax, .identity, .logSoftmax].contains(where: graph.nodes[p].is) {
+                if !graph.nodes[p].is(.identity) { note = ", before \(graph.nodes[p].op) '\(graph.nodes[p].name)'" }
                 v = graph.nodes[p].inputs[0]
             }
             let picked = try select(v, axis: -1, k, what: "class")
-            value = emit("ReduceSum", [picked], ["axes": .ints([-1]), "keepdims": .int(0)])
+            value = emit(OpDefinition.reduceSum.name, [picked], ["axes": .ints([-1]), "keepdims": .int(0)])
             source = v
             summary = "\(target) (value '\(v)'\(note))"
         case .output(let name, let k):
@@ -53,7 +53,7 @@ public struct Objective: Sendable {
                 throw Objective.unknown("output", name, among: graph.outputs.map(\.name))
             }
             let picked = try select(name, axis: -1, k, what: "index")
-            value = emit("ReduceSum", [picked], ["axes": .ints([-1]), "keepdims": .int(0)])
+            value = emit(OpDefinition.reduceSum.name, [picked], ["axes": .ints([-1]), "keepdims": .int(0)])
             source = name
             summary = target.description
         case .neuron(let name, let c, let position):
@@ -74,8 +74,8 @@ public struct Objective: Sendable {
                     throw AscentError.invalid("\(a == channelAxis ? "channel" : "position") \(i) is out of range: '\(v)' has \(size) along axis \(a) (\(shape))")
                 }
             }
-            let picked = emit("Slice", [v, ints(at), ints(at.map { $0 + 1 }), ints(axes)])
-            value = emit("ReduceSum", [picked], ["axes": .ints(Array(1..<shape.rank)), "keepdims": .int(0)])
+            let picked = emit(OpDefinition.slice.name, [v, ints(at), ints(at.map { $0 + 1 }), ints(axes)])
+            value = emit(OpDefinition.reduceSum.name, [picked], ["axes": .ints(Array(1..<shape.rank)), "keepdims": .int(0)])
             source = v
             summary = "\(target) (value '\(v)', channel axis \(channelAxis))"
         case .layer(let name, let c, let reduction):
@@ -95,9 +95,9 @@ public struct Objective: Sendable {
                         throw AscentError.invalid("layer '\(name)': a border of \(border) leaves nothing of axis \(a) (\(shape))")
                     }
                 }
-                picked = emit("Slice", [picked, ints(spatial.map { _ in border }), ints(spatial.map { shape.dims[$0].value! - border }), ints(spatial)])
+                picked = emit(OpDefinition.slice.name, [picked, ints(spatial.map { _ in border }), ints(spatial.map { shape.dims[$0].value! - border }), ints(spatial)])
             }
-            value = emit(reduction == .mean ? "ReduceMean" : "ReduceMax", [picked],
+            value = emit(reduction == .mean ? OpDefinition.reduceMean.name : OpDefinition.reduceMax.name, [picked],
                          ["axes": .ints(Array(1..<shape.rank)), "keepdims": .int(0)])
             source = v
             summary = "\(target) (value '\(v)', channel axis \(channelAxis)\(border > 0 && !spatial.isEmpty ? ", border \(border)" : ""))"

@@ -5,7 +5,7 @@
 /// `ConvGradFilter(x, dy, w)` (with respect to w; shaped like w).
 extension OpDefinition {
     public static let conv: OpDefinition = OpDefinition(
-        "Conv", inputs: 2...3, attributes: ConvAttributes.self, onnx: ONNXHistory([1, 11, 22]),
+        "Conv", inputs: 2...3, attributes: ConvAttributes.self, traits: .spatial, onnx: ONNXHistory([1, 11, 22]),
         shape: convShape,
         vjp: { g in
             let attributes = g.node.attributes
@@ -31,7 +31,7 @@ extension OpDefinition {
     public static let convGradFilter: OpDefinition = backward("ConvGradFilter", inputs: 3...3, attributes: ConvAttributes.self, like: 2)
 
     public static let convTranspose: OpDefinition = OpDefinition(
-        "ConvTranspose", inputs: 2...3, attributes: ConvTransposeAttributes.self, onnx: ONNXHistory([1, 11, 22]),
+        "ConvTranspose", inputs: 2...3, attributes: ConvTransposeAttributes.self, traits: .spatial, onnx: ONNXHistory([1, 11, 22]),
         shape: { ctx in
             guard let x = ctx.input(0) else { return [nil] }
             guard let s = x.shape, let w = ctx.shape(1), s.rank >= 3, w.rank == s.rank else { return [ValueType(x.dtype, nil)] }
@@ -65,7 +65,7 @@ extension OpDefinition {
         })
 
     public static let deformConv: OpDefinition = OpDefinition(
-        "DeformConv", inputs: 3...5, attributes: DeformConvAttributes.self, onnx: ONNXHistory([19, 22]),
+        "DeformConv", inputs: 3...5, attributes: DeformConvAttributes.self, traits: .spatial, onnx: ONNXHistory([19, 22]),
         shape: { ctx in
             guard let x = ctx.input(0) else { return [nil] }
             guard let s = x.shape, let w = ctx.shape(1), let o = ctx.shape(2), s.rank == 4, o.rank == 4, w.rank == 4 else {

@@ -124,4 +124,7 @@ public struct OpTraits: OptionSet, Sendable, Hashable {
     public static let nondeterministic = OpTraits(rawValue: 1 << 6)
     /// Moves or selects elements without arithmetic (Reshape, Transpose, Slice, Gather).
     public static let movesData = OpTraits(rawValue: 1 << 7)
+    /// Reads input 0 as an image-like `[N, C, spatial...]` value (`[N, spatial..., C]` with
+    /// `data_format` NHWC): convolutions and pools.
+    public static let spatial = OpTraits(rawValue: 1 << 8)
 }

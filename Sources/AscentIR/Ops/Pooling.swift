@@ -6,7 +6,7 @@
 extension OpDefinition {
     public static let maxPool: OpDefinition = OpDefinition(
         "MaxPool", inputs: 1...1, outputs: 1...2, attributes: PoolAttributes.self,
-        onnx: ONNXHistory([1, 8, 10, 11, 12, 22], changes: [
+        traits: .spatial, onnx: ONNXHistory([1, 8, 10, 11, 12, 22], changes: [
             .attributeAdded("storage_order", since: 8), .attributeAdded("ceil_mode", since: 10),
             .attributeAdded("dilations", since: 10),
         ]),
@@ -23,7 +23,7 @@ extension OpDefinition {
 
     public static let averagePool: OpDefinition = OpDefinition(
         "AveragePool", inputs: 1...1, attributes: PoolAttributes.self,
-        onnx: ONNXHistory([1, 7, 10, 11, 19, 22], changes: [
+        traits: .spatial, onnx: ONNXHistory([1, 7, 10, 11, 19, 22], changes: [
             .attributeAdded("count_include_pad", since: 7), .attributeAdded("ceil_mode", since: 10),
             .attributeAdded("dilations", since: 19),
         ]),
@@ -32,17 +32,17 @@ extension OpDefinition {
 
     public static let lpPool: OpDefinition = OpDefinition(
         "LpPool", inputs: 1...1, attributes: PoolAttributes.self,
-        onnx: ONNXHistory([1, 2, 11, 18, 22], changes: [.attributeAdded("ceil_mode", since: 18), .attributeAdded("dilations", since: 18)]),
+        traits: .spatial, onnx: ONNXHistory([1, 2, 11, 18, 22], changes: [.attributeAdded("ceil_mode", since: 18), .attributeAdded("dilations", since: 18)]),
         shape: poolShape,
         vjp: { g in [g.emit(.lpPoolGrad, [g.dy, g.x, g.y], g.node.attributes)] })
 
     public static let globalAveragePool: OpDefinition = OpDefinition(
-        "GlobalAveragePool", inputs: 1...1, attributes: GlobalPoolAttributes.self, onnx: ONNXHistory([1, 22]),
+        "GlobalAveragePool", inputs: 1...1, attributes: GlobalPoolAttributes.self, traits: .spatial, onnx: ONNXHistory([1, 22]),
         shape: globalPoolShape,
         vjp: { g in [g.emit(.globalAveragePoolGrad, [g.dy, g.x], g.node.attributes)] })
 
     public static let globalMaxPool: OpDefinition = OpDefinition(
-        "GlobalMaxPool", inputs: 1...1, attributes: GlobalPoolAttributes.self, onnx: ONNXHistory([1, 22]),
+        "GlobalMaxPool", inputs: 1...1, attributes: GlobalPoolAttributes.self, traits: .spatial, onnx: ONNXHistory([1, 22]),
         shape: globalPoolShape,
         vjp: { g in [g.emit(.globalMaxPoolGrad, [g.dy, g.x], g.node.attributes)] })
 

@@ -38,7 +38,7 @@ extension OpDefinition {
         shape: { ctx in [ValueType(.int32, try matMulShape(ctx))] })
 
     public static let convInteger: OpDefinition = OpDefinition(
-        "ConvInteger", inputs: 2...4, attributes: ConvAttributes.self, onnx: ONNXHistory([10]),
+        "ConvInteger", inputs: 2...4, attributes: ConvAttributes.self, traits: .spatial, onnx: ONNXHistory([10]),
         shape: { ctx in
             guard let xs = ctx.shape(0), let ws = ctx.shape(1), ws.rank == xs.rank, xs.rank >= 3 else {
                 return [ValueType(.int32, ctx.shape(0).map { Shape(Array(repeating: Dim.unknown, count: $0.rank)) })]
