@@ -129,9 +129,11 @@ struct LayerNormKernel: Kernel {
         expand(scale, into: sp)
         if let bias { expand(bias, into: bp) } else { bp.update(repeating: 0, count: n) }
         let y = context.allocate(outputs[0])
-        let mean = context.allocate(outputs[1]), inv = context.allocate(outputs[2])
+        // The optional Mean and InvStdDev outputs, when the node has them.
+        let mean = outputs.count > 1 ? context.allocate(outputs[1]) : nil
+        let inv = outputs.count > 2 ? context.allocate(outputs[2]) : nil
         let src = x.floats, dst = y.mutableFloats
-        let pm = mean.mutableFloats, pi = inv.mutableFloats
+        let pm = mean?.mutableFloats, pi = inv?.mutableFloats
         let eps = Double(epsilon)
         context.parallelFor(rows, costPerItem: 4 * n) { range in
             for r in range {
@@ -144,11 +146,11 @@ struct LayerNormKernel: Kernel {
                 let rstd = 1 / (sq / Double(max(n, 1)) + eps).squareRoot()
                 let m = Float(mu), s = Float(rstd)
                 for i in 0..<n { yr[i] = (xr[i] - m) * s * sp[i] + bp[i] }
-                pm[r] = m
-                pi[r] = s
+                pm?[r] = m
+                pi?[r] = s
             }
         }
-        return [y, mean, inv]
+        return [y] + [mean, inv].compactMap { $0 }
     }
 }
 

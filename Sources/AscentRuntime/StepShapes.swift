@@ -9,10 +9,14 @@ extension Program.Step {
     /// that the two agree wherever both answer.
     func outputTypes(_ known: KernelInputs) throws -> [TensorType]? {
         let fromRule = try ruleTypes(known)
-        let fromKernel = try kernel.check(known)
+        // A kernel may type outputs the node omits; only the node's own outputs count.
+        let fromKernel = try kernel.check(known).map { Array($0.prefix(node.outputs.count)) }
         #if DEBUG
         if let fromRule, let fromKernel, fromRule != fromKernel {
             throw AscentError(.internal, "the shape rule of \(node.op) gives \(fromRule), its kernel \(fromKernel)")
+        }
+        if fromRule == nil, let fromKernel, !definition.traits.contains(.dataDependentShape) {
+            throw AscentError(.internal, "the shape rule of \(node.op) gives no concrete types, its kernel \(fromKernel)")
         }
         #endif
         return fromRule ?? fromKernel
