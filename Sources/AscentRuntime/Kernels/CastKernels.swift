@@ -1,4 +1,9 @@
 import AscentIR
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Kernels of the type conversions (Ops/Cast.swift): Cast, CastLike, BitCast.
 
 /// Cast between float32/float16/float64/int8/int16/int32/int64/uint8/bool, ConstantOfShape and Range.
 enum CastKernels {
@@ -106,74 +111,74 @@ private func writeInteger(_ p: UnsafeMutableRawPointer, _ dtype: DType, _ i: Int
     }
 }
 
-/// ConstantOfShape: a tensor of the shape given by the input, filled with the one-element `value`
-/// attribute (default float32 0).
-struct ConstantOfShapeKernel: Kernel {
-    let value: Tensor
-
-    init(_ a: NodeAttributes) throws {
-        let v = try a.tensor("value") ?? Tensor(shape: [1], scalars: [Float(0)])
-        guard v.count == 1 else { throw AscentError.invalid("attribute 'value' must hold one element, holds \(v.count)") }
-        value = v
+/// CastLike(x, like): x cast to like's type (the Cast kernel's conversions).
+struct CastLikeKernel: Kernel {
+    func cast(_ to: DType) throws -> CastKernel {
+        let node = Node(name: "CastLike", op: "Cast", inputs: [], outputs: [], attributes: ["to": .int(to.onnxCode)])
+        return try CastKernel(NodeAttributes(node))
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        guard let shape = try inputs.ints(0) else { return nil }
-        guard shape.allSatisfy({ $0 >= 0 }), Shape.product(shape) != nil else {
-            throw AscentError.invalid("shape \(shape) has a negative size or overflows")
-        }
-        return [TensorType(value.dtype, shape)]
+        let x = try inputs.type(0), like = try inputs.type(1)
+        return try cast(like.dtype).outputTypes(KernelInputs(types: [x], values: [inputs.value(0)]))
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
-        let y = context.allocate(outputs[0])
-        let e = value.dtype.byteSize, n = y.count
-        value.withUnsafeBytes { v in
-            guard let base = v.baseAddress else { return }
-            for i in 0..<n { (y.rawPointer + i * e).copyMemory(from: base, byteCount: e) }
-        }
-        return [y]
+        try cast(outputs[0].dtype).run([inputs[0]], outputs: outputs, context: context)
     }
 }
 
-/// Range(start, limit, delta): `start, start+delta, ...` below `limit` (above, for a negative
-/// delta). float32, int64, int32; floats accumulate the delta as onnxruntime does.
-struct RangeKernel: Kernel {
-    func count(_ inputs: KernelInputs) throws -> Int? {
-        let t = try inputs.type(0)
-        guard [.float32, .int64, .int32].contains(t.dtype) else { throw KernelError.dtype("Range", t.dtype) }
-        for i in 0..<3 {
-            let u = try inputs.type(i)
-            guard u.dtype == t.dtype, u.count == 1 else { throw AscentError.invalid("start, limit and delta must be \(t.dtype.rawValue) scalars") }
-        }
-        guard let a = inputs.value(0), let b = inputs.value(1), let c = inputs.value(2) else { return nil }
-        let n = t.dtype == .float32
-            ? ShapeRules.rangeCount(start: a.doubles()[0], limit: b.doubles()[0], delta: c.doubles()[0])
-            : ShapeRules.rangeCount(start: a.int64s()[0], limit: b.int64s()[0], delta: c.int64s()[0])
-        guard let n else { throw AscentError.invalid("range has a zero, infinite or too small delta") }
-        return n
+/// The dtype Ascent holds an ONNX type code as (floating types as float32, unsigned 16/32/64-bit
+/// integers as int64), with the code's width in bytes; nil for types Ascent has no form for.
+func importedType(onnxCode code: Int) -> (dtype: DType, width: Int)? {
+    switch code {
+    case 4: return (.int64, 2)
+    case 12: return (.int64, 4)
+    case 13: return (.int64, 8)
+    case 10, 16: return (.float32, 2)
+    case 11: return (.float32, 8)
+    default:
+        guard let t = DType(onnxCode: code) else { return nil }
+        return (t, t.byteSize)
+    }
+}
+
+/// BitCast(x, to): the bits of each element reinterpreted as type `to` of the same width. Works on
+/// the bits the imported values still carry: same-width types directly, float64 targets from int64
+/// (rounded to float32), and unsigned 16/32/64-bit types (held as int64) by truncating or
+/// zero-extending to their width.
+struct BitCastKernel: Kernel {
+    let code: Int, target: DType, width: Int
+
+    init(_ a: NodeAttributes) throws {
+        code = try a.int("to", 0)
+        guard let t = importedType(onnxCode: code) else { throw AscentError.invalid("bitcast to unsupported type code \(code)") }
+        (target, width) = t
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        guard let n = try count(inputs) else { return nil }
-        return [TensorType(try inputs.type(0).dtype, [n])]
+        [TensorType(target, try inputs.type(0).shape)]
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
-        guard let a = inputs[0], let c = inputs[2] else { throw AscentError.invalid("missing input") }
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
         let y = context.allocate(outputs[0])
-        let n = y.count
-        switch a.dtype {
-        case .float32:
-            let p = y.mutableFloats, d = c.floats[0]
-            var v = a.floats[0]
-            for i in 0..<n { p[i] = v; v += d }
-        case .int64:
-            let p = y.mutablePointer(Int64.self), s = a.pointer(Int64.self)[0], d = c.pointer(Int64.self)[0]
-            for i in 0..<n { p[i] = s &+ Int64(i) &* d }
-        default:
-            let p = y.mutablePointer(Int32.self), s = a.pointer(Int32.self)[0], d = c.pointer(Int32.self)[0]
-            for i in 0..<n { p[i] = s &+ Int32(truncatingIfNeeded: i) &* d }
+        let n = x.count
+        if code == 11 {
+            guard x.dtype == .int64 else { throw AscentError.invalid("bitcast of \(x.dtype.rawValue) to float64 is not supported") }
+            let s = x.pointer(Int64.self), o = y.mutableFloats
+            for i in 0..<n { o[i] = Float(Double(bitPattern: UInt64(bitPattern: s[i]))) }
+        } else if target == .int64 && width < 8 {
+            // Unsigned target held as int64: the source's low `width` bytes, zero-extended.
+            let v = integerValues(x), mask: Int64 = (1 << (8 * width)) - 1
+            storeIntegers(v.map { $0 & mask }, into: y)
+        } else if x.dtype.byteSize == target.byteSize && width == target.byteSize {
+            y.rawPointer.copyMemory(from: x.rawPointer, byteCount: x.byteCount)
+        } else if x.dtype == .int64 && target.isInteger && width == target.byteSize {
+            // An unsigned source held as int64, cast to a signed type of its width: the low bits.
+            storeIntegers(x.int64s(), into: y)
+        } else {
+            throw AscentError.invalid("bitcast of \(x.dtype.rawValue) to type code \(code) is not supported")
         }
         return [y]
     }

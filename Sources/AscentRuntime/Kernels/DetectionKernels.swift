@@ -1,5 +1,66 @@
 import AscentIR
 
+// Kernels of the detection and text ops (Ops/Detection.swift): NonMaxSuppression, TfIdfVectorizer.
+
+/// NonMaxSuppression(boxes [B, N, 4], scores [B, C, N], max_output_boxes_per_class?, iou_threshold?,
+/// score_threshold?): per batch and class, boxes by descending score (ties: lower index first) kept
+/// unless their IoU with a kept box exceeds the threshold; int64 `[batch, class, box]` rows.
+struct NonMaxSuppressionKernel: Kernel {
+    let centerPointBox: Bool
+
+    init(_ a: NodeAttributes) throws { centerPointBox = try a.int("center_point_box", 0) != 0 }
+
+    func select(_ inputs: [Tensor?]) throws -> [Int64] {
+        guard let boxes = inputs[0], let scores = inputs[1] else { throw AscentError.invalid("missing input") }
+        func scalar(_ i: Int) -> Double? { i < inputs.count ? inputs[i].flatMap { $0.count > 0 ? $0.doubles()[0] : nil } : nil }
+        let maxOut = Int(scalar(2) ?? 0), iou = scalar(3) ?? 0, scoreThreshold = scalar(4)
+        guard boxes.rank == 3, boxes.shape[2] == 4, scores.rank == 3, scores.shape[0] == boxes.shape[0], scores.shape[2] == boxes.shape[1] else {
+            throw AscentError.invalid("boxes \(boxes) and scores \(scores) do not match")
+        }
+        let b = boxes.shape[0], n = boxes.shape[1], c = scores.shape[1]
+        let bx = boxes.doubles(), sc = scores.doubles()
+        func corners(_ batch: Int, _ i: Int) -> (Double, Double, Double, Double) {
+            let p = (batch * n + i) * 4
+            if centerPointBox {
+                return (bx[p] - bx[p + 2] / 2, bx[p] + bx[p + 2] / 2, bx[p + 1] - bx[p + 3] / 2, bx[p + 1] + bx[p + 3] / 2)
+            }
+            return (min(bx[p + 1], bx[p + 3]), max(bx[p + 1], bx[p + 3]), min(bx[p], bx[p + 2]), max(bx[p], bx[p + 2]))
+        }
+        func suppress(_ batch: Int, _ i: Int, _ j: Int) -> Bool {
+            let (ax0, ax1, ay0, ay1) = corners(batch, i), (bx0, bx1, by0, by1) = corners(batch, j)
+            let ix = min(ax1, bx1) - max(ax0, bx0), iy = min(ay1, by1) - max(ay0, by0)
+            guard ix > 0, iy > 0 else { return false }
+            let inter = ix * iy, a1 = (ax1 - ax0) * (ay1 - ay0), a2 = (bx1 - bx0) * (by1 - by0), union = a1 + a2 - inter
+            guard a1 > 0, a2 > 0, union > 0 else { return false }
+            return inter / union > iou
+        }
+        var out: [Int64] = []
+        for batch in 0..<b {
+            for cls in 0..<c {
+                let base = (batch * c + cls) * n
+                var candidates = (0..<n).filter { scoreThreshold == nil || sc[base + $0] > scoreThreshold! }
+                candidates.sort { sc[base + $0] > sc[base + $1] || (sc[base + $0] == sc[base + $1] && $0 < $1) }
+                var kept: [Int] = []
+                for i in candidates where kept.count < maxOut {
+                    if kept.allSatisfy({ !suppress(batch, i, $0) }) { kept.append(i) }
+                }
+                for i in kept { out += [Int64(batch), Int64(cls), Int64(i)] }
+            }
+        }
+        return out
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        guard (0..<inputs.count).allSatisfy({ !inputs.has($0) || inputs.value($0) != nil }) else { return nil }
+        return [TensorType(.int64, [try select(inputs.values).count / 3, 3])]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        let v = try select(inputs)
+        return [Tensor(shape: [v.count / 3, 3], scalars: v)]
+    }
+}
+
 /// TfIdfVectorizer over integer inputs `[C]` or `[N, C]`: counts of the pool's n-grams (lengths
 /// `min_gram_length`...`max_gram_length`, items `skip + 1` apart for skips 0...`max_skip_count`;
 /// unigrams counted once), as TF, IDF (weight where present) or TFIDF (count · weight), float32.

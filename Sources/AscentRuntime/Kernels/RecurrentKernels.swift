@@ -4,6 +4,8 @@ import Synchronization
 import Glibc
 #endif
 
+// Kernels of the recurrent ops (Ops/Recurrent.swift): RNN, GRU, LSTM.
+
 /// RNN, GRU and LSTM (float32), as ONNX defines them: gates in ONNX order (GRU z, r, h; LSTM i, o,
 /// f, c), forward/reverse/bidirectional, `layout` 0 or 1, `clip`, `activations` (with
 /// `activation_alpha`/`beta`), GRU's `linear_before_reset`, LSTM peepholes, `sequence_lens`

@@ -1,4 +1,9 @@
 import AscentIR
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Kernels of the pooling ops (Ops/Pooling.swift): MaxPool, AveragePool, LpPool, the global pools, MaxUnpool.
 
 /// MaxPool, AveragePool (1-D to 3-D, `NCHW` or `NHWC`, strides, dilations, pads, `auto_pad`,
 /// `ceil_mode`, `count_include_pad`; MaxPool's optional `Indices` output for `NCHW`), and
@@ -284,5 +289,138 @@ struct GlobalPoolKernel: Kernel {
             }
         }
         return [y]
+    }
+}
+
+/// LpPool over `[N, C, spatial...]` float32: `(Σ |x|ᵖ)^(1/p)` over each window (padding counts as
+/// zeros); `pads`, `auto_pad`, `strides`, `dilations`, `ceil_mode`.
+struct LpPoolKernel: Kernel {
+    let p: Int, autoPad: String, ceilMode: Bool
+    let kernel: [Int], strides: [Int]?, dilations: [Int]?, pads: [Int]?
+
+    init(_ a: NodeAttributes) throws {
+        p = try a.int("p", 2)
+        autoPad = try a.string("auto_pad", "NOTSET")
+        ceilMode = try a.int("ceil_mode", 0) != 0
+        guard let k = try a.ints("kernel_shape") else { throw AscentError.invalid("missing attribute 'kernel_shape'") }
+        kernel = k
+        strides = try a.ints("strides")
+        dilations = try a.ints("dilations")
+        pads = try a.ints("pads")
+    }
+
+    func geometry(_ x: TensorType) throws -> (out: [Int], begin: [Int], s: [Int], d: [Int]) {
+        let n = x.rank - 2
+        guard n >= 1, kernel.count == n else { throw AscentError.invalid("kernel_shape \(kernel) does not fit \(x)") }
+        let s = strides ?? Array(repeating: 1, count: n), d = dilations ?? Array(repeating: 1, count: n)
+        var out: [Int] = [], begin: [Int] = []
+        for i in 0..<n {
+            let size = x.shape[i + 2]
+            switch autoPad {
+            case "SAME_UPPER", "SAME_LOWER":
+                let o = (size - 1) / s[i] + 1
+                let total = max((o - 1) * s[i] + kernel[i] - size, 0)
+                out.append(o)
+                begin.append(autoPad == "SAME_UPPER" ? total / 2 : total - total / 2)
+            case "VALID":
+                out.append((size - ((kernel[i] - 1) * d[i] + 1)) / s[i] + 1)
+                begin.append(0)
+            default:
+                let pp = pads ?? Array(repeating: 0, count: 2 * n)
+                guard let o = try ShapeRules.windowOutput(.known(size), kernel: kernel[i], stride: s[i], dilation: d[i],
+                                                          padBegin: pp[i], padEnd: pp[i + n], ceilMode: ceilMode).value else {
+                    throw AscentError.invalid("cannot size the output")
+                }
+                out.append(o)
+                begin.append(pp[i])
+            }
+        }
+        return (out, begin, s, d)
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let x = try inputs.type(0)
+        try requireFloat("LpPool", x)
+        return [TensorType(x.dtype, Array(x.shape[..<2]) + (try geometry(x)).out)]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        let g = try geometry(x.type)
+        let dims = Array(x.shape[2...]), n = dims.count
+        let inSize = dims.reduce(1, *), outSize = g.out.reduce(1, *), kSize = kernel.reduce(1, *)
+        let inStrides = contiguousStrides(dims), outStrides = contiguousStrides(g.out), kStrides = contiguousStrides(kernel)
+        let xs = x.floats()
+        var y = [Float](repeating: 0, count: outputs[0].count)
+        for plane in 0..<(x.shape[0] * x.shape[1]) {
+            for o in 0..<outSize {
+                var sum = 0.0
+                for k in 0..<kSize {
+                    var offset = 0, inside = true
+                    for i in 0..<n {
+                        let oi = (o / outStrides[i]) % g.out[i], ki = (k / kStrides[i]) % kernel[i]
+                        let c = oi * g.s[i] + ki * g.d[i] - g.begin[i]
+                        if c < 0 || c >= dims[i] { inside = false; break }
+                        offset += c * inStrides[i]
+                    }
+                    if inside {
+                        sum += pow(abs(Double(xs[plane * inSize + offset])), Double(p))
+                    }
+                }
+                y[plane * outSize + o] = Float(pow(sum, 1 / Double(p)))
+            }
+        }
+        return [Tensor(shape: outputs[0].shape, scalars: y)]
+    }
+}
+
+/// MaxUnpool(X, I, output_shape?): X's values placed at the flat indices I of a zero tensor of the
+/// unpooled shape (`(in − 1)·stride + kernel − pads`, or `output_shape`).
+struct MaxUnpoolKernel: Kernel {
+    let kernel: [Int], pads: [Int]?, strides: [Int]?
+
+    init(_ a: NodeAttributes) throws {
+        guard let k = try a.ints("kernel_shape") else { throw AscentError.invalid("missing attribute 'kernel_shape'") }
+        kernel = k
+        pads = try a.ints("pads")
+        strides = try a.ints("strides")
+    }
+
+    func inferred(_ x: TensorType) throws -> [Int] {
+        let r = x.rank - 2
+        guard r == kernel.count else { throw AscentError.invalid("kernel_shape \(kernel) does not fit \(x)") }
+        let s = strides ?? Array(repeating: 1, count: r), p = pads ?? Array(repeating: 0, count: 2 * r)
+        return Array(x.shape[..<2]) + (0..<r).map { (x.shape[$0 + 2] - 1) * s[$0] + kernel[$0] - p[$0] - p[$0 + r] }
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let x = try inputs.type(0)
+        try requireFloat("MaxUnpool", x)
+        let shape = try inferred(x)
+        if inputs.has(2) {
+            guard let given = try inputs.ints(2) else { return nil }
+            guard given.count == shape.count, zip(given, shape).allSatisfy({ $0 >= $1 }) else {
+                throw AscentError.invalid("output_shape \(given) is smaller than \(shape)")
+            }
+            return [TensorType(x.dtype, given)]
+        }
+        return [TensorType(x.dtype, shape)]
+    }
+
+    /// The values are placed in the inferred shape, which then sits at the start of `output_shape`.
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0], let indices = inputs[1] else { throw AscentError.invalid("missing input") }
+        let shape = try inferred(x.type), out = outputs[0].shape
+        let v = x.floats(), idx = indices.int64s(), count = shape.reduce(1, *)
+        let inStrides = contiguousStrides(shape), outStrides = contiguousStrides(out)
+        var y = [Float](repeating: 0, count: outputs[0].count)
+        for i in 0..<min(v.count, idx.count) {
+            let j = Int(idx[i])
+            guard j >= 0, j < count else { throw AscentError.invalid("index \(j) is out of range") }
+            var offset = 0
+            for d in 0..<shape.count { offset += ((j / inStrides[d]) % shape[d]) * outStrides[d] }
+            y[offset] = v[i]
+        }
+        return [Tensor(shape: out, scalars: y)]
     }
 }

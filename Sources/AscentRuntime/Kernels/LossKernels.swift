@@ -3,6 +3,8 @@ import AscentIR
 import Glibc
 #endif
 
+// Kernels of the losses (Ops/Loss.swift): NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss.
+
 /// NegativeLogLikelihoodLoss(input, target, weight?) and SoftmaxCrossEntropyLoss(scores, labels,
 /// weights?) over `[N, C, d...]` float32 inputs and int32/int64 targets `[N, d...]`:
 /// `loss = −w[t]·x[n, t, d]` (x = log-softmax of the scores for the latter), 0 where the target is

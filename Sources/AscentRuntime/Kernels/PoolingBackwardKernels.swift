@@ -1,4 +1,10 @@
 import AscentIR
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Kernels of the pooling backward primitives (Ops/Pooling.swift): MaxPoolGrad, AveragePoolGrad,
+// GlobalAveragePoolGrad, GlobalMaxPoolGrad, LpPoolGrad.
 
 /// `MaxPoolGrad(dy, x)` and `AveragePoolGrad(dy, x)`: the pooling gradients, shaped like `x`,
 /// with the forward pool's attributes (`data_format`, `kernel_shape`, `strides`, `dilations`,
@@ -181,93 +187,60 @@ struct GlobalPoolGradKernel: Kernel {
     }
 }
 
-/// `SliceGrad(dy, x, starts, ends[, axes[, steps]])`: zeros shaped like `x`, with `dy` written
-/// where `Slice(x, starts, ends, axes, steps)` read (same clamping rules, any step sign).
-struct SliceGradKernel: Kernel {
+/// `LpPoolGrad(dy, x, y)`: d(LpPool)/d(x) applied to `dy`, with the forward LpPool's attributes and
+/// window geometry: each output's `dy · y^(1−p)` goes back to its window's elements times
+/// `|x|^(p−1)·sign(x)`. A window whose output is 0 passes nothing (its subgradient at 0).
+struct LpPoolGradKernel: Kernel {
+    let forward: LpPoolKernel
+
+    init(_ a: NodeAttributes) throws { forward = try LpPoolKernel(a) }
+
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let dy = try inputs.type(0), x = try inputs.type(1)
-        guard dy.dtype == .float32, x.dtype == .float32 else { throw KernelError.dtype("SliceGrad", dy.dtype == .float32 ? x.dtype : dy.dtype) }
+        let dy = try inputs.type(0), x = try inputs.type(1), y = try inputs.type(2)
+        for t in [dy, x, y] { try requireFloat("LpPoolGrad", t) }
+        let expected = Array(x.shape.prefix(2)) + (try forward.geometry(x)).out
+        guard dy.shape == expected, y.shape == expected else {
+            throw AscentError.invalid("output gradient \(dy) and output \(y) do not match the pooling's output \(Shape(expected))")
+        }
         return [x]
     }
 
-    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
-        guard inputs.count >= 4, let dy = inputs[0] else { throw AscentError.invalid("missing input") }
-        let rest = Array(inputs.dropFirst())
-        guard let plan = try SliceKernel().plan(KernelInputs(types: rest.map { $0?.type }, values: rest)) else {
-            throw AscentError(.internal, "slice bounds unknown at run time")
-        }
-        guard dy.shape == plan.shape else {
-            throw AscentError.invalid("output gradient \(dy.type) does not match the slice's output \(Shape(plan.shape))")
-        }
-        let dx = context.allocateZeroed(outputs[0])
-        guard dy.count > 0 else { return [dx] }
-        let strides = contiguousStrides(outputs[0].shape)
-        let offset = zip(plan.first, strides).reduce(0) { $0 + $1.0 * $1.1 }
-        // The written positions, walked in dy's order: collapsed like a strided read of x.
-        let view = StridedCopy(shape: plan.shape, strides: zip(plan.step, strides).map { $0 * $1 }, offset: offset)
-        let loop = BroadcastLoop(dims: view.dims, strides: [view.strides])
-        let inner = loop.inner, step = view.strides[view.strides.count - 1]
-        let (src, dst) = (dy.floats, dx.mutableFloats + offset)
-        // Distinct dy elements land on distinct dx elements, so rows may run in parallel.
-        context.parallelFor(loop.rows, costPerItem: inner) { range in
-            loop.forEachRow(range) { row, offsets in
-                let s = src + row * inner, d = dst + offsets[0]
-                for i in 0..<inner { d[i * step] = s[i] }
+    /// For each output position of a plane, the plane offsets of the input elements its window covers.
+    func windows(_ x: TensorType) throws -> [[Int]] {
+        let g = try forward.geometry(x)
+        let dims = Array(x.shape[2...]), kernel = forward.kernel
+        let inStrides = contiguousStrides(dims)
+        // Axis by axis, row-major: every window so far extended by this axis's in-range taps.
+        var table: [[Int]] = [[0]]
+        for i in dims.indices {
+            table = table.flatMap { partial in
+                (0..<g.out[i]).map { o in
+                    let taps = (0..<kernel[i]).map { o * g.s[i] + $0 * g.d[i] - g.begin[i] }.filter { $0 >= 0 && $0 < dims[i] }
+                    return partial.flatMap { base in taps.map { base + $0 * inStrides[i] } }
+                }
             }
         }
-        return [dx]
-    }
-}
-
-/// `SumTo(g, ref)`: `g` summed over the axes broadcasting added, down to `ref`'s shape: the
-/// leading axes `ref` lacks and the axes where `ref` has size 1 (the engine's unbroadcast).
-/// Extra leading size-1 axes of `ref` are allowed. float32, accumulated per output element.
-struct SumToKernel: Kernel {
-    /// Output element `i` reads at most input element `i` (a plain copy when nothing is summed).
-    var inPlaceInputs: [Int] { [0] }
-
-    /// `ref`'s shape aligned to `g`'s rank, checked to be a reduction of `g`.
-    func aligned(_ g: TensorType, _ ref: TensorType) throws -> [Int] {
-        guard g.dtype == .float32 else { throw KernelError.dtype("SumTo", g.dtype) }
-        var r = ref.shape
-        while r.count > g.rank, r.first == 1 { r.removeFirst() }
-        let a = Array(repeating: 1, count: Swift.max(0, g.rank - r.count)) + r
-        guard a.count == g.rank, zip(a, g.shape).allSatisfy({ $0 == $1 || $0 == 1 }) else {
-            throw AscentError.invalid("cannot sum \(g) down to the shape \(Shape(ref.shape))")
-        }
-        return a
-    }
-
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let g = try inputs.type(0), ref = try inputs.type(1)
-        _ = try aligned(g, ref)
-        return [TensorType(g.dtype, ref.shape)]
+        return table
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
-        guard inputs.count == 2, let g = inputs[0], let ref = inputs[1] else { throw AscentError.invalid("missing input") }
-        let target = try aligned(g.type, ref.type)
-        let y = context.allocate(outputs[0])
-        let src = g.floats, dst = y.mutableFloats
-        if y.count == g.count {
-            // Nothing to sum: the same elements in the same order.
-            if dst != UnsafeMutablePointer(mutating: src) { dst.update(from: src, count: g.count) }
-            return [y]
-        }
-        dst.update(repeating: 0, count: y.count)
-        guard g.count > 0 else { return [y] }
-        let loop = BroadcastLoop(output: g.shape, inputs: [target])
-        let inner = loop.inner, step = loop.innerStride(0)
-        loop.forEachRow(0..<loop.rows) { row, offsets in
-            let s = src + row * inner, d = dst + offsets[0]
-            if step == 0 {
-                var sum: Double = 0
-                for i in 0..<inner { sum += Double(s[i]) }
-                d[0] += Float(sum)
-            } else {
-                for i in 0..<inner { d[i] += s[i] }
+        guard inputs.count == 3, let dy = inputs[0], let x = inputs[1], let y = inputs[2] else { throw AscentError.invalid("missing input") }
+        let table = try windows(x.type)
+        let p = Double(forward.p), inSize = product(x.shape[2...]), outSize = table.count
+        let xs = x.floats(), ys = y.floats(), dys = dy.floats()
+        var dx = [Double](repeating: 0, count: x.count)
+        for plane in 0..<(x.shape[0] * x.shape[1]) {
+            for (o, window) in table.enumerated() {
+                let yv = Double(ys[plane * outSize + o])
+                guard yv != 0 else { continue }
+                let scale = Double(dys[plane * outSize + o]) / pow(yv, p - 1)
+                for offset in window {
+                    let v = Double(xs[plane * inSize + offset])
+                    guard v != 0 else { continue }
+                    dx[plane * inSize + offset] += scale * pow(abs(v), p - 1) * (v < 0 ? -1 : 1)
+                }
             }
         }
-        return [y]
+        return [tensor(outputs[0], doubles: dx)]
     }
 }

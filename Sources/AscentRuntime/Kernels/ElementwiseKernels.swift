@@ -3,6 +3,9 @@ import AscentIR
 import Glibc
 #endif
 
+// Kernels of the elementwise and activation ops (Ops/Elementwise.swift, Ops/Activation.swift): maps of
+// one tensor, Identity, Clip, the bitwise and float-class tests, SwiGLU.
+
 /// Elementwise maps of one tensor: activations and math functions (float32), a few integer
 /// forms (Neg, Abs, Sign, Relu), Not (bool), Identity (any type, no copy) and Clip.
 enum UnaryKernels {
@@ -249,5 +252,104 @@ struct ClipKernel: Kernel {
         let a = lo.map { $0.pointer(T.self)[0] } ?? T.min, b = hi.map { $0.pointer(T.self)[0] } ?? T.max
         let src = x.pointer(T.self), dst = y.mutablePointer(T.self)
         for i in 0..<x.count { dst[i] = Swift.min(Swift.max(src[i], a), b) }
+    }
+}
+
+/// BitwiseNot of an integer tensor.
+struct BitwiseNotKernel: Kernel {
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let x = try inputs.type(0)
+        guard x.dtype.isInteger else { throw KernelError.dtype("BitwiseNot", x.dtype) }
+        return [x]
+    }
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        let y = context.allocate(outputs[0])
+        storeIntegers(integerValues(x).map { ~$0 }, into: y)
+        return [y]
+    }
+}
+
+/// Acos... Cosh (float32), IsNaN and IsInf (float32 → bool), Shrink (float32 and integers).
+struct MathKernel: Kernel {
+    let op: String
+    let detectNegative: Bool, detectPositive: Bool
+    let bias: Float, lambd: Float
+
+    init(_ a: NodeAttributes) throws {
+        op = a.op
+        detectNegative = try a.int("detect_negative", 1) != 0
+        detectPositive = try a.int("detect_positive", 1) != 0
+        bias = try a.float("bias", 0)
+        lambd = try a.float("lambd", 0.5)
+    }
+
+    var inPlaceInputs: [Int] { op == "IsNaN" || op == "IsInf" ? [] : [0] }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let x = try inputs.type(0)
+        if op == "Shrink" { try requireNumeric(op, x) } else { try requireFloat(op, x) }
+        return [op == "IsNaN" || op == "IsInf" ? TensorType(.bool, x.shape) : x]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        let y = context.allocate(outputs[0])
+        let n = x.count
+        if op == "IsNaN" || op == "IsInf" {
+            let s = x.floats, o = y.mutablePointer(UInt8.self)
+            for i in 0..<n {
+                let v = s[i]
+                let hit = op == "IsNaN" ? v.isNaN : (v.isInfinite && (v > 0 ? detectPositive : detectNegative))
+                o[i] = hit ? 1 : 0
+            }
+            return [y]
+        }
+        if op == "Shrink", x.dtype != .float32 {
+            let v = x.doubles(), b = Double(bias), l = Double(lambd)
+            let r = v.map { $0 < -l ? $0 + b : ($0 > l ? $0 - b : 0) }
+            storeIntegers(r.map { Int64($0) }, into: y)
+            return [y]
+        }
+        let s = x.floats, o = y.mutableFloats
+        let f: (Float) -> Float
+        switch op {
+        case "Acos": f = { acosf($0) }
+        case "Acosh": f = { acoshf($0) }
+        case "Asin": f = { asinf($0) }
+        case "Asinh": f = { asinhf($0) }
+        case "Atan": f = { atanf($0) }
+        case "Atanh": f = { atanhf($0) }
+        case "Tan": f = { tanf($0) }
+        case "Sinh": f = { sinhf($0) }
+        case "Cosh": f = { coshf($0) }
+        default:
+            let b = bias, l = lambd
+            f = { $0 < -l ? $0 + b : ($0 > l ? $0 - b : 0) }
+        }
+        for i in 0..<n { o[i] = f(s[i]) }
+        return [y]
+    }
+}
+
+/// SwiGLU(a, b) = a · σ(alpha·a) · b (same shapes, float32).
+struct SwiGLUKernel: Kernel {
+    let alpha: Float
+
+    init(_ a: NodeAttributes) throws { alpha = try a.float("alpha", 1) }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let a = try inputs.type(0), b = try inputs.type(1)
+        try requireFloat("SwiGLU", a)
+        guard a == b else { throw AscentError.invalid("SwiGLU needs inputs of the same type, got \(a) and \(b)") }
+        return [a]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let a = inputs[0], let b = inputs[1] else { throw AscentError.invalid("missing input") }
+        let y = context.allocate(outputs[0])
+        let pa = a.floats, pb = b.floats, o = y.mutableFloats
+        for i in 0..<a.count { o[i] = pa[i] * (1 / (1 + expf(-alpha * pa[i]))) * pb[i] }
+        return [y]
     }
 }

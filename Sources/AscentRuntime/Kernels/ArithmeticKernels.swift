@@ -3,6 +3,9 @@ import AscentIR
 import Glibc
 #endif
 
+// Kernels of the arithmetic ops (Ops/Arithmetic.swift): broadcasting arithmetic, comparisons and logic,
+// the variadic Max/Min/Sum/Mean, Where, Mod, BitShift and the bitwise ops.
+
 /// Elementwise ops of two or more tensors with NumPy broadcasting: arithmetic (float32,
 /// int64, int32, int16, int8, uint8; integers wrap), comparisons (to bool), logic (bool), the variadic Max/Min/Sum/Mean, and Where.
 ///
@@ -291,5 +294,76 @@ struct WhereKernel: Kernel {
         default: select(UInt64.self)
         }
         return [out]
+    }
+}
+
+/// Mod (float32 and integers; `fmod` 0 takes the divisor's sign, 1 the dividend's), BitShift and
+/// BitwiseAnd/Or/Xor (integers), with broadcasting. Integer division by zero gives 0.
+struct IntegerBinaryKernel: Kernel {
+    enum Op { case mod(fmod: Bool), shiftLeft, shiftRight, and, or, xor }
+    let op: Op
+    let name: String
+
+    init(_ a: NodeAttributes) throws {
+        name = a.op
+        switch a.op {
+        case "Mod": op = .mod(fmod: try a.int("fmod", 0) != 0)
+        case "BitShift":
+            let d = try a.string("direction", "")
+            guard d == "LEFT" || d == "RIGHT" else { throw AscentError.invalid("direction '\(d)' is not LEFT or RIGHT") }
+            op = d == "LEFT" ? .shiftLeft : .shiftRight
+        case "BitwiseAnd": op = .and
+        case "BitwiseOr": op = .or
+        default: op = .xor
+        }
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let a = try inputs.type(0), b = try inputs.type(1)
+        guard a.dtype == b.dtype else { throw AscentError.invalid("inputs mix \(a.dtype.rawValue) and \(b.dtype.rawValue)") }
+        if case .mod = op { try requireNumeric(name, a) } else if !a.dtype.isInteger { throw KernelError.dtype(name, a.dtype) }
+        return [TensorType(a.dtype, try BroadcastLoop.shape([a.shape, b.shape]))]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let a = inputs[0], let b = inputs[1] else { throw AscentError.invalid("missing input") }
+        let shape = outputs[0].shape
+        let ia = broadcastOffsets(a.shape, to: shape), ib = broadcastOffsets(b.shape, to: shape)
+        let y = context.allocate(outputs[0])
+        let n = y.count
+        if a.dtype == .float32 {
+            let x = a.floats, z = b.floats, o = y.mutableFloats
+            let truncated: Bool
+            if case .mod(let f) = op { truncated = f } else { truncated = true }
+            for i in 0..<n {
+                let p = x[ia[i]], q = z[ib[i]]
+                var r = fmodf(p, q)
+                if !truncated, r != 0, (r < 0) != (q < 0) { r += q }
+                o[i] = r
+            }
+            return [y]
+        }
+        let x = integerValues(a), z = integerValues(b)
+        let width = Int64(a.dtype.byteSize * 8)
+        var out = [Int64](repeating: 0, count: n)
+        for i in 0..<n {
+            let p = x[ia[i]], q = z[ib[i]]
+            switch op {
+            case .mod(let f):
+                guard q != 0 else { out[i] = 0; continue }
+                var r = p.remainderReportingOverflow(dividingBy: q).partialValue
+                if !f, r != 0, (r < 0) != (q < 0) { r += q }
+                out[i] = r
+            case .shiftLeft: out[i] = q < 0 || q >= width ? 0 : p << q
+            case .shiftRight:
+                // Values are sign- or zero-extended to Int64, so Int64's arithmetic shift is right for both.
+                out[i] = q < 0 || q >= width ? (p < 0 ? -1 : 0) : p >> q
+            case .and: out[i] = p & q
+            case .or: out[i] = p | q
+            case .xor: out[i] = p ^ q
+            }
+        }
+        storeIntegers(out, into: y)
+        return [y]
     }
 }

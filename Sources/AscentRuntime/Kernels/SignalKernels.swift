@@ -3,6 +3,8 @@ import AscentIR
 import Glibc
 #endif
 
+// Kernels of the signal-processing ops (Ops/Signal.swift): DFT, STFT, MelWeightMatrix and the window functions.
+
 /// DFT (opsets 17 and 20) of real `[..., 1]` or complex `[..., 2]` float32 signals along `axis`
 /// (the input, or the opset-17 attribute; default −2), zero-padded or truncated to `dft_length`:
 /// forward (`onesided` keeps the first n/2+1 frequencies), inverse (scaled by 1/n), and the
@@ -208,5 +210,39 @@ struct MelWeightMatrixKernel: Kernel {
             }
         }
         return [tensor(outputs[0], doubles: w)]
+    }
+}
+
+/// HannWindow, HammingWindow, BlackmanWindow(size): the window of `size` points (`periodic` or
+/// symmetric), of type `output_datatype` (floating types computed as float32).
+struct WindowKernel: Kernel {
+    let op: String, periodic: Bool, dtype: DType
+
+    init(_ a: NodeAttributes) throws {
+        op = a.op
+        periodic = try a.int("periodic", 1) != 0
+        let code = try a.int("output_datatype", 1)
+        guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported output_datatype \(code)") }
+        dtype = t.isFloatingPoint ? .float32 : t
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        guard let n = try inputs.ints(0) else { return nil }
+        guard n.count == 1, n[0] >= 0 else { throw AscentError.invalid("size must be a non-negative scalar") }
+        return [TensorType(dtype, [n[0]])]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        let size = outputs[0].shape[0]
+        let n = Double(periodic ? size : size - 1)
+        let v = (0..<size).map { i -> Double in
+            let x = Double(i)
+            switch op {
+            case "HannWindow": let s = sin(x * .pi / n); return s * s
+            case "HammingWindow": return 25.0 / 46.0 - cos(x * .pi * 2 / n) * (1 - 25.0 / 46.0)
+            default: return cos(x * .pi * 2 / n) * -0.5 + cos(x * .pi * 4 / n) * 0.08 + 0.42
+            }
+        }
+        return [tensor(outputs[0], doubles: v)]
     }
 }

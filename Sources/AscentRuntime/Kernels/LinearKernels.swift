@@ -1,5 +1,10 @@
 import AscentIR
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Kernels of the linear-algebra ops (Ops/Linear.swift): MatMul, Gemm, Einsum, Det.
 
 /// MatMul (NumPy semantics: batched, broadcast batch axes, 1-D operands promoted) and Gemm
 /// (`alpha · A' · B' + beta · C`), on oneDNN's sgemm.
@@ -152,5 +157,155 @@ struct GemmKernel: Kernel {
                        a: a.floats, lda: a.shape[1], b: b.floats, ldb: b.shape[1],
                        beta: beta, c: y.mutableFloats, ldc: n, threads: context.threads)
         return [y]
+    }
+}
+
+/// Einsum over float32 or integer operands: explicit (`ij,jk->ik`) or implicit output, `...`
+/// ellipses broadcast NumPy-style; computed by iterating every label combination.
+struct EinsumKernel: Kernel {
+    let equation: String
+
+    init(_ a: NodeAttributes) throws { equation = try a.string("equation", "").filter { $0 != " " } }
+
+    struct Plan {
+        var operands: [[Character]]
+        var output: [Character]
+        var sizes: [Character: Int]
+    }
+
+    func plan(_ shapes: [[Int]]) throws -> Plan {
+        let parts = equation.components(separatedBy: "->")
+        let lhs = parts[0].components(separatedBy: ",")
+        guard lhs.count == shapes.count, parts.count <= 2 else {
+            throw AscentError.invalid("equation '\(equation)' does not match \(shapes.count) inputs")
+        }
+        let ellipsisLabels = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        var ellipsisRank = 0
+        var operands: [[Character]] = []
+        var sizes: [Character: Int] = [:]
+        for (term, shape) in zip(lhs, shapes) {
+            var labels: [Character]
+            if let r = term.range(of: "...") {
+                let before = Array(term[..<r.lowerBound]), after = Array(term[r.upperBound...])
+                let k = shape.count - before.count - after.count
+                guard k >= 0 else { throw AscentError.invalid("term '\(term)' does not fit shape \(shape)") }
+                ellipsisRank = max(ellipsisRank, k)
+                labels = before + Array(ellipsisLabels[(ellipsisLabels.count - k)...]) + after
+            } else {
+                labels = Array(term)
+            }
+            guard labels.count == shape.count else { throw AscentError.invalid("term '\(term)' does not fit shape \(shape)") }
+            for (l, d) in zip(labels, shape) {
+                if let s = sizes[l], s != d {
+                    guard s == 1 || d == 1 else { throw AscentError.invalid("label \(l) has sizes \(s) and \(d)") }
+                    sizes[l] = max(s, d)
+                } else {
+                    sizes[l] = d
+                }
+            }
+            operands.append(labels)
+        }
+        let ellipsis = Array(ellipsisLabels[(ellipsisLabels.count - ellipsisRank)...])
+        var output: [Character]
+        if parts.count == 2 {
+            let term = parts[1]
+            if let r = term.range(of: "...") {
+                output = Array(term[..<r.lowerBound]) + ellipsis + Array(term[r.upperBound...])
+            } else {
+                output = Array(term)
+            }
+        } else {
+            var counts: [Character: Int] = [:]
+            for o in operands { for l in o where !ellipsis.contains(l) { counts[l, default: 0] += 1 } }
+            output = ellipsis + counts.filter { $0.value == 1 }.keys.sorted()
+        }
+        for l in output where sizes[l] == nil { throw AscentError.invalid("output label \(l) is not in the inputs") }
+        return Plan(operands: operands, output: output, sizes: sizes)
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let types = try (0..<inputs.count).map { try inputs.type($0) }
+        guard let first = types.first else { throw AscentError.invalid("Einsum needs inputs") }
+        try requireNumeric("Einsum", first)
+        guard types.allSatisfy({ $0.dtype == first.dtype }) else { throw AscentError.invalid("Einsum inputs have different types") }
+        let p = try plan(types.map(\.shape))
+        return [TensorType(first.dtype, p.output.map { p.sizes[$0]! })]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        let xs = inputs.compactMap { $0 }
+        let p = try plan(xs.map(\.shape))
+        let summed = Array(Set(p.operands.joined()).subtracting(p.output)).sorted()
+        let labels = p.output + summed
+        let dims = labels.map { p.sizes[$0]! }
+        let values = xs.map { $0.doubles() }
+        // Per operand and label: the element stride (0 for a broadcast size-1 axis).
+        let strides: [[Int]] = xs.indices.map { k in
+            let s = contiguousStrides(xs[k].shape)
+            return labels.map { l in
+                var total = 0
+                for (i, m) in p.operands[k].enumerated() where m == l && xs[k].shape[i] != 1 { total += s[i] }
+                return total
+            }
+        }
+        let outCount = outputs[0].count, inner = dims[p.output.count...].reduce(1, *)
+        var result = [Double](repeating: 0, count: outCount)
+        var index = [Int](repeating: 0, count: labels.count)
+        if outCount > 0 && inner > 0 {
+            for o in 0..<outCount {
+                var rest = o
+                for i in stride(from: p.output.count - 1, through: 0, by: -1) { index[i] = rest % dims[i]; rest /= dims[i] }
+                var acc = 0.0
+                for s in 0..<inner {
+                    var r = s
+                    for i in stride(from: labels.count - 1, through: p.output.count, by: -1) { index[i] = r % dims[i]; r /= dims[i] }
+                    var prod = 1.0
+                    for k in xs.indices {
+                        var off = 0
+                        for i in labels.indices { off += index[i] * strides[k][i] }
+                        prod *= values[k][off]
+                    }
+                    acc += prod
+                }
+                result[o] = acc
+            }
+        }
+        return [tensor(outputs[0], doubles: result)]
+    }
+}
+
+/// Det of `[..., M, M]` float32 matrices (LU with partial pivoting, in Double).
+struct DetKernel: Kernel {
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let x = try inputs.type(0)
+        try requireFloat("Det", x)
+        guard x.rank >= 2, x.shape[x.rank - 1] == x.shape[x.rank - 2] else { throw AscentError.invalid("Det needs square matrices, got \(x)") }
+        return [TensorType(x.dtype, Array(x.shape.dropLast(2)))]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        let m = x.shape[x.rank - 1], v = x.doubles(), count = m == 0 ? 0 : v.count / (m * m)
+        var out = [Float](repeating: 1, count: outputs[0].count)
+        for b in 0..<count {
+            var a = Array(v[(b * m * m)..<((b + 1) * m * m)])
+            var det = 1.0
+            for col in 0..<m {
+                var pivot = col
+                for r in (col + 1)..<max(m, col + 1) where abs(a[r * m + col]) > abs(a[pivot * m + col]) { pivot = r }
+                if a[pivot * m + col] == 0 { det = 0; break }
+                if pivot != col {
+                    for k in 0..<m { a.swapAt(pivot * m + k, col * m + k) }
+                    det = -det
+                }
+                det *= a[col * m + col]
+                for r in (col + 1)..<max(m, col + 1) {
+                    let f = a[r * m + col] / a[col * m + col]
+                    for k in col..<m { a[r * m + k] -= f * a[col * m + k] }
+                }
+            }
+            out[b] = Float(det)
+        }
+        return [Tensor(shape: outputs[0].shape, scalars: out)]
     }
 }

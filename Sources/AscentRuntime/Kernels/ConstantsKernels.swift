@@ -1,0 +1,167 @@
+import AscentIR
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Kernels of the ops that make tensors from attributes and sizes (Ops/Constants.swift): Constant, Shape,
+// Size, ConstantOfShape, Range, EyeLike.
+
+/// Constant: the `value` tensor attribute.
+struct ConstantKernel: Kernel {
+    let value: Tensor
+
+    init(_ a: NodeAttributes) throws {
+        guard let v = try a.tensor("value") else { throw AscentError.invalid("missing tensor attribute 'value'") }
+        value = v
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? { [value.type] }
+    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? { [value] }
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] { [value] }
+}
+
+/// Shape: the input's sizes as int64, optionally `[start, end)` (opset 15). Known at plan time.
+struct ShapeKernel: Kernel {
+    let start: Int
+    let end: Int?
+
+    init(_ a: NodeAttributes) throws {
+        start = try a.int("start", 0)
+        end = a.node.attributes["end"] == nil ? nil : try a.int("end", 0)
+    }
+
+    func sizes(_ x: TensorType) -> [Int64] {
+        func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + x.rank : i, 0), x.rank) }
+        let lo = clamp(start), hi = clamp(end ?? x.rank)
+        return lo < hi ? x.shape[lo..<hi].map { Int64($0) } : []
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        [TensorType(.int64, [sizes(try inputs.type(0)).count])]
+    }
+
+    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? {
+        let s = sizes(try inputs.type(0))
+        return [Tensor(shape: [s.count], scalars: s)]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        let s = sizes(x.type)
+        return [Tensor(shape: [s.count], scalars: s)]
+    }
+}
+
+/// Size: the number of elements, an int64 scalar (known from the type alone).
+struct SizeKernel: Kernel {
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? { [TensorType(.int64, [])] }
+    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? { [Tensor(scalar: Int64(try inputs.type(0).count))] }
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        return [Tensor(scalar: Int64(x.count))]
+    }
+}
+
+/// ConstantOfShape: a tensor of the shape given by the input, filled with the one-element `value`
+/// attribute (default float32 0).
+struct ConstantOfShapeKernel: Kernel {
+    let value: Tensor
+
+    init(_ a: NodeAttributes) throws {
+        let v = try a.tensor("value") ?? Tensor(shape: [1], scalars: [Float(0)])
+        guard v.count == 1 else { throw AscentError.invalid("attribute 'value' must hold one element, holds \(v.count)") }
+        value = v
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        guard let shape = try inputs.ints(0) else { return nil }
+        guard shape.allSatisfy({ $0 >= 0 }), Shape.product(shape) != nil else {
+            throw AscentError.invalid("shape \(shape) has a negative size or overflows")
+        }
+        return [TensorType(value.dtype, shape)]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        let y = context.allocate(outputs[0])
+        let e = value.dtype.byteSize, n = y.count
+        value.withUnsafeBytes { v in
+            guard let base = v.baseAddress else { return }
+            for i in 0..<n { (y.rawPointer + i * e).copyMemory(from: base, byteCount: e) }
+        }
+        return [y]
+    }
+}
+
+/// Range(start, limit, delta): `start, start+delta, ...` below `limit` (above, for a negative
+/// delta). float32, int64, int32; floats accumulate the delta as onnxruntime does.
+struct RangeKernel: Kernel {
+    func count(_ inputs: KernelInputs) throws -> Int? {
+        let t = try inputs.type(0)
+        guard [.float32, .int64, .int32].contains(t.dtype) else { throw KernelError.dtype("Range", t.dtype) }
+        for i in 0..<3 {
+            let u = try inputs.type(i)
+            guard u.dtype == t.dtype, u.count == 1 else { throw AscentError.invalid("start, limit and delta must be \(t.dtype.rawValue) scalars") }
+        }
+        guard let a = inputs.value(0), let b = inputs.value(1), let c = inputs.value(2) else { return nil }
+        let n = t.dtype == .float32
+            ? ShapeRules.rangeCount(start: a.doubles()[0], limit: b.doubles()[0], delta: c.doubles()[0])
+            : ShapeRules.rangeCount(start: a.int64s()[0], limit: b.int64s()[0], delta: c.int64s()[0])
+        guard let n else { throw AscentError.invalid("range has a zero, infinite or too small delta") }
+        return n
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        guard let n = try count(inputs) else { return nil }
+        return [TensorType(try inputs.type(0).dtype, [n])]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let a = inputs[0], let c = inputs[2] else { throw AscentError.invalid("missing input") }
+        let y = context.allocate(outputs[0])
+        let n = y.count
+        switch a.dtype {
+        case .float32:
+            let p = y.mutableFloats, d = c.floats[0]
+            var v = a.floats[0]
+            for i in 0..<n { p[i] = v; v += d }
+        case .int64:
+            let p = y.mutablePointer(Int64.self), s = a.pointer(Int64.self)[0], d = c.pointer(Int64.self)[0]
+            for i in 0..<n { p[i] = s &+ Int64(i) &* d }
+        default:
+            let p = y.mutablePointer(Int32.self), s = a.pointer(Int32.self)[0], d = c.pointer(Int32.self)[0]
+            for i in 0..<n { p[i] = s &+ Int32(truncatingIfNeeded: i) &* d }
+        }
+        return [y]
+    }
+}
+
+/// EyeLike: a 2-D tensor shaped like the input with ones on diagonal `k`, of type `dtype`
+/// (default: the input's).
+struct EyeLikeKernel: Kernel {
+    let dtype: DType?, k: Int
+
+    init(_ a: NodeAttributes) throws {
+        k = try a.int("k", 0)
+        if a.node.attributes["dtype"] != nil {
+            let code = try a.int("dtype", 1)
+            guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported dtype code \(code)") }
+            // Floating types are computed as float32.
+            dtype = t.isFloatingPoint ? .float32 : t
+        } else {
+            dtype = nil
+        }
+    }
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let x = try inputs.type(0)
+        guard x.rank == 2 else { throw AscentError.invalid("EyeLike needs a 2-D input, got \(x)") }
+        return [TensorType(dtype ?? x.dtype, x.shape)]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        let t = outputs[0], rows = t.shape[0], cols = t.shape[1]
+        var v = [Double](repeating: 0, count: t.count)
+        for i in 0..<rows where i + k >= 0 && i + k < cols { v[i * cols + i + k] = 1 }
+        return [tensor(t, doubles: v)]
+    }
+}
