@@ -6,29 +6,13 @@ import Glibc
 // Kernels of the arithmetic ops (Ops/Arithmetic.swift): broadcasting arithmetic, comparisons and logic,
 // the variadic Max/Min/Sum/Mean, Where, Mod, BitShift and the bitwise ops.
 
-/// Elementwise ops of two or more tensors with NumPy broadcasting: arithmetic (float32,
-/// int64, int32, int16, int8, uint8; integers wrap), comparisons (to bool), logic (bool), the variadic Max/Min/Sum/Mean, and Where.
+/// Elementwise ops of two tensors with NumPy broadcasting: arithmetic (float32,
+/// int64, int32, int16, int8, uint8; integers wrap), comparisons (to bool), logic (bool); the
+/// variadic Max/Min/Sum/Mean and PRelu run on them too.
 ///
 /// Broadcasting runs through ``BroadcastLoop``, which collapses the shapes so the inner loop is
 /// a contiguous row where each operand steps by 1 or stays put (same shape, scalar and
 /// per-channel operands all take that path).
-enum BinaryKernels {
-    static let factories: [String: KernelFactory] = {
-        var table: [String: KernelFactory] = [:]
-        let ops: [(String, BinaryOp)] = [
-            ("Add", .add), ("Sub", .sub), ("Mul", .mul), ("Div", .div), ("Pow", .pow), ("PRelu", .prelu),
-            ("Equal", .equal), ("Less", .less), ("Greater", .greater), ("LessOrEqual", .lessOrEqual),
-            ("GreaterOrEqual", .greaterOrEqual), ("And", .and), ("Or", .or), ("Xor", .xor),
-        ]
-        for (name, op) in ops { table[name] = { _ in BinaryKernel(op: op) } }
-        for (name, op) in [("Max", BinaryOp.max), ("Min", .min), ("Sum", .add), ("Mean", .add)] {
-            table[name] = { a in VariadicKernel(op: op, mean: a.op == "Mean") }
-        }
-        table["Where"] = { _ in WhereKernel() }
-        return table
-    }()
-}
-
 enum BinaryOp: Sendable {
     case add, sub, mul, div, pow, prelu, max, min
     case equal, less, greater, lessOrEqual, greaterOrEqual
@@ -65,10 +49,10 @@ enum BinaryOp: Sendable {
         guard a == b else { throw AscentError.invalid("inputs mix \(a.rawValue) and \(b.rawValue)") }
         let numeric: Set<DType> = self == .prelu ? [.float32] : BinaryOp.numeric
         if isComparison {
-            guard numeric.contains(a) || (self == .equal && a == .bool) else { throw KernelError.dtype("\(self)", a) }
+            guard numeric.contains(a) || (self == .equal && a == .bool) else { throw KernelError.dtype(a) }
             return .bool
         }
-        guard numeric.contains(a) else { throw KernelError.dtype("\(self)", a) }
+        guard numeric.contains(a) else { throw KernelError.dtype(a) }
         return a
     }
 
@@ -230,7 +214,7 @@ struct VariadicKernel: Kernel {
         let types = try (0..<inputs.count).map { try inputs.type($0) }
         let dtype = types[0].dtype
         guard types.allSatisfy({ $0.dtype == dtype }) else { throw AscentError.invalid("inputs have different dtypes") }
-        guard dtype == .float32 || (!mean && BinaryOp.numeric.contains(dtype)) else { throw KernelError.dtype("\(op)", dtype) }
+        guard dtype == .float32 || (!mean && BinaryOp.numeric.contains(dtype)) else { throw KernelError.dtype(dtype) }
         return [TensorType(dtype, try BroadcastLoop.shape(types.map(\.shape)))]
     }
 
@@ -302,26 +286,11 @@ struct WhereKernel: Kernel {
 struct IntegerBinaryKernel: Kernel {
     enum Op { case mod(fmod: Bool), shiftLeft, shiftRight, and, or, xor }
     let op: Op
-    let name: String
-
-    init(_ a: NodeAttributes) throws {
-        name = a.op
-        switch a.op {
-        case "Mod": op = .mod(fmod: try a.int("fmod", 0) != 0)
-        case "BitShift":
-            let d = try a.string("direction", "")
-            guard d == "LEFT" || d == "RIGHT" else { throw AscentError.invalid("direction '\(d)' is not LEFT or RIGHT") }
-            op = d == "LEFT" ? .shiftLeft : .shiftRight
-        case "BitwiseAnd": op = .and
-        case "BitwiseOr": op = .or
-        default: op = .xor
-        }
-    }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let a = try inputs.type(0), b = try inputs.type(1)
         guard a.dtype == b.dtype else { throw AscentError.invalid("inputs mix \(a.dtype.rawValue) and \(b.dtype.rawValue)") }
-        if case .mod = op { try requireNumeric(name, a) } else if !a.dtype.isInteger { throw KernelError.dtype(name, a.dtype) }
+        if case .mod = op { try requireNumeric(a) } else if !a.dtype.isInteger { throw KernelError.dtype(a.dtype) }
         return [TensorType(a.dtype, try BroadcastLoop.shape([a.shape, b.shape]))]
     }
 
@@ -366,4 +335,32 @@ struct IntegerBinaryKernel: Kernel {
         storeIntegers(out, into: y)
         return [y]
     }
+}
+
+extension KernelRegistry {
+    static let arithmetic: [(OpDefinition, KernelFactory)] = [
+        (.add, { _ in BinaryKernel(op: .add) }),
+        (.sub, { _ in BinaryKernel(op: .sub) }),
+        (.mul, { _ in BinaryKernel(op: .mul) }),
+        (.div, { _ in BinaryKernel(op: .div) }),
+        (.pow, { _ in BinaryKernel(op: .pow) }),
+        (.mod, { IntegerBinaryKernel(op: .mod(fmod: try ModAttributes($0).fmod)) }),
+        (.bitShift, { IntegerBinaryKernel(op: try BitShiftAttributes($0).left ? .shiftLeft : .shiftRight) }),
+        (.bitwiseAnd, { _ in IntegerBinaryKernel(op: .and) }),
+        (.bitwiseOr, { _ in IntegerBinaryKernel(op: .or) }),
+        (.bitwiseXor, { _ in IntegerBinaryKernel(op: .xor) }),
+        (.equal, { _ in BinaryKernel(op: .equal) }),
+        (.less, { _ in BinaryKernel(op: .less) }),
+        (.greater, { _ in BinaryKernel(op: .greater) }),
+        (.lessOrEqual, { _ in BinaryKernel(op: .lessOrEqual) }),
+        (.greaterOrEqual, { _ in BinaryKernel(op: .greaterOrEqual) }),
+        (.and, { _ in BinaryKernel(op: .and) }),
+        (.or, { _ in BinaryKernel(op: .or) }),
+        (.xor, { _ in BinaryKernel(op: .xor) }),
+        (.max, { _ in VariadicKernel(op: .max, mean: false) }),
+        (.min, { _ in VariadicKernel(op: .min, mean: false) }),
+        (.sum, { _ in VariadicKernel(op: .add, mean: false) }),
+        (.mean, { _ in VariadicKernel(op: .add, mean: true) }),
+        (.where, { _ in WhereKernel() }),
+    ]
 }

@@ -10,12 +10,6 @@ import Glibc
 /// grouped-query heads, boolean/additive masks (padded with "masked" along the key axis when
 /// shorter), causal and sliding-window masks aligned bottom-right by the cache length or by
 /// `nonpad_kv_seqlen`, softcap, the four `qk_matmul_output_mode`s, and fully masked rows giving 0.
-enum AttentionKernels {
-    static let factories: [String: KernelFactory] = [
-        "Attention": { try AttentionKernel($0) },
-    ]
-}
-
 struct AttentionKernel: Kernel {
     let isCausal: Bool
     let qHeads: Int?, kvHeads: Int?
@@ -25,17 +19,16 @@ struct AttentionKernel: Kernel {
     let left: Int, right: Int
     let outputCount: Int
 
-    init(_ a: NodeAttributes) throws {
-        isCausal = try a.int("is_causal", 0) != 0
-        qHeads = a.node.attributes["q_num_heads"] == nil ? nil : try a.int("q_num_heads", 0)
-        kvHeads = a.node.attributes["kv_num_heads"] == nil ? nil : try a.int("kv_num_heads", 0)
-        mode = try a.int("qk_matmul_output_mode", 0)
-        guard (0...3).contains(mode) else { throw AscentError.invalid("qk_matmul_output_mode \(mode) is not 0...3") }
-        scale = a.node.attributes["scale"] == nil ? nil : try a.float("scale", 1)
-        softcap = try a.float("softcap", 0)
-        left = try a.int("left_window_size", -1)
-        right = try a.int("right_window_size", -1)
-        outputCount = max(a.outputCount, 1)
+    init(_ a: AttentionAttributes, outputCount: Int) {
+        isCausal = a.isCausal
+        qHeads = a.qHeads
+        kvHeads = a.kvHeads
+        mode = a.qkOutputMode
+        scale = a.scale
+        softcap = a.softcap
+        left = a.leftWindow
+        right = a.rightWindow
+        self.outputCount = max(outputCount, 1)
     }
 
     struct Dims {
@@ -46,7 +39,7 @@ struct AttentionKernel: Kernel {
 
     func dims(_ inputs: KernelInputs) throws -> Dims {
         let q = try inputs.type(0), k = try inputs.type(1), v = try inputs.type(2)
-        for t in [q, k, v] { guard t.dtype == .float32 else { throw KernelError.dtype("Attention", t.dtype) } }
+        for t in [q, k, v] { guard t.dtype == .float32 else { throw KernelError.dtype(t.dtype) } }
         guard q.rank == k.rank, k.rank == v.rank, q.rank == 3 || q.rank == 4 else {
             throw AscentError.invalid("Q, K and V must all be 3-D or all 4-D, are \(q), \(k), \(v)")
         }
@@ -243,17 +236,17 @@ struct AttentionKernel: Kernel {
 struct RotaryEmbeddingKernel: Kernel {
     let interleaved: Bool, rotaryDim: Int, numHeads: Int
 
-    init(_ a: NodeAttributes) throws {
-        interleaved = try a.int("interleaved", 0) != 0
-        rotaryDim = try a.int("rotary_embedding_dim", 0)
-        numHeads = try a.int("num_heads", 0)
+    init(_ a: RotaryEmbeddingAttributes) {
+        interleaved = a.interleaved
+        rotaryDim = a.rotaryDim
+        numHeads = a.numHeads
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("RotaryEmbedding", x)
+        try requireFloat(x)
         guard x.rank == 4 || (x.rank == 3 && numHeads > 0 && x.shape[2] % numHeads == 0) else {
-            throw AscentError.invalid("RotaryEmbedding needs a 4-D input or a 3-D one with num_heads, got \(x)")
+            throw AscentError.invalid("needs a 4-D input or a 3-D one with num_heads, got \(x)")
         }
         return [x]
     }
@@ -299,23 +292,18 @@ struct LinearAttentionKernel: Kernel {
     let qHeads: Int, kvHeads: Int, scale: Float, gating: Bool, delta: Bool
     let outputCount: Int
 
-    init(_ a: NodeAttributes) throws {
-        qHeads = try a.int("q_num_heads", 0)
-        kvHeads = try a.int("kv_num_heads", 0)
-        scale = try a.float("scale", 0)
-        let rule = try a.string("update_rule", "gated_delta")
-        guard ["linear", "gated", "delta", "gated_delta"].contains(rule) else { throw AscentError.invalid("update_rule '\(rule)' is not supported") }
-        gating = rule == "gated" || rule == "gated_delta"
-        delta = rule == "delta" || rule == "gated_delta"
-        guard qHeads > 0, kvHeads > 0, qHeads % kvHeads == 0 else {
-            throw AscentError.invalid("q_num_heads \(qHeads) must be a positive multiple of kv_num_heads \(kvHeads)")
-        }
-        outputCount = max(1, a.outputCount)
+    init(_ a: LinearAttentionAttributes, outputCount: Int) {
+        qHeads = a.qHeads
+        kvHeads = a.kvHeads
+        scale = a.scale
+        gating = a.gating
+        delta = a.delta
+        self.outputCount = max(1, outputCount)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let q = try inputs.type(0), k = try inputs.type(1), v = try inputs.type(2)
-        try requireFloat("LinearAttention", q)
+        try requireFloat(q)
         guard q.rank == 3, k.rank == 3, v.rank == 3, q.shape[2] % qHeads == 0, k.shape[2] % kvHeads == 0, v.shape[2] % kvHeads == 0 else {
             throw AscentError.invalid("query \(q), key \(k) and value \(v) must be 3-D with sizes divisible by the heads")
         }
@@ -384,16 +372,14 @@ struct CausalConvKernel: Kernel {
     let silu: Bool
     let outputCount: Int
 
-    init(_ a: NodeAttributes) throws {
-        let activation = try a.string("activation", "none")
-        guard ["none", "silu", "swish"].contains(activation) else { throw AscentError.invalid("activation '\(activation)' is not none, silu or swish") }
-        silu = activation != "none"
-        outputCount = max(1, a.outputCount)
+    init(_ a: CausalConvAttributes, outputCount: Int) {
+        silu = a.silu
+        self.outputCount = max(1, outputCount)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1)
-        try requireFloat("CausalConvWithState", x)
+        try requireFloat(x)
         guard x.rank == 3, w.rank == 3, w.shape[0] == x.shape[1], w.shape[1] == 1, w.shape[2] >= 1 else {
             throw AscentError.invalid("input \(x) and weight \(w) do not match")
         }
@@ -425,4 +411,13 @@ struct CausalConvKernel: Kernel {
         }
         return Array([Tensor(shape: x.shape, scalars: y), Tensor(shape: [b, c, k - 1], scalars: state)].prefix(outputCount))
     }
+}
+
+extension KernelRegistry {
+    static let attention: [(OpDefinition, KernelFactory)] = [
+        (.attention, { AttentionKernel(try AttentionAttributes($0), outputCount: $0.outputs.count) }),
+        (.rotaryEmbedding, { RotaryEmbeddingKernel(try RotaryEmbeddingAttributes($0)) }),
+        (.linearAttention, { LinearAttentionKernel(try LinearAttentionAttributes($0), outputCount: $0.outputs.count) }),
+        (.causalConvWithState, { CausalConvKernel(try CausalConvAttributes($0), outputCount: $0.outputs.count) }),
+    ]
 }

@@ -5,33 +5,21 @@ import Glibc
 
 // Kernels of the type conversions (Ops/Cast.swift): Cast, CastLike, BitCast.
 
-/// Cast between float32/float16/float64/int8/int16/int32/int64/uint8/bool, ConstantOfShape and Range.
-enum CastKernels {
-    static let factories: [String: KernelFactory] = [
-        "Cast": { try CastKernel($0) },
-        "ConstantOfShape": { try ConstantOfShapeKernel($0) },
-        "Range": { _ in RangeKernel() },
-    ]
-}
-
-/// Cast to the `to` type (ONNX type code). Floats to integers truncate toward zero (saturating;
+/// Cast between float32/float16/float64/int8/int16/int32/int64/uint8/bool, to the `to` type. Floats to integers truncate toward zero (saturating;
 /// NaN gives 0); integers to narrower integers wrap, as C casts do; anything to bool is `x != 0`.
 struct CastKernel: Kernel {
     let to: DType
 
     static let supported: Set<DType> = [.float32, .float16, .float64, .int8, .int16, .int32, .int64, .uint8, .bool]
 
-    init(_ a: NodeAttributes) throws {
-        let code = try a.int("to", 0)
-        guard let t = DType(onnxCode: code), CastKernel.supported.contains(t) else {
-            throw AscentError.invalid("cast to unsupported type code \(code)")
-        }
-        to = t
+    init(to: DType) throws {
+        guard CastKernel.supported.contains(to) else { throw AscentError.invalid("cast to \(to.rawValue) is not supported") }
+        self.to = to
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        guard CastKernel.supported.contains(x.dtype) else { throw KernelError.dtype("Cast", x.dtype) }
+        guard CastKernel.supported.contains(x.dtype) else { throw KernelError.dtype(x.dtype) }
         return [TensorType(to, x.shape)]
     }
 
@@ -113,10 +101,7 @@ private func writeInteger(_ p: UnsafeMutableRawPointer, _ dtype: DType, _ i: Int
 
 /// CastLike(x, like): x cast to like's type (the Cast kernel's conversions).
 struct CastLikeKernel: Kernel {
-    func cast(_ to: DType) throws -> CastKernel {
-        let node = Node(name: "CastLike", op: "Cast", inputs: [], outputs: [], attributes: ["to": .int(to.onnxCode)])
-        return try CastKernel(NodeAttributes(node))
-    }
+    func cast(_ to: DType) throws -> CastKernel { try CastKernel(to: to) }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), like = try inputs.type(1)
@@ -128,32 +113,25 @@ struct CastLikeKernel: Kernel {
     }
 }
 
-/// The dtype Ascent holds an ONNX type code as (floating types as float32, unsigned 16/32/64-bit
-/// integers as int64), with the code's width in bytes; nil for types Ascent has no form for.
-func importedType(onnxCode code: Int) -> (dtype: DType, width: Int)? {
-    switch code {
-    case 4: return (.int64, 2)
-    case 12: return (.int64, 4)
-    case 13: return (.int64, 8)
-    case 10, 16: return (.float32, 2)
-    case 11: return (.float32, 8)
-    default:
-        guard let t = DType(onnxCode: code) else { return nil }
-        return (t, t.byteSize)
-    }
-}
-
 /// BitCast(x, to): the bits of each element reinterpreted as type `to` of the same width. Works on
 /// the bits the imported values still carry: same-width types directly, float64 targets from int64
 /// (rounded to float32), and unsigned 16/32/64-bit types (held as int64) by truncating or
 /// zero-extending to their width.
 struct BitCastKernel: Kernel {
-    let code: Int, target: DType, width: Int
+    let code: Int, target: DType
+    /// The width in bytes of ONNX type `code` (`target` is its imported form: floating types as
+    /// float32, unsigned 16/32/64-bit integers as int64).
+    let width: Int
 
-    init(_ a: NodeAttributes) throws {
-        code = try a.int("to", 0)
-        guard let t = importedType(onnxCode: code) else { throw AscentError.invalid("bitcast to unsupported type code \(code)") }
-        (target, width) = t
+    init(_ a: BitCastAttributes) {
+        code = a.code
+        target = a.to
+        switch code {
+        case 4, 10, 16: width = 2
+        case 12: width = 4
+        case 11, 13: width = 8
+        default: width = a.to.byteSize
+        }
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
@@ -182,4 +160,12 @@ struct BitCastKernel: Kernel {
         }
         return [y]
     }
+}
+
+extension KernelRegistry {
+    static let cast: [(OpDefinition, KernelFactory)] = [
+        (.cast, { try CastKernel(to: try CastAttributes($0).to) }),
+        (.castLike, { _ in CastLikeKernel() }),
+        (.bitCast, { BitCastKernel(try BitCastAttributes($0)) }),
+    ]
 }

@@ -10,11 +10,6 @@ import Glibc
 struct ConstantKernel: Kernel {
     let value: Tensor
 
-    init(_ a: NodeAttributes) throws {
-        guard let v = try a.tensor("value") else { throw AscentError.invalid("missing tensor attribute 'value'") }
-        value = v
-    }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? { [value.type] }
     func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? { [value] }
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] { [value] }
@@ -22,19 +17,9 @@ struct ConstantKernel: Kernel {
 
 /// Shape: the input's sizes as int64, optionally `[start, end)` (opset 15). Known at plan time.
 struct ShapeKernel: Kernel {
-    let start: Int
-    let end: Int?
+    let attributes: ShapeAttributes
 
-    init(_ a: NodeAttributes) throws {
-        start = try a.int("start", 0)
-        end = a.node.attributes["end"] == nil ? nil : try a.int("end", 0)
-    }
-
-    func sizes(_ x: TensorType) -> [Int64] {
-        func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + x.rank : i, 0), x.rank) }
-        let lo = clamp(start), hi = clamp(end ?? x.rank)
-        return lo < hi ? x.shape[lo..<hi].map { Int64($0) } : []
-    }
+    func sizes(_ x: TensorType) -> [Int64] { x.shape[attributes.range(rank: x.rank)].map { Int64($0) } }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         [TensorType(.int64, [sizes(try inputs.type(0)).count])]
@@ -67,12 +52,6 @@ struct SizeKernel: Kernel {
 struct ConstantOfShapeKernel: Kernel {
     let value: Tensor
 
-    init(_ a: NodeAttributes) throws {
-        let v = try a.tensor("value") ?? Tensor(shape: [1], scalars: [Float(0)])
-        guard v.count == 1 else { throw AscentError.invalid("attribute 'value' must hold one element, holds \(v.count)") }
-        value = v
-    }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         guard let shape = try inputs.ints(0) else { return nil }
         guard shape.allSatisfy({ $0 >= 0 }), Shape.product(shape) != nil else {
@@ -97,7 +76,7 @@ struct ConstantOfShapeKernel: Kernel {
 struct RangeKernel: Kernel {
     func count(_ inputs: KernelInputs) throws -> Int? {
         let t = try inputs.type(0)
-        guard [.float32, .int64, .int32].contains(t.dtype) else { throw KernelError.dtype("Range", t.dtype) }
+        guard [.float32, .int64, .int32].contains(t.dtype) else { throw KernelError.dtype(t.dtype) }
         for i in 0..<3 {
             let u = try inputs.type(i)
             guard u.dtype == t.dtype, u.count == 1 else { throw AscentError.invalid("start, limit and delta must be \(t.dtype.rawValue) scalars") }
@@ -138,19 +117,8 @@ struct RangeKernel: Kernel {
 /// EyeLike: a 2-D tensor shaped like the input with ones on diagonal `k`, of type `dtype`
 /// (default: the input's).
 struct EyeLikeKernel: Kernel {
+    /// The output type (floating types computed as float32), or nil for the input's.
     let dtype: DType?, k: Int
-
-    init(_ a: NodeAttributes) throws {
-        k = try a.int("k", 0)
-        if a.node.attributes["dtype"] != nil {
-            let code = try a.int("dtype", 1)
-            guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported dtype code \(code)") }
-            // Floating types are computed as float32.
-            dtype = t.isFloatingPoint ? .float32 : t
-        } else {
-            dtype = nil
-        }
-    }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
@@ -164,4 +132,18 @@ struct EyeLikeKernel: Kernel {
         for i in 0..<rows where i + k >= 0 && i + k < cols { v[i * cols + i + k] = 1 }
         return [tensor(t, doubles: v)]
     }
+}
+
+extension KernelRegistry {
+    static let constants: [(OpDefinition, KernelFactory)] = [
+        (.constant, { ConstantKernel(value: try ConstantAttributes($0).value) }),
+        (.shape, { ShapeKernel(attributes: try ShapeAttributes($0)) }),
+        (.size, { _ in SizeKernel() }),
+        (.constantOfShape, { ConstantOfShapeKernel(value: try ConstantOfShapeAttributes($0).value) }),
+        (.range, { _ in RangeKernel() }),
+        (.eyeLike, { node in
+            let a = try EyeLikeAttributes(node)
+            return EyeLikeKernel(dtype: a.dtype, k: a.k)
+        }),
+    ]
 }

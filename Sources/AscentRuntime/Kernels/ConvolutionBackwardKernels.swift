@@ -3,33 +3,6 @@ import AscentIR
 // Kernels of the convolution backward primitives (Ops/Convolution.swift): ConvGradInput (with the
 // oneDNN backward-data primitive) and ConvGradFilter.
 
-/// Kernels of the backward primitives that gradient graphs use (see `GradientOps` in AscentIR
-/// for their exact semantics). Every one computes in float32 and produces a value shaped like
-/// its reference input.
-///
-/// This file holds the convolution gradients; the pooling gradients, `SliceGrad` and `SumTo`
-/// are in `GradientPooling.swift`, `LpPoolGrad`, `ResizeGrad` and
-/// `PadGrad` in `GradientSpatial.swift`, `CumProdGrad` in `GradientScan.swift`.
-enum GradientKernels {
-    static let factories: [String: KernelFactory] = [
-        "ConvGradInput": { try ConvGradKernel($0, filter: false) },
-        "ConvGradFilter": { try ConvGradKernel($0, filter: true) },
-        "MaxPoolGrad": { try PoolGradKernel($0, max: true) },
-        "AveragePoolGrad": { try PoolGradKernel($0, max: false) },
-        "GlobalAveragePoolGrad": { try GlobalPoolGradKernel($0, max: false) },
-        "GlobalMaxPoolGrad": { try GlobalPoolGradKernel($0, max: true) },
-        "SliceGrad": { _ in SliceGradKernel() },
-        "SumTo": { _ in SumToKernel() },
-        "LpPoolGrad": { try LpPoolGradKernel($0) },
-        "ResizeGrad": { try ResizeGradKernel($0) },
-        "PadGrad": { try PadGradKernel($0) },
-        "CumProdGrad": { try CumProdGradKernel($0) },
-    ]
-
-    /// Floats of im2col/col2im scratch worth unrolling several images into at once (16 MB).
-    static let scratchBudget = 4 << 20
-}
-
 /// `ConvGradInput(dy, w, x)` — the transposed convolution giving d(Conv)/d(x) applied to `dy`,
 /// shaped like `x` — and `ConvGradFilter(x, dy, w)` — d(Conv)/d(w) applied to `dy`, shaped
 /// like `w`. Both take the forward Conv's attributes: `data_format` (`NCHW` with an
@@ -44,19 +17,16 @@ enum GradientKernels {
 /// instead, where GEMMs would be matrix-vector products. col2im and the depthwise loops work per
 /// input row, plane or output channel, so threads never write the same element.
 struct ConvGradKernel: Kernel {
-    let window: WindowAttributes
+    let window: Window
     let group: Int
     /// True for ConvGradFilter, false for ConvGradInput.
     let filter: Bool
 
-    init(_ a: NodeAttributes, filter: Bool) throws {
-        window = try WindowAttributes(a)
-        group = try a.int("group", 1)
-        guard group >= 1 else { throw AscentError.invalid("group \(group) must be positive") }
+    init(_ a: ConvAttributes, filter: Bool) {
+        window = a.window
+        group = a.group
         self.filter = filter
     }
-
-    var name: String { filter ? "ConvGradFilter" : "ConvGradInput" }
 
     /// The input positions of x, w and dy for this op.
     var positions: (x: Int, w: Int, dy: Int) { filter ? (0, 2, 1) : (2, 1, 0) }
@@ -64,7 +34,7 @@ struct ConvGradKernel: Kernel {
     /// The forward geometry and output channel count, after checking that `dy` has the shape
     /// the forward Conv of `x` and `w` produces.
     func geometry(x: TensorType, w: TensorType, dy: TensorType) throws -> (WindowGeometry, out: Int) {
-        for t in [x, w, dy] where t.dtype != .float32 { throw KernelError.dtype(name, t.dtype) }
+        for t in [x, w, dy] where t.dtype != .float32 { throw KernelError.dtype(t.dtype) }
         guard w.rank == x.rank, w.rank >= 3 else { throw AscentError.invalid("kernel \(w) and input \(x) differ in rank") }
         let r = w.rank
         let (spatial, inPerGroup, out) = window.channelsLast
@@ -128,7 +98,7 @@ struct ConvGradKernel: Kernel {
         }
 
         /// Images unrolled together so that `images · p · k` floats fit the scratch budget.
-        var chunk: Int { max(1, min(g.batch, GradientKernels.scratchBudget / max(p * k, 1))) }
+        var chunk: Int { max(1, min(g.batch, ConvKernel.scratchBudget / max(p * k, 1))) }
     }
 
     // MARK: Channels first
@@ -543,4 +513,11 @@ struct PrimitiveConvGradInputKernel: Kernel {
                           stream: stream)
         return [dx]
     }
+}
+
+extension KernelRegistry {
+    static let convolutionBackward: [(OpDefinition, KernelFactory)] = [
+        (.convGradInput, { ConvGradKernel(try ConvAttributes($0), filter: false) }),
+        (.convGradFilter, { ConvGradKernel(try ConvAttributes($0), filter: true) }),
+    ]
 }

@@ -15,28 +15,17 @@ import Glibc
 /// reference implementation, the built-in kernels run: dense and grouped convolutions lower to
 /// im2col + oneDNN sgemm (a 1×1 unit-stride unpadded window uses the input directly as the
 /// matrix); depthwise convolutions (one input channel per group) of 1-D/2-D inputs run a direct
-/// loop (`DepthwiseConvolution.swift`): as GEMMs they would be matrix-vector products.
-enum ConvolutionKernels {
-    static let factories: [String: KernelFactory] = [
-        "Conv": { try ConvKernel($0) },
-    ]
-}
-
+/// loop (below): as GEMMs they would be matrix-vector products.
 struct ConvKernel: Kernel {
-    let window: WindowAttributes
+    let window: Window
     let group: Int
     /// A fused activation clamping the output to `[lo, hi]` (see ``Fusion``), or nil.
     let clamp: (lo: Float, hi: Float)?
 
-    init(_ a: NodeAttributes) throws {
-        window = try WindowAttributes(a)
-        group = try a.int("group", 1)
-        guard group >= 1 else { throw AscentError.invalid("group \(group) must be positive") }
-        if a.node.attributes[Fusion.activationMin] != nil {
-            clamp = (try a.float(Fusion.activationMin, -.infinity), try a.float(Fusion.activationMax, .infinity))
-        } else {
-            clamp = nil
-        }
+    init(_ a: ConvAttributes, clamp: (lo: Float, hi: Float)?) {
+        window = a.window
+        group = a.group
+        self.clamp = clamp
     }
 
     /// Kernel spatial sizes, input channels per group and output channels of weight shape `w`.
@@ -47,7 +36,7 @@ struct ConvKernel: Kernel {
 
     func geometry(_ inputs: KernelInputs) throws -> (WindowGeometry, outChannels: Int) {
         let x = try inputs.type(0), w = try inputs.type(1)
-        guard x.dtype == .float32, w.dtype == .float32 else { throw KernelError.dtype("Conv", x.dtype == .float32 ? w.dtype : x.dtype) }
+        guard x.dtype == .float32, w.dtype == .float32 else { throw KernelError.dtype(x.dtype == .float32 ? w.dtype : x.dtype) }
         guard w.rank == x.rank else { throw AscentError.invalid("kernel \(w) and input \(x) differ in rank") }
         guard w.rank >= 3 else { throw AscentError.invalid("kernel \(w) has rank below 3") }
         let (spatial, inPerGroup, out) = weightLayout(w.shape)
@@ -507,21 +496,8 @@ extension ConvKernel {
 /// `output_shape`, default `input · stride`), `output_padding`, `output_shape` (the result cropped
 /// or zero-extended to it), `strides`, `dilations`, `group` and an optional bias.
 struct ConvTransposeKernel: Kernel {
-    let autoPad: String
-    let group: Int
-    let strides: [Int]?, dilations: [Int]?, pads: [Int]?, outputPadding: [Int]?, outputShape: [Int]?, kernelShape: [Int]?
-
-    init(_ a: NodeAttributes) throws {
-        autoPad = try a.string("auto_pad", "NOTSET")
-        group = try a.int("group", 1)
-        strides = try a.ints("strides")
-        dilations = try a.ints("dilations")
-        pads = try a.ints("pads")
-        outputPadding = try a.ints("output_padding")
-        outputShape = try a.ints("output_shape")
-        kernelShape = try a.ints("kernel_shape")
-        guard group >= 1 else { throw AscentError.invalid("group \(group) is not positive") }
-    }
+    let attributes: ConvTransposeAttributes
+    var group: Int { attributes.group }
 
     struct Geometry {
         var input: [Int], kernel: [Int], output: [Int]
@@ -531,40 +507,18 @@ struct ConvTransposeKernel: Kernel {
 
     func geometry(_ x: TensorType, _ w: TensorType) throws -> Geometry {
         guard x.rank >= 3, w.rank == x.rank else { throw AscentError.invalid("input \(x) and weights \(w) do not match") }
-        let n = x.rank - 2
         let input = Array(x.shape[2...]), kernel = Array(w.shape[2...])
         guard x.shape[1] == w.shape[0], x.shape[1] % group == 0 else {
             throw AscentError.invalid("input channels \(x.shape[1]) do not match weights \(w) with group \(group)")
         }
-        let s = strides ?? Array(repeating: 1, count: n), d = dilations ?? Array(repeating: 1, count: n)
-        let op = outputPadding ?? Array(repeating: 0, count: n)
-        guard s.count == n, d.count == n, op.count >= n else { throw AscentError.invalid("strides, dilations or output_padding do not have \(n) values") }
-        func full(_ i: Int) -> Int { s[i] * (input[i] - 1) + op[i] + (kernel[i] - 1) * d[i] + 1 }
-        var p = pads
-        var out = outputShape
-        if p == nil && (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-            let target = out ?? (0..<n).map { input[$0] * s[$0] }
-            var begin: [Int] = [], end: [Int] = []
-            for i in 0..<n {
-                let total = full(i) - target[i]
-                if autoPad == "SAME_UPPER" { begin.append(total / 2); end.append(total - total / 2) } else {
-                    begin.append(total - total / 2); end.append(total / 2)
-                }
-            }
-            p = begin + end
-            out = target
-        }
-        let pp = p ?? Array(repeating: 0, count: 2 * n)
-        guard pp.count == 2 * n else { throw AscentError.invalid("pads has \(pp.count) values, expected \(2 * n)") }
-        let output = out ?? (0..<n).map { full($0) - pp[$0] - pp[$0 + n] }
-        guard output.count == n, output.allSatisfy({ $0 >= 0 }) else { throw AscentError.invalid("output shape \(output) is invalid") }
-        return Geometry(input: input, kernel: kernel, output: output, strides: s, dilations: d,
-                        padBegin: Array(pp.prefix(n)), outChannels: w.shape[1] * group)
+        let g = try attributes.geometry(input: input, kernel: kernel)
+        return Geometry(input: input, kernel: kernel, output: g.output, strides: g.strides, dilations: g.dilations,
+                        padBegin: g.padBegin, outChannels: w.shape[1] * group)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1)
-        try requireFloat("ConvTranspose", x)
+        try requireFloat(x)
         let g = try geometry(x, w)
         if inputs.has(2) {
             guard try inputs.type(2).count == g.outChannels else { throw AscentError.invalid("bias does not have \(g.outChannels) values") }
@@ -631,17 +585,17 @@ struct DeformConvKernel: Kernel {
     let group: Int, offsetGroup: Int
     let strides: [Int]?, dilations: [Int]?, pads: [Int]?
 
-    init(_ a: NodeAttributes) throws {
-        group = try a.int("group", 1)
-        offsetGroup = try a.int("offset_group", 1)
-        strides = try a.ints("strides")
-        dilations = try a.ints("dilations")
-        pads = try a.ints("pads")
+    init(_ a: DeformConvAttributes) {
+        group = a.group
+        offsetGroup = a.offsetGroup
+        strides = a.strides
+        dilations = a.dilations
+        pads = a.pads
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1), offset = try inputs.type(2)
-        try requireFloat("DeformConv", x)
+        try requireFloat(x)
         guard x.rank == 4, w.rank == 4, offset.rank == 4, x.shape[1] == w.shape[1] * group, w.shape[0] % group == 0,
               x.shape[1] % offsetGroup == 0, offset.shape[1] == offsetGroup * w.shape[2] * w.shape[3] * 2 else {
             throw AscentError.invalid("X \(x), W \(w) and offset \(offset) do not match (2-D DeformConv)")
@@ -702,15 +656,15 @@ struct DeformConvKernel: Kernel {
 struct Col2ImKernel: Kernel {
     let dilations: [Int]?, pads: [Int]?, strides: [Int]?
 
-    init(_ a: NodeAttributes) throws {
-        dilations = try a.ints("dilations")
-        pads = try a.ints("pads")
-        strides = try a.ints("strides")
+    init(_ a: Col2ImAttributes) {
+        dilations = a.dilations
+        pads = a.pads
+        strides = a.strides
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("Col2Im", x)
+        try requireFloat(x)
         guard let image = try inputs.ints(1), let block = try inputs.ints(2) else { return nil }
         let k = block.reduce(1, *)
         guard x.rank == 3, image.count == block.count, k > 0, x.shape[1] % k == 0 else {
@@ -754,4 +708,23 @@ struct Col2ImKernel: Kernel {
         }
         return [Tensor(shape: outputs[0].shape, scalars: y)]
     }
+}
+
+extension Fusion {
+    /// The bounds of the activation ``Fusion`` folded into a Conv node, or nil.
+    static func clamp(of node: Node) throws -> (lo: Float, hi: Float)? {
+        guard let lo = node.attributes[activationMin] else { return nil }
+        let hi = node.attributes[activationMax] ?? .float(.infinity)
+        guard let l = lo.float, let h = hi.float else { throw AscentError(.internal, "fused activation bounds are not floats") }
+        return (Float(l), Float(h))
+    }
+}
+
+extension KernelRegistry {
+    static let convolution: [(OpDefinition, KernelFactory)] = [
+        (.conv, { ConvKernel(try ConvAttributes($0), clamp: try Fusion.clamp(of: $0)) }),
+        (.convTranspose, { ConvTransposeKernel(attributes: try ConvTransposeAttributes($0)) }),
+        (.deformConv, { DeformConvKernel(try DeformConvAttributes($0)) }),
+        (.col2Im, { Col2ImKernel(try Col2ImAttributes($0)) }),
+    ]
 }

@@ -8,8 +8,6 @@ import AscentIR
 struct NonMaxSuppressionKernel: Kernel {
     let centerPointBox: Bool
 
-    init(_ a: NodeAttributes) throws { centerPointBox = try a.int("center_point_box", 0) != 0 }
-
     func select(_ inputs: [Tensor?]) throws -> [Int64] {
         guard let boxes = inputs[0], let scores = inputs[1] else { throw AscentError.invalid("missing input") }
         func scalar(_ i: Int) -> Double? { i < inputs.count ? inputs[i].flatMap { $0.count > 0 ? $0.doubles()[0] : nil } : nil }
@@ -70,18 +68,14 @@ struct TfIdfKernel: Kernel {
     let width: Int
     let weights: [Float]?
 
-    init(_ a: NodeAttributes) throws {
-        minGram = try a.int("min_gram_length", 1)
-        maxGram = try a.int("max_gram_length", 1)
-        maxSkip = try a.int("max_skip_count", 0)
-        mode = try a.string("mode", "TF")
-        guard ["TF", "IDF", "TFIDF"].contains(mode) else { throw AscentError.invalid("mode '\(mode)' is not TF, IDF or TFIDF") }
-        guard a.node.attributes["pool_strings"] == nil else { throw AscentError.invalid("string pools are not supported") }
-        let pool = (try a.ints("pool_int64s") ?? []).map { Int64($0) }
-        let counts = try a.ints("ngram_counts") ?? []
-        let indexes = try a.ints("ngram_indexes") ?? []
-        weights = a.node.attributes["weights"]?.floats?.map { Float($0) }
-        guard minGram >= 1, maxGram >= minGram, maxSkip >= 0 else { throw AscentError.invalid("invalid gram lengths or skip count") }
+    init(_ a: TfIdfAttributes) throws {
+        minGram = a.minGram
+        maxGram = a.maxGram
+        maxSkip = a.maxSkip
+        mode = a.mode
+        let pool = a.pool.map { Int64($0) }
+        let counts = a.ngramCounts, indexes = a.ngramIndexes
+        weights = a.weights?.map { Float($0) }
         var grams: [[Int64]: Int] = [:]
         var k = 0
         for level in 0..<counts.count {
@@ -133,4 +127,11 @@ struct TfIdfKernel: Kernel {
         }
         return [Tensor(shape: outputs[0].shape, scalars: y)]
     }
+}
+
+extension KernelRegistry {
+    static let detection: [(OpDefinition, KernelFactory)] = [
+        (.nonMaxSuppression, { NonMaxSuppressionKernel(centerPointBox: try NonMaxSuppressionAttributes($0).centerPointBox) }),
+        (.tfIdfVectorizer, { try TfIdfKernel(try TfIdfAttributes($0)) }),
+    ]
 }

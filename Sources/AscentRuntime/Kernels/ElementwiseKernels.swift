@@ -6,75 +6,22 @@ import Glibc
 // Kernels of the elementwise and activation ops (Ops/Elementwise.swift, Ops/Activation.swift): maps of
 // one tensor, Identity, Clip, the bitwise and float-class tests, SwiGLU.
 
-/// Elementwise maps of one tensor: activations and math functions (float32), a few integer
-/// forms (Neg, Abs, Sign, Relu), Not (bool), Identity (any type, no copy) and Clip.
-enum UnaryKernels {
-    static let factories: [String: KernelFactory] = {
-        var table: [String: KernelFactory] = [:]
-        for op in ["Relu", "Sigmoid", "Tanh", "Exp", "Log", "Neg", "Abs", "Sqrt", "Reciprocal", "Erf", "Floor",
-                   "Ceil", "Round", "Sign", "Sin", "Cos", "Softplus", "Softsign", "Mish", "HardSwish", "Not",
-                   "LeakyRelu", "Elu", "Selu", "HardSigmoid", "Gelu", "Celu", "ThresholdedRelu", "Swish"] {
-            table[op] = { UnaryKernel(try UnaryOp($0)) }
-        }
-        table["Identity"] = { _ in IdentityKernel() }
-        table["Clip"] = { try ClipKernel($0) }
-        return table
-    }()
-}
-
 /// One elementwise function with its parameters.
 enum UnaryOp: Sendable {
     case relu, sigmoid, tanh, exp, log, neg, abs, sqrt, reciprocal, erf, floor, ceil, round, sign, sin, cos
+    case tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh
     case softplus, softsign, mish, hardSwish, not
     case leakyRelu(Float), elu(Float), selu(alpha: Float, gamma: Float), hardSigmoid(alpha: Float, beta: Float)
     case gelu(tanh: Bool), celu(Float), thresholdedRelu(Float), swish(Float)
-
-    init(_ a: NodeAttributes) throws {
-        switch a.op {
-        case "Relu": self = .relu
-        case "Sigmoid": self = .sigmoid
-        case "Tanh": self = .tanh
-        case "Exp": self = .exp
-        case "Log": self = .log
-        case "Neg": self = .neg
-        case "Abs": self = .abs
-        case "Sqrt": self = .sqrt
-        case "Reciprocal": self = .reciprocal
-        case "Erf": self = .erf
-        case "Floor": self = .floor
-        case "Ceil": self = .ceil
-        case "Round": self = .round
-        case "Sign": self = .sign
-        case "Sin": self = .sin
-        case "Cos": self = .cos
-        case "Softplus": self = .softplus
-        case "Softsign": self = .softsign
-        case "Mish": self = .mish
-        case "HardSwish": self = .hardSwish
-        case "Not": self = .not
-        case "LeakyRelu": self = .leakyRelu(try a.float("alpha", 0.01))
-        case "Elu": self = .elu(try a.float("alpha", 1))
-        case "Selu": self = .selu(alpha: try a.float("alpha", 1.67326319217681884765625),
-                                  gamma: try a.float("gamma", 1.05070102214813232421875))
-        case "HardSigmoid": self = .hardSigmoid(alpha: try a.float("alpha", 0.2), beta: try a.float("beta", 0.5))
-        case "Gelu":
-            let approximate = try a.string("approximate", "none")
-            guard approximate == "none" || approximate == "tanh" else {
-                throw AscentError.invalid("Gelu approximate '\(approximate)' is not 'none' or 'tanh'")
-            }
-            self = .gelu(tanh: approximate == "tanh")
-        case "Celu": self = .celu(try a.float("alpha", 1))
-        case "ThresholdedRelu": self = .thresholdedRelu(try a.float("alpha", 1))
-        case "Swish": self = .swish(try a.float("alpha", 1))
-        default: throw AscentError.invalid("no unary kernel for \(a.op)")
-        }
-    }
+    /// `x + bias` below `−lambd`, `x − bias` above `lambd`, else 0 (float32 and integers).
+    case shrink(bias: Float, lambd: Float)
 
     /// The dtypes this op accepts.
     func accepts(_ dtype: DType) -> Bool {
         switch self {
         case .not: return dtype == .bool
         case .neg, .abs, .sign, .relu: return dtype == .float32 || dtype == .int64 || dtype == .int32
+        case .shrink: return dtype == .float32 || dtype.isInteger
         default: return dtype == .float32
         }
     }
@@ -83,7 +30,7 @@ enum UnaryOp: Sendable {
     var cost: Int {
         switch self {
         case .relu, .neg, .abs, .floor, .ceil, .round, .sign, .not, .leakyRelu, .hardSigmoid, .hardSwish,
-             .thresholdedRelu, .softsign, .reciprocal, .sqrt: return 1
+             .thresholdedRelu, .softsign, .reciprocal, .sqrt, .shrink: return 1
         default: return 16
         }
     }
@@ -107,6 +54,15 @@ enum UnaryOp: Sendable {
         case .sign: map(x, y, n) { $0 > 0 ? 1 : ($0 < 0 ? -1 : ($0.isNaN ? $0 : 0)) }
         case .sin: map(x, y, n) { sinf($0) }
         case .cos: map(x, y, n) { cosf($0) }
+        case .tan: map(x, y, n) { tanf($0) }
+        case .asin: map(x, y, n) { asinf($0) }
+        case .acos: map(x, y, n) { acosf($0) }
+        case .atan: map(x, y, n) { atanf($0) }
+        case .sinh: map(x, y, n) { sinhf($0) }
+        case .cosh: map(x, y, n) { coshf($0) }
+        case .asinh: map(x, y, n) { asinhf($0) }
+        case .acosh: map(x, y, n) { acoshf($0) }
+        case .atanh: map(x, y, n) { atanhf($0) }
         case .softplus: map(x, y, n) { UnaryOp.softplus($0) }
         case .softsign: map(x, y, n) { $0 / (1 + Swift.abs($0)) }
         case .mish: map(x, y, n) { $0 * tanhf(UnaryOp.softplus($0)) }
@@ -126,6 +82,7 @@ enum UnaryOp: Sendable {
         case .celu(let alpha): map(x, y, n) { Swift.max(0, $0) + Swift.min(0, alpha * expm1f($0 / alpha)) }
         case .thresholdedRelu(let alpha): map(x, y, n) { $0 > alpha ? $0 : 0 }
         case .swish(let alpha): map(x, y, n) { $0 * UnaryOp.sigmoid(alpha * $0) }
+        case .shrink(let bias, let lambd): map(x, y, n) { $0 < -lambd ? $0 + bias : ($0 > lambd ? $0 - bias : 0) }
         }
     }
 
@@ -169,7 +126,7 @@ struct UnaryKernel: Kernel {
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let t = try inputs.type(0)
-        guard op.accepts(t.dtype) else { throw KernelError.dtype("\(op)", t.dtype) }
+        guard op.accepts(t.dtype) else { throw KernelError.dtype(t.dtype) }
         return [t]
     }
 
@@ -177,6 +134,12 @@ struct UnaryKernel: Kernel {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
         let y = context.allocate(outputs[0])
         let n = x.count
+        if case .shrink(let bias, let lambd) = op, x.dtype.isInteger {
+            // Integer Shrink in Double, truncated and wrapped back to the element type.
+            let b = Double(bias), l = Double(lambd)
+            storeIntegers(x.doubles().map { Int64($0 < -l ? $0 + b : ($0 > l ? $0 - b : 0)) }, into: y)
+            return [y]
+        }
         switch x.dtype {
         case .float32:
             let src = x.floats, dst = y.mutableFloats
@@ -189,7 +152,7 @@ struct UnaryKernel: Kernel {
             let src = x.pointer(UInt8.self), dst = y.mutablePointer(UInt8.self)
             for i in 0..<n { dst[i] = src[i] == 0 ? 1 : 0 }
         default:
-            throw KernelError.dtype("\(op)", x.dtype)
+            throw KernelError.dtype(x.dtype)
         }
         return [y]
     }
@@ -204,21 +167,14 @@ struct IdentityKernel: Kernel {
     }
 }
 
-/// Clip(x, min, max): bounds from the optional scalar inputs (or the pre-opset-11 attributes).
+/// Clip(x, min, max): bounds from the optional scalar inputs (the importer turns the pre-opset-11
+/// attributes into inputs).
 struct ClipKernel: Kernel {
-    let minAttribute: Float?
-    let maxAttribute: Float?
-
-    init(_ a: NodeAttributes) throws {
-        minAttribute = a.node.attributes["min"] == nil ? nil : try a.float("min", 0)
-        maxAttribute = a.node.attributes["max"] == nil ? nil : try a.float("max", 0)
-    }
-
     var inPlaceInputs: [Int] { [0] }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let t = try inputs.type(0)
-        guard BinaryOp.numeric.contains(t.dtype) else { throw KernelError.dtype("Clip", t.dtype) }
+        guard BinaryOp.numeric.contains(t.dtype) else { throw KernelError.dtype(t.dtype) }
         for i in 1..<3 where inputs.has(i) {
             let b = try inputs.type(i)
             guard b.count == 1, b.dtype == t.dtype else { throw AscentError.invalid("Clip bound \(i) must be a \(t.dtype.rawValue) scalar, is \(b)") }
@@ -232,8 +188,8 @@ struct ClipKernel: Kernel {
         let lo = inputs.count > 1 ? inputs[1] : nil, hi = inputs.count > 2 ? inputs[2] : nil
         switch x.dtype {
         case .float32:
-            let a = lo.map { $0.floats[0] } ?? minAttribute ?? -.infinity
-            let b = hi.map { $0.floats[0] } ?? maxAttribute ?? .infinity
+            let a = lo.map { $0.floats[0] } ?? -.infinity
+            let b = hi.map { $0.floats[0] } ?? .infinity
             let src = x.floats, dst = y.mutableFloats
             context.parallelFor(x.count) { r in
                 for i in r { dst[i] = Swift.min(Swift.max(src[i], a), b) }
@@ -243,7 +199,7 @@ struct ClipKernel: Kernel {
         case .int16: clip(x, y, lo, hi, Int16.self)
         case .int8: clip(x, y, lo, hi, Int8.self)
         case .uint8: clip(x, y, lo, hi, UInt8.self)
-        default: throw KernelError.dtype("Clip", x.dtype)
+        default: throw KernelError.dtype(x.dtype)
         }
         return [y]
     }
@@ -255,11 +211,35 @@ struct ClipKernel: Kernel {
     }
 }
 
+/// IsNaN, and IsInf with its sign choices: float32 to bool.
+struct FloatTestKernel: Kernel {
+    enum Test: Sendable { case nan, infinity(negative: Bool, positive: Bool) }
+    let test: Test
+
+    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let x = try inputs.type(0)
+        try requireFloat(x)
+        return [TensorType(.bool, x.shape)]
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        let y = context.allocate(outputs[0])
+        let s = x.floats, o = y.mutablePointer(UInt8.self)
+        switch test {
+        case .nan: for i in 0..<x.count { o[i] = s[i].isNaN ? 1 : 0 }
+        case .infinity(let negative, let positive):
+            for i in 0..<x.count { o[i] = s[i].isInfinite && (s[i] > 0 ? positive : negative) ? 1 : 0 }
+        }
+        return [y]
+    }
+}
+
 /// BitwiseNot of an integer tensor.
 struct BitwiseNotKernel: Kernel {
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        guard x.dtype.isInteger else { throw KernelError.dtype("BitwiseNot", x.dtype) }
+        guard x.dtype.isInteger else { throw KernelError.dtype(x.dtype) }
         return [x]
     }
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -270,77 +250,13 @@ struct BitwiseNotKernel: Kernel {
     }
 }
 
-/// Acos... Cosh (float32), IsNaN and IsInf (float32 → bool), Shrink (float32 and integers).
-struct MathKernel: Kernel {
-    let op: String
-    let detectNegative: Bool, detectPositive: Bool
-    let bias: Float, lambd: Float
-
-    init(_ a: NodeAttributes) throws {
-        op = a.op
-        detectNegative = try a.int("detect_negative", 1) != 0
-        detectPositive = try a.int("detect_positive", 1) != 0
-        bias = try a.float("bias", 0)
-        lambd = try a.float("lambd", 0.5)
-    }
-
-    var inPlaceInputs: [Int] { op == "IsNaN" || op == "IsInf" ? [] : [0] }
-
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        if op == "Shrink" { try requireNumeric(op, x) } else { try requireFloat(op, x) }
-        return [op == "IsNaN" || op == "IsInf" ? TensorType(.bool, x.shape) : x]
-    }
-
-    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
-        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
-        let y = context.allocate(outputs[0])
-        let n = x.count
-        if op == "IsNaN" || op == "IsInf" {
-            let s = x.floats, o = y.mutablePointer(UInt8.self)
-            for i in 0..<n {
-                let v = s[i]
-                let hit = op == "IsNaN" ? v.isNaN : (v.isInfinite && (v > 0 ? detectPositive : detectNegative))
-                o[i] = hit ? 1 : 0
-            }
-            return [y]
-        }
-        if op == "Shrink", x.dtype != .float32 {
-            let v = x.doubles(), b = Double(bias), l = Double(lambd)
-            let r = v.map { $0 < -l ? $0 + b : ($0 > l ? $0 - b : 0) }
-            storeIntegers(r.map { Int64($0) }, into: y)
-            return [y]
-        }
-        let s = x.floats, o = y.mutableFloats
-        let f: (Float) -> Float
-        switch op {
-        case "Acos": f = { acosf($0) }
-        case "Acosh": f = { acoshf($0) }
-        case "Asin": f = { asinf($0) }
-        case "Asinh": f = { asinhf($0) }
-        case "Atan": f = { atanf($0) }
-        case "Atanh": f = { atanhf($0) }
-        case "Tan": f = { tanf($0) }
-        case "Sinh": f = { sinhf($0) }
-        case "Cosh": f = { coshf($0) }
-        default:
-            let b = bias, l = lambd
-            f = { $0 < -l ? $0 + b : ($0 > l ? $0 - b : 0) }
-        }
-        for i in 0..<n { o[i] = f(s[i]) }
-        return [y]
-    }
-}
-
 /// SwiGLU(a, b) = a · σ(alpha·a) · b (same shapes, float32).
 struct SwiGLUKernel: Kernel {
     let alpha: Float
 
-    init(_ a: NodeAttributes) throws { alpha = try a.float("alpha", 1) }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let a = try inputs.type(0), b = try inputs.type(1)
-        try requireFloat("SwiGLU", a)
+        try requireFloat(a)
         guard a == b else { throw AscentError.invalid("SwiGLU needs inputs of the same type, got \(a) and \(b)") }
         return [a]
     }
@@ -352,4 +268,70 @@ struct SwiGLUKernel: Kernel {
         for i in 0..<a.count { o[i] = pa[i] * (1 / (1 + expf(-alpha * pa[i]))) * pb[i] }
         return [y]
     }
+}
+
+extension KernelRegistry {
+    static let elementwise: [(OpDefinition, KernelFactory)] = [
+        (.identity, { _ in IdentityKernel() }),
+        (.neg, { _ in UnaryKernel(.neg) }),
+        (.exp, { _ in UnaryKernel(.exp) }),
+        (.log, { _ in UnaryKernel(.log) }),
+        (.sqrt, { _ in UnaryKernel(.sqrt) }),
+        (.reciprocal, { _ in UnaryKernel(.reciprocal) }),
+        (.abs, { _ in UnaryKernel(.abs) }),
+        (.sin, { _ in UnaryKernel(.sin) }),
+        (.cos, { _ in UnaryKernel(.cos) }),
+        (.tan, { _ in UnaryKernel(.tan) }),
+        (.asin, { _ in UnaryKernel(.asin) }),
+        (.acos, { _ in UnaryKernel(.acos) }),
+        (.atan, { _ in UnaryKernel(.atan) }),
+        (.sinh, { _ in UnaryKernel(.sinh) }),
+        (.cosh, { _ in UnaryKernel(.cosh) }),
+        (.asinh, { _ in UnaryKernel(.asinh) }),
+        (.acosh, { _ in UnaryKernel(.acosh) }),
+        (.atanh, { _ in UnaryKernel(.atanh) }),
+        (.erf, { _ in UnaryKernel(.erf) }),
+        (.floor, { _ in UnaryKernel(.floor) }),
+        (.ceil, { _ in UnaryKernel(.ceil) }),
+        (.round, { _ in UnaryKernel(.round) }),
+        (.sign, { _ in UnaryKernel(.sign) }),
+        (.not, { _ in UnaryKernel(.not) }),
+        (.bitwiseNot, { _ in BitwiseNotKernel() }),
+        (.isNaN, { _ in FloatTestKernel(test: .nan) }),
+        (.isInf, { node in
+            let a = try IsInfAttributes(node)
+            return FloatTestKernel(test: .infinity(negative: a.detectNegative, positive: a.detectPositive))
+        }),
+    ]
+
+    static let activation: [(OpDefinition, KernelFactory)] = [
+        (.relu, { _ in UnaryKernel(.relu) }),
+        (.sigmoid, { _ in UnaryKernel(.sigmoid) }),
+        (.tanh, { _ in UnaryKernel(.tanh) }),
+        (.softplus, { _ in UnaryKernel(.softplus) }),
+        (.softsign, { _ in UnaryKernel(.softsign) }),
+        (.leakyRelu, { UnaryKernel(.leakyRelu(try LeakyReluAttributes($0).alpha)) }),
+        (.thresholdedRelu, { UnaryKernel(.thresholdedRelu(try ThresholdedReluAttributes($0).alpha)) }),
+        (.elu, { UnaryKernel(.elu(try EluAttributes($0).alpha)) }),
+        (.selu, { node in
+            let a = try SeluAttributes(node)
+            return UnaryKernel(.selu(alpha: a.alpha, gamma: a.gamma))
+        }),
+        (.celu, { UnaryKernel(.celu(try CeluAttributes($0).alpha)) }),
+        (.hardSigmoid, { node in
+            let a = try HardSigmoidAttributes(node)
+            return UnaryKernel(.hardSigmoid(alpha: a.alpha, beta: a.beta))
+        }),
+        (.hardSwish, { _ in UnaryKernel(.hardSwish) }),
+        (.swish, { UnaryKernel(.swish(try SwishAttributes($0).alpha)) }),
+        (.mish, { _ in UnaryKernel(.mish) }),
+        (.gelu, { UnaryKernel(.gelu(tanh: try GeluAttributes($0).tanhApproximation)) }),
+        (.shrink, { node in
+            let a = try ShrinkAttributes(node)
+            return UnaryKernel(.shrink(bias: a.bias, lambd: a.lambd))
+        }),
+        (.clip, { _ in ClipKernel() }),
+        (.pRelu, { _ in BinaryKernel(op: .prelu) }),
+        (.swiGLU, { SwiGLUKernel(alpha: try SwishAttributes($0).alpha) }),
+    ]
 }

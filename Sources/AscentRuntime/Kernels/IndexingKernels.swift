@@ -6,27 +6,9 @@ import Glibc
 // Kernels of the indexing ops (Ops/Indexing.swift): the gathers and scatters, TensorScatter, Compress,
 // NonZero, TopK, Unique, OneHot.
 
-/// Gather, Slice, Split, Pad, Tile, Expand on any dtype (copies by element size).
-///
-/// Index lists that are inputs (Slice's starts, Pad's pads, Tile's repeats, Expand's shape...)
-/// are usually constants, folded at plan time; when they are computed, the output type is
-/// worked out when the step runs.
-enum IndexingKernels {
-    static let factories: [String: KernelFactory] = [
-        "Gather": { try GatherKernel($0) },
-        "Slice": { _ in SliceKernel() },
-        "Split": { try SplitKernel($0) },
-        "Pad": { try PadKernel($0) },
-        "Tile": { _ in TileKernel() },
-        "Expand": { _ in ExpandKernel() },
-    ]
-}
-
 /// Gather along `axis`: `out[a, idx..., b] = data[a, indices[idx...], b]`; negative indices count from the end.
 struct GatherKernel: Kernel {
     let axis: Int
-
-    init(_ a: NodeAttributes) throws { axis = try a.int("axis", 0) }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let data = try inputs.type(0), indices = try inputs.type(1)
@@ -70,8 +52,6 @@ struct GatherKernel: Kernel {
 struct GatherElementsKernel: Kernel {
     let axis: Int
 
-    init(_ a: NodeAttributes) throws { axis = try a.int("axis", 0) }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let data = try inputs.type(0), indices = try inputs.type(1)
         guard indices.dtype == .int64 || indices.dtype == .int32 else {
@@ -111,8 +91,6 @@ struct GatherElementsKernel: Kernel {
 /// GatherND(data, indices) with `batch_dims`.
 struct GatherNDKernel: Kernel {
     let batchDims: Int
-
-    init(_ a: NodeAttributes) throws { batchDims = try a.int("batch_dims", 0) }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let data = try inputs.type(0), indices = try inputs.type(1)
@@ -154,9 +132,9 @@ struct GatherNDKernel: Kernel {
 enum ScatterReduction: String {
     case none, add, mul, max, min
 
-    init(_ a: NodeAttributes) throws {
-        let r = try a.string("reduction", "none")
-        guard let v = ScatterReduction(rawValue: r) else { throw AscentError.invalid("reduction '\(r)' is not none, add, mul, max or min") }
+    /// The reduction of scatter attributes `a`.
+    init(_ a: ScatterAttributes) throws {
+        guard let v = ScatterReduction(rawValue: a.reduction) else { throw AscentError.invalid("reduction '\(a.reduction)' is not supported") }
         self = v
     }
 
@@ -186,8 +164,8 @@ private func scatter(_ src: Tensor, _ from: Int, _ dst: Tensor, _ to: Int, _ red
 struct ScatterElementsKernel: Kernel {
     let axis: Int, reduction: ScatterReduction
 
-    init(_ a: NodeAttributes) throws {
-        axis = try a.int("axis", 0)
+    init(_ a: ScatterAttributes) throws {
+        axis = a.axis
         reduction = try ScatterReduction(a)
     }
 
@@ -231,7 +209,7 @@ struct ScatterElementsKernel: Kernel {
 struct ScatterNDKernel: Kernel {
     let reduction: ScatterReduction
 
-    init(_ a: NodeAttributes) throws { reduction = try ScatterReduction(a) }
+    init(_ a: ScatterAttributes) throws { reduction = try ScatterReduction(a) }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let data = try inputs.type(0), indices = try inputs.type(1), updates = try inputs.type(2)
@@ -269,13 +247,6 @@ struct ScatterNDKernel: Kernel {
 struct TensorScatterKernel: Kernel {
     let circular: Bool, axis: Int
 
-    init(_ a: NodeAttributes) throws {
-        let mode = try a.string("mode", "linear")
-        guard mode == "linear" || mode == "circular" else { throw AscentError.invalid("mode '\(mode)' is not linear or circular") }
-        circular = mode == "circular"
-        axis = try a.int("axis", -2)
-    }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let cache = try inputs.type(0), update = try inputs.type(1)
         let a = try ShapeRules.axis(axis, rank: cache.rank)
@@ -312,8 +283,6 @@ struct TensorScatterKernel: Kernel {
 /// the condition is true.
 struct CompressKernel: Kernel {
     let axis: Int?
-
-    init(_ a: NodeAttributes) throws { axis = a.node.attributes["axis"] == nil ? nil : try a.int("axis", 0) }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
@@ -372,16 +341,16 @@ struct TopKKernel: Kernel {
     /// TopK-1's `k` attribute, used when there is no k input.
     let attributeK: Int?
 
-    init(_ a: NodeAttributes) throws {
-        axis = try a.int("axis", -1)
-        largest = try a.int("largest", 1) != 0
-        attributeK = a.node.attributes["k"] == nil ? nil : try a.int("k", 0)
+    init(_ a: TopKAttributes) {
+        axis = a.axis
+        largest = a.largest
+        attributeK = a.k
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireNumeric("TopK", x)
-        if !inputs.has(1), attributeK == nil { throw AscentError.invalid("TopK needs k (an input, or the opset-1 attribute)") }
+        try requireNumeric(x)
+        if !inputs.has(1), attributeK == nil { throw AscentError.invalid("k is missing (an input, or the opset-1 attribute)") }
         guard let ks = inputs.has(1) ? try inputs.ints(1) : attributeK.map({ [$0] }) else { return nil }
         guard ks.count == 1 else { throw AscentError.invalid("k must hold one value") }
         let a = try ShapeRules.axis(axis, rank: x.rank)
@@ -427,10 +396,10 @@ struct TopKKernel: Kernel {
 struct UniqueKernel: Kernel {
     let axis: Int?, sorted: Bool, outputCount: Int
 
-    init(_ a: NodeAttributes) throws {
-        axis = a.node.attributes["axis"] == nil ? nil : try a.int("axis", 0)
-        sorted = try a.int("sorted", 1) != 0
-        outputCount = max(1, a.outputCount)
+    init(_ a: UniqueAttributes, outputCount: Int) {
+        axis = a.axis
+        sorted = a.sorted
+        self.outputCount = max(1, outputCount)
     }
 
     struct Result { var order: [Int]; var inverse: [Int]; var counts: [Int]; var sliceCount: Int; var axis: Int? }
@@ -505,8 +474,6 @@ struct UniqueKernel: Kernel {
 struct OneHotKernel: Kernel {
     let axis: Int
 
-    init(_ a: NodeAttributes) throws { axis = try a.int("axis", -1) }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let indices = try inputs.type(0), values = try inputs.type(2)
         guard values.count == 2 else { throw AscentError.invalid("values must hold 2 elements, hold \(values.count)") }
@@ -540,4 +507,23 @@ struct OneHotKernel: Kernel {
         }
         return [y]
     }
+}
+
+extension KernelRegistry {
+    static let indexing: [(OpDefinition, KernelFactory)] = [
+        (.gather, { GatherKernel(axis: try GatherAttributes($0).axis) }),
+        (.gatherElements, { GatherElementsKernel(axis: try GatherAttributes($0).axis) }),
+        (.gatherND, { GatherNDKernel(batchDims: try GatherNDAttributes($0).batchDims) }),
+        (.scatterElements, { try ScatterElementsKernel(try ScatterAttributes($0)) }),
+        (.scatterND, { try ScatterNDKernel(try ScatterAttributes($0)) }),
+        (.tensorScatter, { node in
+            let a = try TensorScatterAttributes(node)
+            return TensorScatterKernel(circular: a.circular, axis: a.axis)
+        }),
+        (.compress, { CompressKernel(axis: try CompressAttributes($0).axis) }),
+        (.nonZero, { _ in NonZeroKernel() }),
+        (.topK, { TopKKernel(try TopKAttributes($0)) }),
+        (.unique, { UniqueKernel(try UniqueAttributes($0), outputCount: $0.outputs.count) }),
+        (.oneHot, { OneHotKernel(axis: try OneHotAttributes($0).axis) }),
+    ]
 }

@@ -6,15 +6,7 @@ import Glibc
 
 // Kernels of the linear-algebra ops (Ops/Linear.swift): MatMul, Gemm, Einsum, Det.
 
-/// MatMul (NumPy semantics: batched, broadcast batch axes, 1-D operands promoted) and Gemm
-/// (`alpha · A' · B' + beta · C`), on oneDNN's sgemm.
-enum LinearKernels {
-    static let factories: [String: KernelFactory] = [
-        "MatMul": { _ in MatMulKernel() },
-        "Gemm": { try GemmKernel($0) },
-    ]
-}
-
+/// MatMul (NumPy semantics: batched, broadcast batch axes, 1-D operands promoted) on oneDNN's sgemm.
 struct MatMulKernel: Kernel {
     /// The promoted operand shapes, the broadcast batch shape, and `M`, `K`, `N`.
     struct Layout {
@@ -25,7 +17,7 @@ struct MatMulKernel: Kernel {
 
     func layout(_ ta: TensorType, _ tb: TensorType) throws -> Layout {
         guard ta.dtype == .float32, tb.dtype == .float32 else {
-            throw KernelError.dtype("MatMul", ta.dtype == .float32 ? tb.dtype : ta.dtype)
+            throw KernelError.dtype(ta.dtype == .float32 ? tb.dtype : ta.dtype)
         }
         guard ta.rank >= 1, tb.rank >= 1 else { throw AscentError.invalid("MatMul of a scalar") }
         let a = ta.rank == 1 ? [1] + ta.shape : ta.shape
@@ -111,23 +103,23 @@ struct GemmKernel: Kernel {
     let alpha: Float, beta: Float
     let transA: Bool, transB: Bool
 
-    init(_ a: NodeAttributes) throws {
-        alpha = try a.float("alpha", 1)
-        beta = try a.float("beta", 1)
-        transA = try a.int("transA", 0) != 0
-        transB = try a.int("transB", 0) != 0
+    init(_ a: GemmAttributes) {
+        alpha = a.alpha
+        beta = a.beta
+        transA = a.transA
+        transB = a.transB
     }
 
     func dims(_ inputs: KernelInputs) throws -> (m: Int, k: Int, n: Int) {
         let a = try inputs.type(0), b = try inputs.type(1)
-        guard a.dtype == .float32, b.dtype == .float32 else { throw KernelError.dtype("Gemm", a.dtype == .float32 ? b.dtype : a.dtype) }
+        guard a.dtype == .float32, b.dtype == .float32 else { throw KernelError.dtype(a.dtype == .float32 ? b.dtype : a.dtype) }
         guard a.rank == 2, b.rank == 2 else { throw AscentError.invalid("Gemm needs 2-D inputs, got \(a) and \(b)") }
         let m = transA ? a.shape[1] : a.shape[0], k = transA ? a.shape[0] : a.shape[1]
         let k2 = transB ? b.shape[1] : b.shape[0], n = transB ? b.shape[0] : b.shape[1]
         guard k == k2 else { throw AscentError.invalid("inner dimensions differ: \(a) × \(b)") }
         if inputs.has(2) {
             let c = try inputs.type(2)
-            guard c.dtype == .float32 else { throw KernelError.dtype("Gemm", c.dtype) }
+            guard c.dtype == .float32 else { throw KernelError.dtype(c.dtype) }
             guard try BroadcastLoop.shape([c.shape, [m, n]]) == [m, n] else {
                 throw AscentError.invalid("C \(c) does not broadcast to [\(m),\(n)]")
             }
@@ -165,7 +157,6 @@ struct GemmKernel: Kernel {
 struct EinsumKernel: Kernel {
     let equation: String
 
-    init(_ a: NodeAttributes) throws { equation = try a.string("equation", "").filter { $0 != " " } }
 
     struct Plan {
         var operands: [[Character]]
@@ -226,7 +217,7 @@ struct EinsumKernel: Kernel {
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let types = try (0..<inputs.count).map { try inputs.type($0) }
         guard let first = types.first else { throw AscentError.invalid("Einsum needs inputs") }
-        try requireNumeric("Einsum", first)
+        try requireNumeric(first)
         guard types.allSatisfy({ $0.dtype == first.dtype }) else { throw AscentError.invalid("Einsum inputs have different types") }
         let p = try plan(types.map(\.shape))
         return [TensorType(first.dtype, p.output.map { p.sizes[$0]! })]
@@ -278,7 +269,7 @@ struct EinsumKernel: Kernel {
 struct DetKernel: Kernel {
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("Det", x)
+        try requireFloat(x)
         guard x.rank >= 2, x.shape[x.rank - 1] == x.shape[x.rank - 2] else { throw AscentError.invalid("Det needs square matrices, got \(x)") }
         return [TensorType(x.dtype, Array(x.shape.dropLast(2)))]
     }
@@ -308,4 +299,13 @@ struct DetKernel: Kernel {
         }
         return [Tensor(shape: outputs[0].shape, scalars: out)]
     }
+}
+
+extension KernelRegistry {
+    static let linear: [(OpDefinition, KernelFactory)] = [
+        (.matMul, { _ in MatMulKernel() }),
+        (.gemm, { GemmKernel(try GemmAttributes($0)) }),
+        (.einsum, { EinsumKernel(equation: try EinsumAttributes($0).equation) }),
+        (.det, { _ in DetKernel() }),
+    ]
 }

@@ -15,19 +15,17 @@ struct LossKernel: Kernel {
     let reduction: String
     let outputCount: Int
 
-    init(_ a: NodeAttributes) throws {
-        softmax = a.op == "SoftmaxCrossEntropyLoss"
-        ignoreIndex = a.node.attributes["ignore_index"] == nil ? nil : try a.int("ignore_index", 0)
-        reduction = try a.string("reduction", "mean")
-        guard ["none", "sum", "mean"].contains(reduction) else {
-            throw AscentError.invalid("reduction '\(reduction)' is not none, sum or mean")
-        }
-        outputCount = max(1, a.outputCount)
+    /// `softmax` for SoftmaxCrossEntropyLoss (log-softmax of the scores first).
+    init(_ a: LossAttributes, softmax: Bool, outputCount: Int) {
+        self.softmax = softmax
+        ignoreIndex = a.ignoreIndex
+        reduction = a.reduction
+        self.outputCount = max(1, outputCount)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), t = try inputs.type(1)
-        try requireFloat(softmax ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss", x)
+        try requireFloat(x)
         guard t.dtype == .int64 || t.dtype == .int32 else { throw AscentError.invalid("target must be int64 or int32, is \(t.dtype.rawValue)") }
         guard x.rank >= 2, t.shape == [x.shape[0]] + Array(x.shape[2...]) else {
             throw AscentError.invalid("target \(t) does not match input \(x)")
@@ -81,4 +79,11 @@ struct LossKernel: Kernel {
         if outputCount > 1 { results.append(Tensor(shape: xt.shape, scalars: x)) }
         return results
     }
+}
+
+extension KernelRegistry {
+    static let loss: [(OpDefinition, KernelFactory)] = [
+        (.negativeLogLikelihoodLoss, { LossKernel(try LossAttributes($0), softmax: false, outputCount: $0.outputs.count) }),
+        (.softmaxCrossEntropyLoss, { LossKernel(try LossAttributes($0), softmax: true, outputCount: $0.outputs.count) }),
+    ]
 }

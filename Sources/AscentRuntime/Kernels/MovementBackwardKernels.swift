@@ -10,7 +10,7 @@ import Glibc
 struct SliceGradKernel: Kernel {
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1)
-        guard dy.dtype == .float32, x.dtype == .float32 else { throw KernelError.dtype("SliceGrad", dy.dtype == .float32 ? x.dtype : dy.dtype) }
+        guard dy.dtype == .float32, x.dtype == .float32 else { throw KernelError.dtype(dy.dtype == .float32 ? x.dtype : dy.dtype) }
         return [x]
     }
 
@@ -49,12 +49,10 @@ struct SliceGradKernel: Kernel {
 struct PadGradKernel: Kernel {
     let forward: PadKernel
 
-    init(_ a: NodeAttributes) throws { forward = try PadKernel(a) }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1)
-        try requireFloat("PadGrad", dy)
-        try requireFloat("PadGrad", x)
+        try requireFloat(dy)
+        try requireFloat(x)
         guard let plan = try forward.plan(KernelInputs(types: Array(inputs.types.dropFirst()), values: Array(inputs.values.dropFirst()))) else {
             return nil
         }
@@ -83,4 +81,11 @@ struct PadGradKernel: Kernel {
         }
         return [tensor(outputs[0], doubles: dx)]
     }
+}
+
+extension KernelRegistry {
+    static let movementBackward: [(OpDefinition, KernelFactory)] = [
+        (.sliceGrad, { _ in SliceGradKernel() }),
+        (.padGrad, { PadGradKernel(forward: PadKernel(mode: try PadAttributes($0).mode)) }),
+    ]
 }

@@ -6,22 +6,6 @@ import Glibc
 // Kernels of the data-movement ops (Ops/Movement.swift): Reshape, Flatten, Squeeze, Unsqueeze, Transpose,
 // Concat, Split, Slice, Pad, Tile, Expand, DepthToSpace, SpaceToDepth, CenterCropPad, Trilu, ReverseSequence.
 
-/// Ops that relabel or move elements: Reshape, Flatten, Squeeze, Unsqueeze (views sharing the
-/// input's storage, no copy), Transpose, Concat, and the constant producers Constant and Shape.
-/// All work on any dtype.
-enum ShapeKernels {
-    static let factories: [String: KernelFactory] = [
-        "Reshape": { try ReshapeKernel($0) },
-        "Flatten": { try FlattenKernel($0) },
-        "Squeeze": { try SqueezeKernel($0, unsqueeze: false) },
-        "Unsqueeze": { try SqueezeKernel($0, unsqueeze: true) },
-        "Transpose": { try TransposeKernel($0) },
-        "Concat": { try ConcatKernel($0) },
-        "Constant": { try ConstantKernel($0) },
-        "Shape": { try ShapeKernel($0) },
-    ]
-}
-
 /// A kernel whose output is its first input under another shape (same storage).
 protocol ViewKernel: Kernel {}
 
@@ -35,8 +19,6 @@ extension ViewKernel {
 /// Reshape with ONNX's rules: `0` copies the input size (unless `allowzero`), one `-1` is inferred.
 struct ReshapeKernel: ViewKernel {
     let allowZero: Bool
-
-    init(_ a: NodeAttributes) throws { allowZero = try a.int("allowzero", 0) != 0 }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
@@ -73,8 +55,6 @@ struct ReshapeKernel: ViewKernel {
 struct FlattenKernel: ViewKernel {
     let axis: Int
 
-    init(_ a: NodeAttributes) throws { axis = try a.int("axis", 1) }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         let a = axis < 0 ? axis + x.rank : axis
@@ -87,11 +67,6 @@ struct FlattenKernel: ViewKernel {
 struct SqueezeKernel: ViewKernel {
     let unsqueeze: Bool
     let attributeAxes: [Int]?
-
-    init(_ a: NodeAttributes, unsqueeze: Bool) throws {
-        self.unsqueeze = unsqueeze
-        attributeAxes = try a.ints("axes")
-    }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
@@ -115,17 +90,9 @@ struct SqueezeKernel: ViewKernel {
 
 /// Transpose by `perm` (default: reversed axes). A permutation that only moves size-1 axes is a view.
 struct TransposeKernel: Kernel {
-    let perm: [Int]?
+    let attributes: TransposeAttributes
 
-    init(_ a: NodeAttributes) throws { perm = try a.ints("perm") }
-
-    func permutation(rank: Int) throws -> [Int] {
-        let p = perm ?? Array((0..<rank).reversed())
-        guard p.count == rank, Set(p) == Set(0..<rank) else {
-            throw AscentError.invalid("perm \(p) is not a permutation of rank \(rank)")
-        }
-        return p
-    }
+    func permutation(rank: Int) throws -> [Int] { try attributes.permutation(rank: rank) }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
@@ -148,11 +115,6 @@ struct TransposeKernel: Kernel {
 /// Concat along `axis`: all inputs share the dtype and every other size.
 struct ConcatKernel: Kernel {
     let axis: Int
-
-    init(_ a: NodeAttributes) throws {
-        guard a.node.attributes["axis"] != nil else { throw AscentError.invalid("missing attribute 'axis'") }
-        axis = try a.int("axis", 0)
-    }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let types = try (0..<inputs.count).map { try inputs.type($0) }
@@ -197,10 +159,11 @@ struct SplitKernel: Kernel {
     let axis: Int
     let parts: Int
 
-    init(_ a: NodeAttributes) throws {
-        axis = try a.int("axis", 0)
-        parts = try a.int("num_outputs", a.outputCount)
-        guard parts == a.outputCount else { throw AscentError.invalid("num_outputs \(parts) differs from \(a.outputCount) outputs") }
+    /// Splits into `outputs` parts (the node's outputs), which `num_outputs` must match when given.
+    init(_ a: SplitAttributes, outputs: Int) throws {
+        axis = a.axis
+        parts = a.numOutputs ?? outputs
+        guard parts == outputs else { throw AscentError.invalid("num_outputs \(parts) differs from \(outputs) outputs") }
     }
 
     func sizes(_ inputs: KernelInputs) throws -> (axis: Int, sizes: [Int])? {
@@ -294,14 +257,7 @@ struct SliceKernel: Kernel {
 /// Pad (opset 18/19): `pads` input `[begin..., end...]` (negative values crop), optional
 /// `constant_value` and `axes` inputs; modes constant, reflect, edge, wrap.
 struct PadKernel: Kernel {
-    let mode: String
-
-    init(_ a: NodeAttributes) throws {
-        mode = try a.string("mode", "constant")
-        guard ["constant", "reflect", "edge", "wrap"].contains(mode) else {
-            throw AscentError.invalid("pad mode '\(mode)' is not constant, reflect, edge or wrap")
-        }
-    }
+    let mode: PadAttributes.Mode
 
     /// Begin padding per axis and the output shape.
     func plan(_ inputs: KernelInputs) throws -> (begin: [Int], shape: [Int])? {
@@ -318,7 +274,7 @@ struct PadKernel: Kernel {
             begin[a] = pads[i]
             shape[a] = x.shape[a] + pads[i] + pads[i + axes.count]
             guard shape[a] >= 0 else { throw AscentError.invalid("pads \(pads) crop axis \(a) of \(x) below zero") }
-            if mode != "constant", x.shape[a] == 0, shape[a] > 0 {
+            if mode != .constant, x.shape[a] == 0, shape[a] > 0 {
                 throw AscentError.invalid("\(mode) padding of an empty axis \(a)")
             }
         }
@@ -339,15 +295,15 @@ struct PadKernel: Kernel {
         var i = o - begin
         if i >= 0 && i < size { return i }
         switch mode {
-        case "edge": return i < 0 ? 0 : size - 1
-        case "wrap": i %= size; return i < 0 ? i + size : i
-        case "reflect":
+        case .edge: return i < 0 ? 0 : size - 1
+        case .wrap: i %= size; return i < 0 ? i + size : i
+        case .reflect:
             if size == 1 { return 0 }
             let period = 2 * (size - 1)
             i %= period
             if i < 0 { i += period }
             return i < size ? i : period - i
-        default: return -1
+        case .constant: return -1
         }
     }
 
@@ -456,13 +412,10 @@ struct ExpandKernel: Kernel {
 struct BlockKernel: Kernel {
     let toSpace: Bool, b: Int, crd: Bool
 
-    init(_ a: NodeAttributes) throws {
-        toSpace = a.op == "DepthToSpace"
-        b = try a.int("blocksize", 0)
-        guard b > 0 else { throw AscentError.invalid("blocksize \(b) is not positive") }
-        let mode = try a.string("mode", "DCR")
-        guard mode == "DCR" || mode == "CRD" else { throw AscentError.invalid("mode '\(mode)' is not DCR or CRD") }
-        crd = mode == "CRD"
+    init(_ a: BlockAttributes, toSpace: Bool) {
+        self.toSpace = toSpace
+        b = a.blockSize
+        crd = a.columnRowDepth
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
@@ -510,11 +463,9 @@ struct BlockKernel: Kernel {
 struct TriluKernel: Kernel {
     let upper: Bool
 
-    init(_ a: NodeAttributes) throws { upper = try a.int("upper", 1) != 0 }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        guard x.rank >= 2 else { throw AscentError.invalid("Trilu needs rank 2 or more, got \(x)") }
+        guard x.rank >= 2 else { throw AscentError.invalid("needs rank 2 or more, got \(x)") }
         return [x]
     }
 
@@ -540,8 +491,6 @@ struct TriluKernel: Kernel {
 /// (the extra element of an odd difference goes to the end).
 struct CenterCropPadKernel: Kernel {
     let axes: [Int]?
-
-    init(_ a: NodeAttributes) throws { axes = try a.ints("axes") }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
@@ -579,11 +528,6 @@ struct CenterCropPadKernel: Kernel {
 struct ReverseSequenceKernel: Kernel {
     let batchAxis: Int, timeAxis: Int
 
-    init(_ a: NodeAttributes) throws {
-        batchAxis = try a.int("batch_axis", 1)
-        timeAxis = try a.int("time_axis", 0)
-    }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.rank >= 2, Set([batchAxis, timeAxis]) == Set([0, 1]) else { throw AscentError.invalid("batch_axis and time_axis must be 0 and 1") }
@@ -604,4 +548,28 @@ struct ReverseSequenceKernel: Kernel {
         }
         return [y]
     }
+}
+
+extension KernelRegistry {
+    static let movement: [(OpDefinition, KernelFactory)] = [
+        (.reshape, { ReshapeKernel(allowZero: try ReshapeAttributes($0).allowZero) }),
+        (.flatten, { FlattenKernel(axis: try AxisAttributes($0).axis) }),
+        (.transpose, { TransposeKernel(attributes: try TransposeAttributes($0)) }),
+        (.squeeze, { SqueezeKernel(unsqueeze: false, attributeAxes: try AxesAttributes($0).axes) }),
+        (.unsqueeze, { SqueezeKernel(unsqueeze: true, attributeAxes: try AxesAttributes($0).axes) }),
+        (.concat, { ConcatKernel(axis: try ConcatAttributes($0).axis) }),
+        (.split, { try SplitKernel(try SplitAttributes($0), outputs: $0.outputs.count) }),
+        (.slice, { _ in SliceKernel() }),
+        (.pad, { PadKernel(mode: try PadAttributes($0).mode) }),
+        (.tile, { _ in TileKernel() }),
+        (.expand, { _ in ExpandKernel() }),
+        (.depthToSpace, { BlockKernel(try BlockAttributes($0), toSpace: true) }),
+        (.spaceToDepth, { BlockKernel(try BlockAttributes($0), toSpace: false) }),
+        (.centerCropPad, { CenterCropPadKernel(axes: try AxesAttributes($0).axes) }),
+        (.trilu, { TriluKernel(upper: try TriluAttributes($0).upper) }),
+        (.reverseSequence, { node in
+            let a = try ReverseSequenceAttributes(node)
+            return ReverseSequenceKernel(batchAxis: a.batchAxis, timeAxis: a.timeAxis)
+        }),
+    ]
 }

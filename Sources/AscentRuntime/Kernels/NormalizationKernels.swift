@@ -6,27 +6,18 @@ import Glibc
 // Kernels of the normalization ops (Ops/Normalization.swift): Batch, Layer, Instance, Group, RMS,
 // mean-variance and Lp normalization, LRN, Softmax, LogSoftmax, Hardmax.
 
-/// BatchNormalization (inference, any channel axis), LayerNormalization, Softmax, LogSoftmax.
-enum NormalizationKernels {
-    static let factories: [String: KernelFactory] = [
-        "BatchNormalization": { try BatchNormKernel($0) },
-        "LayerNormalization": { try LayerNormKernel($0) },
-        "Softmax": { try SoftmaxKernel($0, log: false) },
-        "LogSoftmax": { try SoftmaxKernel($0, log: true) },
-    ]
-}
-
 /// `y = (x - mean) / sqrt(var + epsilon) · scale + B` along the channel `axis`, folded into one
 /// multiply-add per element: `y = x · s[c] + t[c]`.
 struct BatchNormKernel: Kernel {
     let epsilon: Float
     let axis: Int
 
-    init(_ a: NodeAttributes) throws {
-        epsilon = try a.float("epsilon", 1e-5)
-        axis = try a.int("axis", 1)
-        guard try a.int("training_mode", 0) == 0, !a.usesOutput(1), !a.usesOutput(2) else {
-            throw AscentError.invalid("training-mode BatchNormalization (running statistics outputs) is not supported")
+    /// Inference mode only: `statisticsOutputs` when the node uses the running-statistics outputs.
+    init(_ a: BatchNormalizationAttributes, statisticsOutputs: Bool) throws {
+        epsilon = a.epsilon
+        axis = a.axis
+        guard !a.trainingMode, !statisticsOutputs else {
+            throw AscentError.invalid("training mode (running statistics outputs) is not supported")
         }
     }
 
@@ -34,7 +25,7 @@ struct BatchNormKernel: Kernel {
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        guard x.dtype == .float32 else { throw KernelError.dtype("BatchNormalization", x.dtype) }
+        guard x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
         let a = try ShapeRules.axis(axis, rank: x.rank)
         for i in 1...4 {
             let p = try inputs.type(i)
@@ -88,14 +79,9 @@ struct LayerNormKernel: Kernel {
     let axis: Int
     let epsilon: Float
 
-    init(_ a: NodeAttributes) throws {
-        axis = try a.int("axis", -1)
-        epsilon = try a.float("epsilon", 1e-5)
-    }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        guard x.dtype == .float32 else { throw KernelError.dtype("LayerNormalization", x.dtype) }
+        guard x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
         let a = try ShapeRules.axis(axis, rank: x.rank)
         let normalized = Array(x.shape[a...])
         for i in 1..<3 where inputs.has(i) {
@@ -157,16 +143,12 @@ struct SoftmaxKernel: Kernel {
     let axis: Int
     let log: Bool
 
-    init(_ a: NodeAttributes, log: Bool) throws {
-        axis = try a.int("axis", -1)
-        self.log = log
-    }
 
     var inPlaceInputs: [Int] { [0] }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        guard x.dtype == .float32 else { throw KernelError.dtype(log ? "LogSoftmax" : "Softmax", x.dtype) }
+        guard x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
         _ = try ShapeRules.axis(axis, rank: x.rank)
         return [x]
     }
@@ -207,15 +189,10 @@ struct SoftmaxKernel: Kernel {
 struct LpNormKernel: Kernel {
     let axis: Int, p: Int
 
-    init(_ a: NodeAttributes) throws {
-        axis = try a.int("axis", -1)
-        p = try a.int("p", 2)
-        guard p == 1 || p == 2 else { throw AscentError.invalid("p \(p) is not 1 or 2") }
-    }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("LpNormalization", x)
+        try requireFloat(x)
         _ = try ShapeRules.axis(axis, rank: x.rank)
         return [x]
     }
@@ -247,20 +224,15 @@ struct LpNormKernel: Kernel {
 /// `y = (x − mean) / √(var + ε) · scale[c] + bias[c]`, statistics per sample and group.
 /// GroupNormalization-18's per-group scale and bias (`num_groups` values) are accepted too.
 struct GroupNormKernel: Kernel {
-    let instance: Bool, groups: Int, epsilon: Float
-
-    init(_ a: NodeAttributes) throws {
-        instance = a.op == "InstanceNormalization"
-        groups = instance ? 0 : try a.int("num_groups", 0)
-        epsilon = try a.float("epsilon", 1e-5)
-        guard instance || groups > 0 else { throw AscentError.invalid("num_groups must be positive") }
-    }
+    /// The groups; nil for InstanceNormalization (one per channel).
+    let groups: Int?
+    let epsilon: Float
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat(instance ? "InstanceNormalization" : "GroupNormalization", x)
+        try requireFloat(x)
         guard x.rank >= 2 else { throw AscentError.invalid("needs rank 2 or more, got \(x)") }
-        let c = x.shape[1], g = instance ? c : groups
+        let c = x.shape[1], g = groups ?? c
         guard g > 0, c % g == 0 else { throw AscentError.invalid("channels \(c) do not divide into \(g) groups") }
         for i in 1...2 {
             let p = try inputs.type(i)
@@ -272,7 +244,7 @@ struct GroupNormKernel: Kernel {
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0], let scale = inputs[1], let bias = inputs[2] else { throw AscentError.invalid("missing input") }
         let n = x.shape[0], c = x.shape[1], spatial = product(x.shape[2...])
-        let g = instance ? c : groups, per = c / g
+        let g = groups ?? c, per = c / g
         let y = context.allocate(outputs[0])
         let s = x.floats, o = y.mutableFloats, w = scale.floats(), b = bias.floats()
         for ni in 0..<n {
@@ -303,14 +275,9 @@ struct GroupNormKernel: Kernel {
 struct RMSNormKernel: Kernel {
     let axis: Int, epsilon: Float
 
-    init(_ a: NodeAttributes) throws {
-        axis = try a.int("axis", -1)
-        epsilon = try a.float("epsilon", 1e-5)
-    }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("RMSNormalization", x)
+        try requireFloat(x)
         _ = try ShapeRules.axis(axis, rank: x.rank)
         _ = try BroadcastLoop.shape([x.shape, try inputs.type(1).shape])
         return [x]
@@ -340,11 +307,10 @@ struct RMSNormKernel: Kernel {
 struct MVNKernel: Kernel {
     let axes: [Int]
 
-    init(_ a: NodeAttributes) throws { axes = try a.ints("axes") ?? [0, 2, 3] }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("MeanVarianceNormalization", x)
+        try requireFloat(x)
         _ = try ShapeRules.normalizedAxes(axes, rank: x.rank)
         return [x]
     }
@@ -375,17 +341,16 @@ struct MVNKernel: Kernel {
 struct LRNKernel: Kernel {
     let alpha: Float, beta: Float, bias: Float, size: Int
 
-    init(_ a: NodeAttributes) throws {
-        alpha = try a.float("alpha", 0.0001)
-        beta = try a.float("beta", 0.75)
-        bias = try a.float("bias", 1)
-        size = try a.int("size", 0)
-        guard size > 0 else { throw AscentError.invalid("size must be positive") }
+    init(_ a: LRNAttributes) {
+        alpha = a.alpha
+        beta = a.beta
+        bias = a.bias
+        size = a.size
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("LRN", x)
+        try requireFloat(x)
         guard x.rank >= 3 else { throw AscentError.invalid("LRN needs rank 3 or more, got \(x)") }
         return [x]
     }
@@ -415,11 +380,10 @@ struct LRNKernel: Kernel {
 struct HardmaxKernel: Kernel {
     let axis: Int
 
-    init(_ a: NodeAttributes) throws { axis = try a.int("axis", -1) }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("Hardmax", x)
+        try requireFloat(x)
         _ = try ShapeRules.axis(axis, rank: x.rank)
         return [x]
     }
@@ -440,4 +404,34 @@ struct HardmaxKernel: Kernel {
         }
         return [y]
     }
+}
+
+extension KernelRegistry {
+    static let normalization: [(OpDefinition, KernelFactory)] = [
+        (.batchNormalization, { node in
+            try BatchNormKernel(try BatchNormalizationAttributes(node), statisticsOutputs: node.usesOutput(1) || node.usesOutput(2))
+        }),
+        (.layerNormalization, { node in
+            let a = try LayerNormalizationAttributes(node)
+            return LayerNormKernel(axis: a.axis, epsilon: a.epsilon)
+        }),
+        (.instanceNormalization, { GroupNormKernel(groups: nil, epsilon: try EpsilonAttributes($0).epsilon) }),
+        (.groupNormalization, { node in
+            let a = try GroupNormalizationAttributes(node)
+            return GroupNormKernel(groups: a.groups, epsilon: a.epsilon)
+        }),
+        (.rmsNormalization, { node in
+            let a = try RMSNormalizationAttributes(node)
+            return RMSNormKernel(axis: a.axis, epsilon: a.epsilon)
+        }),
+        (.meanVarianceNormalization, { MVNKernel(axes: try MeanVarianceNormalizationAttributes($0).axes) }),
+        (.lpNormalization, { node in
+            let a = try LpNormalizationAttributes(node)
+            return LpNormKernel(axis: a.axis, p: a.p)
+        }),
+        (.lrn, { LRNKernel(try LRNAttributes($0)) }),
+        (.softmax, { SoftmaxKernel(axis: try SoftmaxAttributes($0).axis, log: false) }),
+        (.logSoftmax, { SoftmaxKernel(axis: try SoftmaxAttributes($0).axis, log: true) }),
+        (.hardmax, { HardmaxKernel(axis: try SoftmaxAttributes($0).axis) }),
+    ]
 }

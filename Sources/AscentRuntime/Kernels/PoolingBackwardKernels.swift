@@ -15,22 +15,21 @@ import Glibc
 /// AveragePoolGrad spreads `dy / count` over the window's taps inside the input, where `count`
 /// is the forward divisor.
 struct PoolGradKernel: Kernel {
-    let window: WindowAttributes
+    let window: Window
+    let kernel: [Int]
     let isMax: Bool
     let countIncludePad: Bool
 
-    init(_ a: NodeAttributes, max: Bool) throws {
-        window = try WindowAttributes(a)
+    init(_ a: PoolAttributes, max: Bool) throws {
+        window = a.window
+        kernel = try a.kernel()
         isMax = max
-        countIncludePad = try a.int("count_include_pad", 0) != 0
-        guard window.kernelShape != nil else { throw AscentError.invalid("missing attribute 'kernel_shape'") }
+        countIncludePad = a.countIncludePad
     }
 
-    var name: String { isMax ? "MaxPoolGrad" : "AveragePoolGrad" }
-
     func geometry(dy: TensorType, x: TensorType) throws -> WindowGeometry {
-        for t in [dy, x] where t.dtype != .float32 { throw KernelError.dtype(name, t.dtype) }
-        let g = try window.geometry(input: x.shape, kernel: window.kernelShape ?? [])
+        for t in [dy, x] where t.dtype != .float32 { throw KernelError.dtype(t.dtype) }
+        let g = try window.geometry(input: x.shape, kernel: kernel)
         let expected = window.outputShape(g, channels: g.channels)
         guard dy.shape == expected else {
             throw AscentError.invalid("output gradient \(dy) does not match the pool's output \(Shape(expected))")
@@ -137,17 +136,14 @@ struct GlobalPoolGradKernel: Kernel {
     let channelsLast: Bool
     let isMax: Bool
 
-    init(_ a: NodeAttributes, max: Bool) throws {
-        let format = try a.string("data_format", "NCHW")
-        guard format == "NCHW" || format == "NHWC" else { throw AscentError.invalid("data_format '\(format)' is not NCHW or NHWC") }
-        channelsLast = format == "NHWC"
+    init(_ a: GlobalPoolAttributes, max: Bool) {
+        channelsLast = a.format == .channelsLast
         isMax = max
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1)
-        let name = isMax ? "GlobalMaxPoolGrad" : "GlobalAveragePoolGrad"
-        for t in [dy, x] where t.dtype != .float32 { throw KernelError.dtype(name, t.dtype) }
+        for t in [dy, x] where t.dtype != .float32 { throw KernelError.dtype(t.dtype) }
         guard x.rank >= 3 else { throw AscentError.invalid("input \(x) has rank below 3") }
         var pooled = x.shape
         for i in (channelsLast ? 1..<(x.rank - 1) : 2..<x.rank) { pooled[i] = 1 }
@@ -193,11 +189,10 @@ struct GlobalPoolGradKernel: Kernel {
 struct LpPoolGradKernel: Kernel {
     let forward: LpPoolKernel
 
-    init(_ a: NodeAttributes) throws { forward = try LpPoolKernel(a) }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1), y = try inputs.type(2)
-        for t in [dy, x, y] { try requireFloat("LpPoolGrad", t) }
+        for t in [dy, x, y] { try requireFloat(t) }
         let expected = Array(x.shape.prefix(2)) + (try forward.geometry(x)).out
         guard dy.shape == expected, y.shape == expected else {
             throw AscentError.invalid("output gradient \(dy) and output \(y) do not match the pooling's output \(Shape(expected))")
@@ -243,4 +238,14 @@ struct LpPoolGradKernel: Kernel {
         }
         return [tensor(outputs[0], doubles: dx)]
     }
+}
+
+extension KernelRegistry {
+    static let poolingBackward: [(OpDefinition, KernelFactory)] = [
+        (.maxPoolGrad, { try PoolGradKernel(try PoolAttributes($0), max: true) }),
+        (.averagePoolGrad, { try PoolGradKernel(try PoolAttributes($0), max: false) }),
+        (.lpPoolGrad, { LpPoolGradKernel(forward: try LpPoolKernel(try PoolAttributes($0))) }),
+        (.globalAveragePoolGrad, { GlobalPoolGradKernel(try GlobalPoolAttributes($0), max: false) }),
+        (.globalMaxPoolGrad, { GlobalPoolGradKernel(try GlobalPoolAttributes($0), max: true) }),
+    ]
 }

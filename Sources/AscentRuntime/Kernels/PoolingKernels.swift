@@ -8,36 +8,29 @@ import Glibc
 /// MaxPool, AveragePool (1-D to 3-D, `NCHW` or `NHWC`, strides, dilations, pads, `auto_pad`,
 /// `ceil_mode`, `count_include_pad`; MaxPool's optional `Indices` output for `NCHW`), and
 /// GlobalAveragePool / GlobalMaxPool.
-enum PoolingKernels {
-    static let factories: [String: KernelFactory] = [
-        "MaxPool": { try PoolKernel($0, max: true) },
-        "AveragePool": { try PoolKernel($0, max: false) },
-        "GlobalAveragePool": { try GlobalPoolKernel($0, max: false) },
-        "GlobalMaxPool": { try GlobalPoolKernel($0, max: true) },
-    ]
-}
-
 struct PoolKernel: Kernel {
-    let window: WindowAttributes
+    let window: Window
+    let kernel: [Int]
     let isMax: Bool
     let countIncludePad: Bool
     let wantsIndices: Bool
 
-    init(_ a: NodeAttributes, max: Bool) throws {
-        window = try WindowAttributes(a)
+    /// A max (or average) pool; `wantsIndices` when the node uses MaxPool's second output.
+    init(_ a: PoolAttributes, max: Bool, wantsIndices: Bool) throws {
+        window = a.window
+        kernel = try a.kernel()
         isMax = max
-        countIncludePad = try a.int("count_include_pad", 0) != 0
-        wantsIndices = a.usesOutput(1)
-        guard window.kernelShape != nil else { throw AscentError.invalid("missing attribute 'kernel_shape'") }
+        countIncludePad = a.countIncludePad
+        self.wantsIndices = wantsIndices
         if wantsIndices {
-            guard try a.int("storage_order", 0) == 0 else { throw AscentError.invalid("MaxPool storage_order 1 is not supported") }
-            guard !window.channelsLast else { throw AscentError.invalid("MaxPool indices need NCHW data") }
+            guard a.storageOrder == 0 else { throw AscentError.invalid("storage_order 1 is not supported for the indices") }
+            guard !window.channelsLast else { throw AscentError.invalid("the indices need NCHW data") }
         }
     }
 
     func geometry(_ x: TensorType) throws -> WindowGeometry {
-        guard x.dtype == .float32 else { throw KernelError.dtype(isMax ? "MaxPool" : "AveragePool", x.dtype) }
-        return try window.geometry(input: x.shape, kernel: window.kernelShape ?? [])
+        guard x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
+        return try window.geometry(input: x.shape, kernel: kernel)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
@@ -232,16 +225,14 @@ struct GlobalPoolKernel: Kernel {
     let channelsLast: Bool
     let isMax: Bool
 
-    init(_ a: NodeAttributes, max: Bool) throws {
-        let format = try a.string("data_format", "NCHW")
-        guard format == "NCHW" || format == "NHWC" else { throw AscentError.invalid("data_format '\(format)' is not NCHW or NHWC") }
-        channelsLast = format == "NHWC"
+    init(_ a: GlobalPoolAttributes, max: Bool) {
+        channelsLast = a.format == .channelsLast
         isMax = max
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        guard x.dtype == .float32 else { throw KernelError.dtype(isMax ? "GlobalMaxPool" : "GlobalAveragePool", x.dtype) }
+        guard x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
         guard x.rank >= 3 else { throw AscentError.invalid("input \(x) has rank below 3") }
         var shape = x.shape
         for i in (channelsLast ? 1..<(x.rank - 1) : 2..<x.rank) { shape[i] = 1 }
@@ -295,52 +286,26 @@ struct GlobalPoolKernel: Kernel {
 /// LpPool over `[N, C, spatial...]` float32: `(Σ |x|ᵖ)^(1/p)` over each window (padding counts as
 /// zeros); `pads`, `auto_pad`, `strides`, `dilations`, `ceil_mode`.
 struct LpPoolKernel: Kernel {
-    let p: Int, autoPad: String, ceilMode: Bool
-    let kernel: [Int], strides: [Int]?, dilations: [Int]?, pads: [Int]?
+    let p: Int
+    let window: Window
+    let kernel: [Int]
 
-    init(_ a: NodeAttributes) throws {
-        p = try a.int("p", 2)
-        autoPad = try a.string("auto_pad", "NOTSET")
-        ceilMode = try a.int("ceil_mode", 0) != 0
-        guard let k = try a.ints("kernel_shape") else { throw AscentError.invalid("missing attribute 'kernel_shape'") }
-        kernel = k
-        strides = try a.ints("strides")
-        dilations = try a.ints("dilations")
-        pads = try a.ints("pads")
+    init(_ a: PoolAttributes) throws {
+        p = a.p
+        window = a.window
+        kernel = try a.kernel()
     }
 
+    /// Per spatial axis: output size, begin padding, stride and dilation (the IR's window geometry).
     func geometry(_ x: TensorType) throws -> (out: [Int], begin: [Int], s: [Int], d: [Int]) {
-        let n = x.rank - 2
-        guard n >= 1, kernel.count == n else { throw AscentError.invalid("kernel_shape \(kernel) does not fit \(x)") }
-        let s = strides ?? Array(repeating: 1, count: n), d = dilations ?? Array(repeating: 1, count: n)
-        var out: [Int] = [], begin: [Int] = []
-        for i in 0..<n {
-            let size = x.shape[i + 2]
-            switch autoPad {
-            case "SAME_UPPER", "SAME_LOWER":
-                let o = (size - 1) / s[i] + 1
-                let total = max((o - 1) * s[i] + kernel[i] - size, 0)
-                out.append(o)
-                begin.append(autoPad == "SAME_UPPER" ? total / 2 : total - total / 2)
-            case "VALID":
-                out.append((size - ((kernel[i] - 1) * d[i] + 1)) / s[i] + 1)
-                begin.append(0)
-            default:
-                let pp = pads ?? Array(repeating: 0, count: 2 * n)
-                guard let o = try ShapeRules.windowOutput(.known(size), kernel: kernel[i], stride: s[i], dilation: d[i],
-                                                          padBegin: pp[i], padEnd: pp[i + n], ceilMode: ceilMode).value else {
-                    throw AscentError.invalid("cannot size the output")
-                }
-                out.append(o)
-                begin.append(pp[i])
-            }
-        }
-        return (out, begin, s, d)
+        guard x.rank >= 3 else { throw AscentError.invalid("input \(x) has rank below 3") }
+        let g = try window.spatialGeometry(input: Array(x.shape[2...]), kernel: kernel)
+        return (g.output, g.padBegin, g.strides, g.dilations)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("LpPool", x)
+        try requireFloat(x)
         return [TensorType(x.dtype, Array(x.shape[..<2]) + (try geometry(x)).out)]
     }
 
@@ -377,25 +342,16 @@ struct LpPoolKernel: Kernel {
 /// MaxUnpool(X, I, output_shape?): X's values placed at the flat indices I of a zero tensor of the
 /// unpooled shape (`(in − 1)·stride + kernel − pads`, or `output_shape`).
 struct MaxUnpoolKernel: Kernel {
-    let kernel: [Int], pads: [Int]?, strides: [Int]?
+    let attributes: MaxUnpoolAttributes
 
-    init(_ a: NodeAttributes) throws {
-        guard let k = try a.ints("kernel_shape") else { throw AscentError.invalid("missing attribute 'kernel_shape'") }
-        kernel = k
-        pads = try a.ints("pads")
-        strides = try a.ints("strides")
-    }
-
+    /// The unpooled shape of input `x` (before `output_shape`).
     func inferred(_ x: TensorType) throws -> [Int] {
-        let r = x.rank - 2
-        guard r == kernel.count else { throw AscentError.invalid("kernel_shape \(kernel) does not fit \(x)") }
-        let s = strides ?? Array(repeating: 1, count: r), p = pads ?? Array(repeating: 0, count: 2 * r)
-        return Array(x.shape[..<2]) + (0..<r).map { (x.shape[$0 + 2] - 1) * s[$0] + kernel[$0] - p[$0] - p[$0 + r] }
+        try attributes.output(x.shape.map(Dim.known)).map { $0.value ?? 0 }
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("MaxUnpool", x)
+        try requireFloat(x)
         let shape = try inferred(x)
         if inputs.has(2) {
             guard let given = try inputs.ints(2) else { return nil }
@@ -423,4 +379,15 @@ struct MaxUnpoolKernel: Kernel {
         }
         return [Tensor(shape: out, scalars: y)]
     }
+}
+
+extension KernelRegistry {
+    static let pooling: [(OpDefinition, KernelFactory)] = [
+        (.maxPool, { try PoolKernel(try PoolAttributes($0), max: true, wantsIndices: $0.usesOutput(1)) }),
+        (.averagePool, { try PoolKernel(try PoolAttributes($0), max: false, wantsIndices: false) }),
+        (.lpPool, { try LpPoolKernel(try PoolAttributes($0)) }),
+        (.globalAveragePool, { GlobalPoolKernel(try GlobalPoolAttributes($0), max: false) }),
+        (.globalMaxPool, { GlobalPoolKernel(try GlobalPoolAttributes($0), max: true) }),
+        (.maxUnpool, { MaxUnpoolKernel(attributes: try MaxUnpoolAttributes($0)) }),
+    ]
 }

@@ -44,21 +44,18 @@ func integerRange(_ dtype: DType) -> (Double, Double) {
 struct QuantizeKernel: Kernel {
     let axis: Int, blockSize: Int, outputDType: DType?
 
-    init(_ a: NodeAttributes) throws {
-        axis = try a.int("axis", 1)
-        blockSize = try a.int("block_size", 0)
-        let code = try a.int("output_dtype", 0)
-        if code == 0 { outputDType = nil } else {
-            guard let t = DType(onnxCode: code), t.isInteger else { throw AscentError.invalid("unsupported output_dtype \(code)") }
-            outputDType = t
-        }
+    init(_ a: QuantizeAttributes) throws {
+        axis = a.axis
+        blockSize = a.blockSize
+        if let t = a.outputDType, !t.isInteger { throw AscentError.invalid("output_dtype \(t.rawValue) is not an integer type") }
+        outputDType = a.outputDType
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("QuantizeLinear", x)
+        try requireFloat(x)
         let dtype = inputs.has(2) ? try inputs.type(2).dtype : (outputDType ?? .uint8)
-        guard dtype.isInteger else { throw KernelError.dtype("QuantizeLinear", dtype) }
+        guard dtype.isInteger else { throw KernelError.dtype(dtype) }
         return [TensorType(dtype, x.shape)]
     }
 
@@ -82,14 +79,14 @@ struct QuantizeKernel: Kernel {
 struct DequantizeKernel: Kernel {
     let axis: Int, blockSize: Int
 
-    init(_ a: NodeAttributes) throws {
-        axis = try a.int("axis", 1)
-        blockSize = try a.int("block_size", 0)
+    init(_ a: QuantizeAttributes) {
+        axis = a.axis
+        blockSize = a.blockSize
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        guard x.dtype.isInteger || x.dtype == .float32 else { throw KernelError.dtype("DequantizeLinear", x.dtype) }
+        guard x.dtype.isInteger || x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
         return [TensorType(.float32, x.shape)]
     }
 
@@ -107,7 +104,7 @@ struct DequantizeKernel: Kernel {
 struct DynamicQuantizeKernel: Kernel {
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("DynamicQuantizeLinear", x)
+        try requireFloat(x)
         return [TensorType(.uint8, x.shape), TensorType(.float32, []), TensorType(.uint8, [])]
     }
 
@@ -159,7 +156,7 @@ private func scalarParameter(_ t: Tensor?, _ name: String) throws -> Double {
 struct QLinearMatMulKernel: Kernel {
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let a = try inputs.type(0), b = try inputs.type(3), zp = try inputs.type(7)
-        guard a.dtype.isInteger, b.dtype.isInteger, zp.dtype.isInteger else { throw AscentError.invalid("QLinearMatMul needs integer inputs") }
+        guard a.dtype.isInteger, b.dtype.isInteger, zp.dtype.isInteger else { throw AscentError.invalid("needs integer inputs") }
         let left = a.rank == 1 ? [1] + a.shape : a.shape, right = b.rank == 1 ? b.shape + [1] : b.shape
         var shape = try BroadcastLoop.shape([Array(left.dropLast(2)), Array(right.dropLast(2))])
         if a.rank > 1 { shape.append(left[left.count - 2]) }
@@ -187,7 +184,7 @@ struct QLinearMatMulKernel: Kernel {
 struct MatMulIntegerKernel: Kernel {
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let a = try inputs.type(0), b = try inputs.type(1)
-        guard a.dtype.isInteger, b.dtype.isInteger else { throw AscentError.invalid("MatMulInteger needs integer inputs") }
+        guard a.dtype.isInteger, b.dtype.isInteger else { throw AscentError.invalid("needs integer inputs") }
         let left = a.rank == 1 ? [1] + a.shape : a.shape, right = b.rank == 1 ? b.shape + [1] : b.shape
         var shape = try BroadcastLoop.shape([Array(left.dropLast(2)), Array(right.dropLast(2))])
         if a.rank > 1 { shape.append(left[left.count - 2]) }
@@ -207,46 +204,25 @@ struct MatMulIntegerKernel: Kernel {
 /// ConvInteger(x, w, x_zero_point?, w_zero_point? (per tensor or per output channel)): an integer convolution over `[N, C, spatial...]`
 /// with `[M, C/group, k...]` weights and Conv's attributes, accumulated in int32.
 struct ConvIntegerKernel: Kernel {
-    let autoPad: String, group: Int
-    let strides: [Int]?, dilations: [Int]?, pads: [Int]?
+    let window: Window, group: Int
 
-    init(_ a: NodeAttributes) throws {
-        autoPad = try a.string("auto_pad", "NOTSET")
-        group = try a.int("group", 1)
-        strides = try a.ints("strides")
-        dilations = try a.ints("dilations")
-        pads = try a.ints("pads")
+    init(_ a: ConvAttributes) {
+        window = a.window
+        group = a.group
     }
 
+    /// Per spatial axis: output size, begin padding, stride and dilation (the IR's window geometry).
     func geometry(_ x: TensorType, _ w: TensorType) throws -> (out: [Int], begin: [Int], s: [Int], d: [Int]) {
-        let n = x.rank - 2
-        guard n >= 1, w.rank == x.rank, x.shape[1] == w.shape[1] * group, w.shape[0] % group == 0 else {
+        guard x.rank >= 3, w.rank == x.rank, x.shape[1] == w.shape[1] * group, w.shape[0] % group == 0 else {
             throw AscentError.invalid("input \(x) and weights \(w) do not match")
         }
-        let s = strides ?? Array(repeating: 1, count: n), d = dilations ?? Array(repeating: 1, count: n)
-        var out: [Int] = [], begin: [Int] = []
-        for i in 0..<n {
-            let size = x.shape[i + 2], span = (w.shape[i + 2] - 1) * d[i] + 1
-            switch autoPad {
-            case "SAME_UPPER", "SAME_LOWER":
-                let o = (size + s[i] - 1) / s[i], total = max((o - 1) * s[i] + span - size, 0)
-                out.append(o)
-                begin.append(autoPad == "SAME_UPPER" ? total / 2 : total - total / 2)
-            case "VALID":
-                out.append((size - span) / s[i] + 1)
-                begin.append(0)
-            default:
-                let p = pads ?? Array(repeating: 0, count: 2 * n)
-                out.append((size + p[i] + p[i + n] - span) / s[i] + 1)
-                begin.append(p[i])
-            }
-        }
-        return (out, begin, s, d)
+        let g = try window.spatialGeometry(input: Array(x.shape[2...]), kernel: Array(w.shape[2...]))
+        return (g.output, g.padBegin, g.strides, g.dilations)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1)
-        guard x.dtype.isInteger, w.dtype.isInteger else { throw AscentError.invalid("ConvInteger needs integer inputs") }
+        guard x.dtype.isInteger, w.dtype.isInteger else { throw AscentError.invalid("needs integer inputs") }
         return [TensorType(.int32, [x.shape[0], w.shape[0]] + (try geometry(x, w)).out)]
     }
 
@@ -288,4 +264,15 @@ struct ConvIntegerKernel: Kernel {
         }
         return [Tensor(shape: outputs[0].shape, scalars: y)]
     }
+}
+
+extension KernelRegistry {
+    static let quantization: [(OpDefinition, KernelFactory)] = [
+        (.quantizeLinear, { try QuantizeKernel(try QuantizeAttributes($0)) }),
+        (.dequantizeLinear, { DequantizeKernel(try QuantizeAttributes($0)) }),
+        (.dynamicQuantizeLinear, { _ in DynamicQuantizeKernel() }),
+        (.qLinearMatMul, { _ in QLinearMatMulKernel() }),
+        (.matMulInteger, { _ in MatMulIntegerKernel() }),
+        (.convInteger, { ConvIntegerKernel(try ConvAttributes($0)) }),
+    ]
 }

@@ -27,35 +27,35 @@ struct RecurrentKernel: Kernel {
     let outputCount: Int
 
     var gates: Int { cell == .rnn ? 1 : cell == .gru ? 3 : 4 }
-    var opName: String { cell == .rnn ? "RNN" : cell == .gru ? "GRU" : "LSTM" }
 
-    init(_ a: NodeAttributes) throws {
-        cell = a.op == "RNN" ? .rnn : a.op == "GRU" ? .gru : .lstm
-        hidden = try a.int("hidden_size", 0)
-        guard hidden > 0 else { throw AscentError.invalid("hidden_size must be positive") }
-        let direction = try a.string("direction", "forward")
-        guard ["forward", "reverse", "bidirectional"].contains(direction) else { throw AscentError.invalid("direction '\(direction)' is not supported") }
-        directions = direction == "bidirectional" ? 2 : 1
-        reverseOnly = direction == "reverse"
-        layout = try a.int("layout", 0)
-        clip = a.node.attributes["clip"] == nil ? nil : try a.float("clip", 0)
-        linearBeforeReset = try a.int("linear_before_reset", 0) != 0
-        guard try a.int("input_forget", 0) == 0 else { throw AscentError.invalid("input_forget is not supported") }
-        let defaults: [String] = cell == .rnn ? ["Tanh"] : cell == .gru ? ["Sigmoid", "Tanh"] : ["Sigmoid", "Tanh", "Tanh"]
-        var names = a.node.attributes["activations"]?.strings ?? []
-        if names.isEmpty { names = Array([defaults, defaults].joined().prefix(defaults.count * directions)) }
-        if names.count == defaults.count && directions == 2 { names += names }
-        guard names.count == defaults.count * directions else { throw AscentError.invalid("activations \(names) do not match the cell") }
-        let alphas = a.node.attributes["activation_alpha"]?.floats ?? [], betas = a.node.attributes["activation_beta"]?.floats ?? []
-        activations = try names.enumerated().map { i, n in
-            try RecurrentActivation(n, alpha: i < alphas.count ? Float(alphas[i]) : nil, beta: i < betas.count ? Float(betas[i]) : nil)
+    init(_ cell: Cell, _ a: RecurrentAttributes, outputCount: Int) throws {
+        self.cell = cell
+        hidden = a.hiddenSize
+        directions = a.directions
+        reverseOnly = a.direction == "reverse"
+        layout = a.batchFirst ? 1 : 0
+        clip = a.clip
+        linearBeforeReset = a.linearBeforeReset
+        guard !a.inputForget else { throw AscentError.invalid("input_forget is not supported") }
+        // ONNX's defaults: f = Sigmoid (RNN: Tanh), g = h = Tanh.
+        let defaults: [RecurrentActivation] = cell == .rnn ? [.tanh] : cell == .gru ? [.sigmoid, .tanh] : [.sigmoid, .tanh, .tanh]
+        var names = a.activations ?? []
+        if names.isEmpty {
+            activations = Array(repeating: defaults, count: directions).flatMap { $0 }
+        } else {
+            if names.count == defaults.count && directions == 2 { names += names }
+            guard names.count == defaults.count * directions else { throw AscentError.invalid("activations \(names) do not match the cell") }
+            let alphas = a.activationAlpha ?? [], betas = a.activationBeta ?? []
+            activations = try names.enumerated().map { i, n in
+                try RecurrentActivation(n, alpha: i < alphas.count ? Float(alphas[i]) : nil, beta: i < betas.count ? Float(betas[i]) : nil)
+            }
         }
-        outputCount = max(1, a.outputCount)
+        self.outputCount = max(1, outputCount)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1), r = try inputs.type(2)
-        try requireFloat(opName, x)
+        try requireFloat(x)
         guard x.rank == 3, w.shape == [directions, gates * hidden, x.shape[2]], r.shape == [directions, gates * hidden, hidden] else {
             throw AscentError.invalid("X \(x), W \(w) and R \(r) do not match hidden_size \(hidden) and \(directions) direction(s)")
         }
@@ -293,4 +293,12 @@ enum RecurrentActivation: Sendable {
         case .affine(let a, let b): for i in 0..<n { p[i] = a * p[i] + b }
         }
     }
+}
+
+extension KernelRegistry {
+    static let recurrent: [(OpDefinition, KernelFactory)] = [
+        (.rnn, { try RecurrentKernel(.rnn, try RecurrentAttributes($0), outputCount: $0.outputs.count) }),
+        (.gru, { try RecurrentKernel(.gru, try RecurrentAttributes($0), outputCount: $0.outputs.count) }),
+        (.lstm, { try RecurrentKernel(.lstm, try RecurrentAttributes($0), outputCount: $0.outputs.count) }),
+    ]
 }

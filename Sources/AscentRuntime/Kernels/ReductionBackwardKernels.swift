@@ -11,7 +11,7 @@ struct SumToKernel: Kernel {
 
     /// `ref`'s shape aligned to `g`'s rank, checked to be a reduction of `g`.
     func aligned(_ g: TensorType, _ ref: TensorType) throws -> [Int] {
-        guard g.dtype == .float32 else { throw KernelError.dtype("SumTo", g.dtype) }
+        guard g.dtype == .float32 else { throw KernelError.dtype(g.dtype) }
         var r = ref.shape
         while r.count > g.rank, r.first == 1 { r.removeFirst() }
         let a = Array(repeating: 1, count: Swift.max(0, g.rank - r.count)) + r
@@ -63,14 +63,14 @@ struct SumToKernel: Kernel {
 struct CumProdGradKernel: Kernel {
     let exclusive: Bool, reverse: Bool
 
-    init(_ a: NodeAttributes) throws {
-        exclusive = try a.int("exclusive", 0) != 0
-        reverse = try a.int("reverse", 0) != 0
+    init(_ a: CumulativeAttributes) {
+        exclusive = a.exclusive
+        reverse = a.reverse
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1)
-        try requireFloat("CumProdGrad", x)
+        try requireFloat(x)
         guard dy == x else { throw AscentError.invalid("output gradient \(dy) does not match the input \(x)") }
         return [x]
     }
@@ -107,4 +107,11 @@ struct CumProdGradKernel: Kernel {
         }
         return [tensor(outputs[0], doubles: dx)]
     }
+}
+
+extension KernelRegistry {
+    static let reductionBackward: [(OpDefinition, KernelFactory)] = [
+        (.cumProdGrad, { CumProdGradKernel(try CumulativeAttributes($0)) }),
+        (.sumTo, { _ in SumToKernel() }),
+    ]
 }

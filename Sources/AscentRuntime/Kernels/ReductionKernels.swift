@@ -5,36 +5,12 @@ import Glibc
 
 // Kernels of the reduction ops (Ops/Reduction.swift): the Reduce* family, ArgMax/ArgMin, CumSum/CumProd.
 
-/// ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd over a set of axes (float32; the
-/// integer types for all but Mean), `keepdims`, `noop_with_empty_axes`, axes as an input
-/// (opset 18) or attribute (older opsets).
-enum ReduceKernels {
-    static let factories: [String: KernelFactory] = [
-        "ReduceMean": { try ReduceKernel($0, .mean) },
-        "ReduceSum": { try ReduceKernel($0, .sum) },
-        "ReduceMax": { try ReduceKernel($0, .max) },
-        "ReduceMin": { try ReduceKernel($0, .min) },
-        "ReduceProd": { try ReduceKernel($0, .prod) },
-    ]
-}
-
-/// The axes attributes every Reduce* op shares: `keepdims`, `noop_with_empty_axes`, and the
-/// axes as an input (opset 18) or attribute (older opsets).
-struct ReductionAxes: Sendable {
-    let keepDims: Bool
-    let noopWithEmptyAxes: Bool
-    let attributeAxes: [Int]?
-
-    init(_ a: NodeAttributes) throws {
-        keepDims = try a.int("keepdims", 1) != 0
-        noopWithEmptyAxes = try a.int("noop_with_empty_axes", 0) != 0
-        attributeAxes = try a.ints("axes")
-    }
-
-    /// The reduced axes, or nil when they come from an input whose value is not known yet.
-    func axes(_ inputs: KernelInputs) throws -> [Int]? {
+extension ReduceAttributes {
+    /// The reduced axes (input 1 when given, else the `axes` attribute), or nil when they come from
+    /// an input whose value is not known yet.
+    func reducedAxes(_ inputs: KernelInputs) throws -> [Int]? {
         let x = try inputs.type(0)
-        var given = attributeAxes
+        var given = axes
         if inputs.has(1) {
             guard let v = try inputs.ints(1) else { return nil }
             given = v
@@ -52,23 +28,21 @@ struct ReductionAxes: Sendable {
     }
 }
 
+/// ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd over a set of axes (float32; the
+/// integer types for all but Mean), `keepdims`, `noop_with_empty_axes`, axes as an input
+/// (opset 18) or attribute (older opsets).
 struct ReduceKernel: Kernel {
     enum Op: Sendable { case mean, sum, max, min, prod }
 
     let op: Op
-    let reduction: ReductionAxes
+    let reduction: ReduceAttributes
 
-    init(_ a: NodeAttributes, _ op: Op) throws {
-        self.op = op
-        reduction = try ReductionAxes(a)
-    }
-
-    func axes(_ inputs: KernelInputs) throws -> [Int]? { try reduction.axes(inputs) }
+    func axes(_ inputs: KernelInputs) throws -> [Int]? { try reduction.reducedAxes(inputs) }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.dtype == .float32 || (op != .mean && (x.dtype == .int64 || x.dtype == .int32)) else {
-            throw KernelError.dtype("\(op)", x.dtype)
+            throw KernelError.dtype(x.dtype)
         }
         guard let axes = try axes(inputs) else { return nil }
         return [TensorType(x.dtype, reduction.reducedShape(x.shape, axes: axes))]
@@ -159,20 +133,17 @@ struct ReduceKernel: Kernel {
 
 /// ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceSumSquare (computed in Double;
 /// float32 and integers), with ReduceSum's axes, `keepdims` and `noop_with_empty_axes`.
-struct MoreReduceKernel: Kernel {
-    let op: String
-    let reduction: ReductionAxes
+struct DoubleReduceKernel: Kernel {
+    enum Op: Sendable { case l1, l2, logSum, logSumExp, sumSquare }
 
-    init(_ a: NodeAttributes) throws {
-        op = a.op
-        reduction = try ReductionAxes(a)
-    }
+    let op: Op
+    let reduction: ReduceAttributes
 
-    func axes(_ inputs: KernelInputs) throws -> [Int]? { try reduction.axes(inputs) }
+    func axes(_ inputs: KernelInputs) throws -> [Int]? { try reduction.reducedAxes(inputs) }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireNumeric(op, x)
+        try requireNumeric(x)
         guard let axes = try axes(inputs) else { return nil }
         return [TensorType(x.dtype, reduction.reducedShape(x.shape, axes: axes))]
     }
@@ -192,17 +163,16 @@ struct MoreReduceKernel: Kernel {
             // noop_with_empty_axes: the elementwise part of the reduction only.
             for i in 0..<v.count {
                 switch op {
-                case "ReduceL1": result[i] = abs(v[i])
-                case "ReduceL2": result[i] = abs(v[i])
-                case "ReduceLogSum": result[i] = naturalLog(v[i])
-                case "ReduceLogSumExp": result[i] = v[i]
-                default: result[i] = v[i] * v[i]
+                case .l1, .l2: result[i] = abs(v[i])
+                case .logSum: result[i] = naturalLog(v[i])
+                case .logSumExp: result[i] = v[i]
+                case .sumSquare: result[i] = v[i] * v[i]
                 }
             }
             return [tensor(outputs[0], doubles: result)]
         }
         switch op {
-        case "ReduceLogSumExp":
+        case .logSumExp:
             var top = [Double](repeating: -.infinity, count: m)
             for i in 0..<v.count where v[i] > top[map[i]] { top[map[i]] = v[i] }
             for i in 0..<v.count {
@@ -214,13 +184,13 @@ struct MoreReduceKernel: Kernel {
             for i in 0..<v.count {
                 let x = v[i]
                 switch op {
-                case "ReduceL1": result[map[i]] += abs(x)
-                case "ReduceLogSum": result[map[i]] += x
+                case .l1: result[map[i]] += abs(x)
+                case .logSum: result[map[i]] += x
                 default: result[map[i]] += x * x
                 }
             }
-            if op == "ReduceL2" { result = result.map { $0.squareRoot() } }
-            if op == "ReduceLogSum" { result = result.map { naturalLog($0) } }
+            if op == .l2 { result = result.map { $0.squareRoot() } }
+            if op == .logSum { result = result.map { naturalLog($0) } }
         }
         if x.dtype.isInteger { result = result.map { $0.rounded(.toNearestOrEven) } }
         return [tensor(outputs[0], doubles: result)]
@@ -235,16 +205,16 @@ struct MoreReduceKernel: Kernel {
 struct ArgKernel: Kernel {
     let max: Bool, axis: Int, keepDims: Bool, last: Bool
 
-    init(_ a: NodeAttributes) throws {
-        max = a.op == "ArgMax"
-        axis = try a.int("axis", 0)
-        keepDims = try a.int("keepdims", 1) != 0
-        last = try a.int("select_last_index", 0) != 0
+    init(_ a: ArgReductionAttributes, max: Bool) {
+        self.max = max
+        axis = a.axis
+        keepDims = a.keepDims
+        last = a.selectLastIndex
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireNumeric(max ? "ArgMax" : "ArgMin", x)
+        try requireNumeric(x)
         let a = try ShapeRules.axis(axis, rank: x.rank)
         var shape = x.shape
         if keepDims { shape[a] = 1 } else { shape.remove(at: a) }
@@ -279,15 +249,15 @@ struct ArgKernel: Kernel {
 struct CumSumKernel: Kernel {
     let exclusive: Bool, reverse: Bool, multiply: Bool
 
-    init(_ a: NodeAttributes) throws {
-        exclusive = try a.int("exclusive", 0) != 0
-        reverse = try a.int("reverse", 0) != 0
-        multiply = a.op == "CumProd"
+    init(_ a: CumulativeAttributes, multiply: Bool) {
+        exclusive = a.exclusive
+        reverse = a.reverse
+        self.multiply = multiply
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireNumeric(multiply ? "CumProd" : "CumSum", x)
+        try requireNumeric(x)
         return [x]
     }
 
@@ -320,4 +290,23 @@ struct CumSumKernel: Kernel {
         storeIntegers(multiply ? scan(v, 1, &*) : scan(v, 0, &+), into: y)
         return [y]
     }
+}
+
+extension KernelRegistry {
+    static let reduction: [(OpDefinition, KernelFactory)] = [
+        (.reduceSum, { ReduceKernel(op: .sum, reduction: try ReduceAttributes($0)) }),
+        (.reduceMean, { ReduceKernel(op: .mean, reduction: try ReduceAttributes($0)) }),
+        (.reduceMax, { ReduceKernel(op: .max, reduction: try ReduceAttributes($0)) }),
+        (.reduceMin, { ReduceKernel(op: .min, reduction: try ReduceAttributes($0)) }),
+        (.reduceProd, { ReduceKernel(op: .prod, reduction: try ReduceAttributes($0)) }),
+        (.reduceL1, { DoubleReduceKernel(op: .l1, reduction: try ReduceAttributes($0)) }),
+        (.reduceL2, { DoubleReduceKernel(op: .l2, reduction: try ReduceAttributes($0)) }),
+        (.reduceLogSum, { DoubleReduceKernel(op: .logSum, reduction: try ReduceAttributes($0)) }),
+        (.reduceLogSumExp, { DoubleReduceKernel(op: .logSumExp, reduction: try ReduceAttributes($0)) }),
+        (.reduceSumSquare, { DoubleReduceKernel(op: .sumSquare, reduction: try ReduceAttributes($0)) }),
+        (.argMax, { ArgKernel(try ArgReductionAttributes($0), max: true) }),
+        (.argMin, { ArgKernel(try ArgReductionAttributes($0), max: false) }),
+        (.cumSum, { CumSumKernel(try CumulativeAttributes($0), multiply: false) }),
+        (.cumProd, { CumSumKernel(try CumulativeAttributes($0), multiply: true) }),
+    ]
 }

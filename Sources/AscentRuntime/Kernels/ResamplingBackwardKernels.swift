@@ -15,10 +15,8 @@ struct ResizeGradKernel: Kernel {
     /// The forward Resize with extrapolation value 0: its linear part.
     let forward: ResizeKernel
 
-    init(_ a: NodeAttributes) throws {
-        var node = a.node
-        node.attributes["extrapolation_value"] = .float(0)
-        forward = try ResizeKernel(NodeAttributes(node))
+    init(_ a: ResizeAttributes) {
+        forward = ResizeKernel(a, extrapolation: 0)
     }
 
     /// The forward Resize's inputs: everything after `dy`.
@@ -28,8 +26,8 @@ struct ResizeGradKernel: Kernel {
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1)
-        try requireFloat("ResizeGrad", dy)
-        try requireFloat("ResizeGrad", x)
+        try requireFloat(dy)
+        try requireFloat(x)
         guard let plan = try forward.plan(forwardInputs(inputs)) else { return nil }
         guard dy.shape == plan.sizes else {
             throw AscentError.invalid("output gradient \(dy) does not match the resize's output \(Shape(plan.sizes))")
@@ -76,4 +74,10 @@ struct ResizeGradKernel: Kernel {
         }
         return [tensor(outputs[0], doubles: data)]
     }
+}
+
+extension KernelRegistry {
+    static let resamplingBackward: [(OpDefinition, KernelFactory)] = [
+        (.resizeGrad, { ResizeGradKernel(try ResizeAttributes($0)) }),
+    ]
 }

@@ -10,34 +10,22 @@ import Glibc
 /// `exclude_outside`, `axes`, `keep_aspect_ratio_policy` and tf_crop_and_resize's extrapolation.
 /// float32, computed in Double.
 struct ResizeKernel: Kernel {
-    let mode: String, nearestMode: String, coordinates: String, aspectPolicy: String
-    let antialias: Bool, excludeOutside: Bool
-    let cubicA: Double, extrapolation: Double
-    let axes: [Int]?
+    let attributes: ResizeAttributes
+    /// tf_crop_and_resize's value outside the image (`extrapolation_value`, or 0 for ResizeGrad's linear part).
+    let extrapolation: Double
 
-    init(_ a: NodeAttributes) throws {
-        mode = try a.string("mode", "nearest")
-        nearestMode = try a.string("nearest_mode", "round_prefer_floor")
-        coordinates = try a.string("coordinate_transformation_mode", "half_pixel")
-        aspectPolicy = try a.string("keep_aspect_ratio_policy", "stretch")
-        antialias = try a.int("antialias", 0) != 0
-        excludeOutside = try a.int("exclude_outside", 0) != 0
-        cubicA = Double(try a.float("cubic_coeff_a", -0.75))
-        extrapolation = Double(try a.float("extrapolation_value", 0))
-        axes = try a.ints("axes")
-        guard ["nearest", "linear", "cubic"].contains(mode) else { throw AscentError.invalid("mode '\(mode)' is not nearest, linear or cubic") }
-        guard ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"].contains(nearestMode) else {
-            throw AscentError.invalid("nearest_mode '\(nearestMode)' is not supported")
-        }
-        guard ["half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
-               "tf_crop_and_resize"].contains(coordinates) else {
-            throw AscentError.invalid("coordinate_transformation_mode '\(coordinates)' is not supported")
-        }
-        guard ["stretch", "not_larger", "not_smaller"].contains(aspectPolicy) else {
-            throw AscentError.invalid("keep_aspect_ratio_policy '\(aspectPolicy)' is not supported")
-        }
-        guard !(antialias && mode == "nearest") else { throw AscentError.invalid("antialias is not supported for nearest mode") }
+    init(_ a: ResizeAttributes, extrapolation: Double? = nil) {
+        attributes = a
+        self.extrapolation = extrapolation ?? a.extrapolation
     }
+
+    var mode: String { attributes.mode }
+    var nearestMode: String { attributes.nearestMode }
+    var coordinates: String { attributes.coordinates }
+    var antialias: Bool { attributes.antialias }
+    var excludeOutside: Bool { attributes.excludeOutside }
+    var cubicA: Double { attributes.cubicA }
+    var axes: [Int]? { attributes.axes }
 
     struct Plan {
         var scales: [Double]
@@ -58,7 +46,6 @@ struct ResizeKernel: Kernel {
         let x = try inputs.type(0)
         let r = x.rank
         let list = try ShapeRules.normalizedAxes(axes ?? Array(0..<r), rank: r)
-        var scales = Array(repeating: 1.0, count: r), sizes = x.shape
         var roi: [(Double, Double)]? = nil
         if coordinates == "tf_crop_and_resize" {
             guard case .value(let t) = given(inputs, 1) else {
@@ -71,40 +58,19 @@ struct ResizeKernel: Kernel {
             for (i, a) in list.enumerated() { full[a] = (v[i], v[list.count + i]) }
             roi = full
         }
+        let scales: [Double], sizes: [Int]
         switch (given(inputs, 2), given(inputs, 3)) {
         case (.unknown, _), (_, .unknown): return nil
-        case (.value(let s), .absent):
-            let v = s.doubles()
-            guard v.count == list.count else { throw AscentError.invalid("scales has \(v.count) values for \(list.count) axes") }
-            for (i, a) in list.enumerated() {
-                guard v[i] > 0 else { throw AscentError.invalid("scale \(v[i]) is not positive") }
-                scales[a] = v[i]
-                sizes[a] = Int(v[i] * Double(x.shape[a]))
-            }
-        case (.absent, .value(let s)):
-            let v = s.int64s().map { Int($0) }
-            guard v.count == list.count, v.allSatisfy({ $0 >= 0 }) else { throw AscentError.invalid("sizes \(v) do not fit \(list.count) axes") }
-            for (i, a) in list.enumerated() {
-                sizes[a] = v[i]
-                scales[a] = Double(v[i]) / Double(x.shape[a])
-            }
-            if aspectPolicy != "stretch" {
-                let chosen = list.map { scales[$0] }
-                let scale = aspectPolicy == "not_larger" ? chosen.min() ?? 1 : chosen.max() ?? 1
-                for a in list {
-                    scales[a] = scale
-                    sizes[a] = Int(scale * Double(x.shape[a]) + 0.5)
-                }
-            }
-        default:
-            throw AscentError.invalid("exactly one of scales and sizes must be given")
+        case (.value(let s), .absent): (scales, sizes) = try attributes.plan(input: x.shape, scales: s.doubles(), sizes: nil)
+        case (.absent, .value(let s)): (scales, sizes) = try attributes.plan(input: x.shape, scales: nil, sizes: s.int64s().map { Int($0) })
+        default: throw AscentError.invalid("exactly one of scales and sizes must be given")
         }
         return Plan(scales: scales, sizes: sizes, roi: roi)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("Resize", x)
+        try requireFloat(x)
         guard let p = try plan(inputs) else { return nil }
         return [TensorType(x.dtype, p.sizes)]
     }
@@ -236,20 +202,15 @@ struct ResizeKernel: Kernel {
 struct GridSampleKernel: Kernel {
     let mode: String, padding: String, alignCorners: Bool
 
-    init(_ a: NodeAttributes) throws {
-        var m = try a.string("mode", "linear")
-        if m == "bilinear" { m = "linear" }
-        if m == "bicubic" { m = "cubic" }
-        mode = m
-        padding = try a.string("padding_mode", "zeros")
-        alignCorners = try a.int("align_corners", 0) != 0
-        guard ["nearest", "linear", "cubic"].contains(mode) else { throw AscentError.invalid("mode '\(mode)' is not supported") }
-        guard ["zeros", "border", "reflection"].contains(padding) else { throw AscentError.invalid("padding_mode '\(padding)' is not supported") }
+    init(_ a: GridSampleAttributes) {
+        mode = a.mode == "bilinear" ? "linear" : a.mode == "bicubic" ? "cubic" : a.mode
+        padding = a.paddingMode
+        alignCorners = a.alignCorners
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), g = try inputs.type(1)
-        try requireFloat("GridSample", x)
+        try requireFloat(x)
         guard x.rank >= 3, g.rank == x.rank, g.shape[0] == x.shape[0], g.shape.last == x.rank - 2 else {
             throw AscentError.invalid("grid \(g) does not match input \(x)")
         }
@@ -343,11 +304,9 @@ struct GridSampleKernel: Kernel {
 struct AffineGridKernel: Kernel {
     let alignCorners: Bool
 
-    init(_ a: NodeAttributes) throws { alignCorners = try a.int("align_corners", 0) != 0 }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let theta = try inputs.type(0)
-        try requireFloat("AffineGrid", theta)
+        try requireFloat(theta)
         guard let size = try inputs.ints(1) else { return nil }
         guard size.count == 4 || size.count == 5, theta.shape == [size[0], size.count - 2, size.count - 1] else {
             throw AscentError.invalid("theta \(theta) does not match size \(size)")
@@ -389,22 +348,18 @@ struct AffineGridKernel: Kernel {
 struct RoiAlignKernel: Kernel {
     let halfPixel: Bool, maxMode: Bool, outH: Int, outW: Int, samplingRatio: Int, spatialScale: Double
 
-    init(_ a: NodeAttributes) throws {
-        let c = try a.string("coordinate_transformation_mode", "half_pixel")
-        guard c == "half_pixel" || c == "output_half_pixel" else { throw AscentError.invalid("coordinate_transformation_mode '\(c)' is not supported") }
-        halfPixel = c == "half_pixel"
-        let m = try a.string("mode", "avg")
-        guard m == "avg" || m == "max" else { throw AscentError.invalid("mode '\(m)' is not avg or max") }
-        maxMode = m == "max"
-        outH = try a.int("output_height", 1)
-        outW = try a.int("output_width", 1)
-        samplingRatio = try a.int("sampling_ratio", 0)
-        spatialScale = Double(try a.float("spatial_scale", 1))
+    init(_ a: RoiAlignAttributes) {
+        halfPixel = a.halfPixel
+        maxMode = a.max
+        outH = a.outputHeight
+        outW = a.outputWidth
+        samplingRatio = a.samplingRatio
+        spatialScale = Double(a.spatialScale)
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), rois = try inputs.type(1), b = try inputs.type(2)
-        try requireFloat("RoiAlign", x)
+        try requireFloat(x)
         guard x.rank == 4, rois.rank == 2, rois.shape[1] == 4, b.shape == [rois.shape[0]] else {
             throw AscentError.invalid("X \(x), rois \(rois) and batch_indices \(b) do not match")
         }
@@ -465,4 +420,13 @@ struct RoiAlignKernel: Kernel {
         }
         return [Tensor(shape: outputs[0].shape, scalars: y)]
     }
+}
+
+extension KernelRegistry {
+    static let resampling: [(OpDefinition, KernelFactory)] = [
+        (.resize, { ResizeKernel(try ResizeAttributes($0)) }),
+        (.gridSample, { GridSampleKernel(try GridSampleAttributes($0)) }),
+        (.affineGrid, { AffineGridKernel(alignCorners: try AlignCornersAttributes($0).alignCorners) }),
+        (.roiAlign, { RoiAlignKernel(try RoiAlignAttributes($0)) }),
+    ]
 }

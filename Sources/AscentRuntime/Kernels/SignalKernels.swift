@@ -12,22 +12,22 @@ import Glibc
 struct DFTKernel: Kernel {
     let inverse: Bool, onesided: Bool, axisAttribute: Int?
 
-    init(_ a: NodeAttributes) throws {
-        inverse = try a.int("inverse", 0) != 0
-        onesided = try a.int("onesided", 0) != 0
-        axisAttribute = a.node.attributes["axis"] == nil ? nil : try a.int("axis", 1)
+    init(_ a: DFTAttributes) {
+        inverse = a.inverse
+        onesided = a.onesided
+        axisAttribute = a.axis
     }
 
     func parameters(_ inputs: KernelInputs) throws -> (axis: Int, length: Int)? {
         let x = try inputs.type(0)
-        guard x.rank >= 2, x.shape.last == 1 || x.shape.last == 2 else { throw AscentError.invalid("DFT input \(x) must end in 1 or 2") }
+        guard x.rank >= 2, x.shape.last == 1 || x.shape.last == 2 else { throw AscentError.invalid("input \(x) must end in 1 or 2") }
         var axis = axisAttribute ?? -2
         if inputs.has(2) {
             guard let v = try inputs.ints(2) else { return nil }
             axis = v.first ?? axis
         }
         axis = ((axis % x.rank) + x.rank) % x.rank
-        guard axis < x.rank - 1 else { throw AscentError.invalid("DFT axis \(axis) is the complex axis") }
+        guard axis < x.rank - 1 else { throw AscentError.invalid("axis \(axis) is the complex axis") }
         var length = inverse && onesided ? 2 * (x.shape[axis] - 1) : x.shape[axis]
         if inputs.has(1) {
             guard let v = try inputs.ints(1) else { return nil }
@@ -39,7 +39,7 @@ struct DFTKernel: Kernel {
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("DFT", x)
+        try requireFloat(x)
         guard let (axis, n) = try parameters(inputs) else { return nil }
         var shape = x.shape
         if inverse && onesided {
@@ -117,8 +117,6 @@ struct DFTKernel: Kernel {
 struct STFTKernel: Kernel {
     let onesided: Bool
 
-    init(_ a: NodeAttributes) throws { onesided = try a.int("onesided", 1) != 0 }
-
     func parameters(_ inputs: KernelInputs) throws -> (step: Int, length: Int)? {
         let x = try inputs.type(0)
         guard x.rank == 3, x.shape[2] == 1 || x.shape[2] == 2 else { throw AscentError.invalid("signal \(x) must be [batch, length, 1 or 2]") }
@@ -135,7 +133,7 @@ struct STFTKernel: Kernel {
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        try requireFloat("STFT", x)
+        try requireFloat(x)
         guard let (step, length) = try parameters(inputs) else { return nil }
         let frames = 1 + (x.shape[1] - length) / step
         return [TensorType(.float32, [x.shape[0], frames, onesided ? length / 2 + 1 : length, 2])]
@@ -175,12 +173,6 @@ struct STFTKernel: Kernel {
 struct MelWeightMatrixKernel: Kernel {
     let dtype: DType
 
-    init(_ a: NodeAttributes) throws {
-        let code = try a.int("output_datatype", 1)
-        guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported output_datatype \(code)") }
-        dtype = t.isFloatingPoint ? .float32 : t
-    }
-
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
         guard let bins = try inputs.ints(0)?.first, let dft = try inputs.ints(1)?.first else { return nil }
         guard bins >= 0, dft >= 1 else { throw AscentError.invalid("num_mel_bins and dft_length must be positive") }
@@ -216,14 +208,13 @@ struct MelWeightMatrixKernel: Kernel {
 /// HannWindow, HammingWindow, BlackmanWindow(size): the window of `size` points (`periodic` or
 /// symmetric), of type `output_datatype` (floating types computed as float32).
 struct WindowKernel: Kernel {
-    let op: String, periodic: Bool, dtype: DType
+    enum Function: Sendable { case hann, hamming, blackman }
+    let function: Function, periodic: Bool, dtype: DType
 
-    init(_ a: NodeAttributes) throws {
-        op = a.op
-        periodic = try a.int("periodic", 1) != 0
-        let code = try a.int("output_datatype", 1)
-        guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported output_datatype \(code)") }
-        dtype = t.isFloatingPoint ? .float32 : t
+    init(_ function: Function, _ a: WindowFunctionAttributes) {
+        self.function = function
+        periodic = a.periodic
+        dtype = a.dtype
     }
 
     func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
@@ -237,12 +228,23 @@ struct WindowKernel: Kernel {
         let n = Double(periodic ? size : size - 1)
         let v = (0..<size).map { i -> Double in
             let x = Double(i)
-            switch op {
-            case "HannWindow": let s = sin(x * .pi / n); return s * s
-            case "HammingWindow": return 25.0 / 46.0 - cos(x * .pi * 2 / n) * (1 - 25.0 / 46.0)
-            default: return cos(x * .pi * 2 / n) * -0.5 + cos(x * .pi * 4 / n) * 0.08 + 0.42
+            switch function {
+            case .hann: let s = sin(x * .pi / n); return s * s
+            case .hamming: return 25.0 / 46.0 - cos(x * .pi * 2 / n) * (1 - 25.0 / 46.0)
+            case .blackman: return cos(x * .pi * 2 / n) * -0.5 + cos(x * .pi * 4 / n) * 0.08 + 0.42
             }
         }
         return [tensor(outputs[0], doubles: v)]
     }
+}
+
+extension KernelRegistry {
+    static let signal: [(OpDefinition, KernelFactory)] = [
+        (.dft, { DFTKernel(try DFTAttributes($0)) }),
+        (.stft, { STFTKernel(onesided: try STFTAttributes($0).onesided) }),
+        (.hannWindow, { WindowKernel(.hann, try WindowFunctionAttributes($0)) }),
+        (.hammingWindow, { WindowKernel(.hamming, try WindowFunctionAttributes($0)) }),
+        (.blackmanWindow, { WindowKernel(.blackman, try WindowFunctionAttributes($0)) }),
+        (.melWeightMatrix, { MelWeightMatrixKernel(dtype: try MelWeightMatrixAttributes($0).dtype) }),
+    ]
 }

@@ -1,36 +1,10 @@
 import AscentIR
 
-/// The sliding-window attributes of Conv and the pools (`data_format`, `auto_pad`,
-/// `kernel_shape`, `strides`, `dilations`, `pads`, `ceil_mode`), read once per node.
-struct WindowAttributes: Sendable {
-    let channelsLast: Bool
-    let autoPad: String
-    let kernelShape: [Int]?
-    let strides: [Int]?
-    let dilations: [Int]?
-    let pads: [Int]?
-    let ceilMode: Bool
+// The geometry of sliding windows (convolutions, pools) from the IR's `Window` attributes.
 
-    init(_ a: NodeAttributes) throws {
-        let format = try a.string("data_format", "NCHW")
-        guard format == "NCHW" || format == "NHWC" else {
-            throw AscentError.invalid("data_format '\(format)' is not NCHW or NHWC")
-        }
-        channelsLast = format == "NHWC"
-        autoPad = try a.string("auto_pad", "NOTSET")
-        guard ["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(autoPad) else {
-            throw AscentError.invalid("auto_pad '\(autoPad)' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER")
-        }
-        kernelShape = try a.ints("kernel_shape")
-        strides = try a.ints("strides")
-        dilations = try a.ints("dilations")
-        pads = try a.ints("pads")
-        ceilMode = try a.int("ceil_mode", 0) != 0
-        for (name, v) in [("kernel_shape", kernelShape), ("strides", strides), ("dilations", dilations)] {
-            if let v, v.contains(where: { $0 <= 0 }) { throw AscentError.invalid("\(name) \(v) must be positive") }
-        }
-        if let pads, pads.contains(where: { $0 < 0 }) { throw AscentError.invalid("pads \(pads) must be non-negative") }
-    }
+extension Window {
+    /// True for `NHWC` data (channels last).
+    var channelsLast: Bool { format == .channelsLast }
 
     /// Splits an input shape into batch, channels and spatial sizes for this layout.
     func split(_ shape: [Int]) throws -> (batch: Int, channels: Int, spatial: [Int]) {
@@ -47,40 +21,22 @@ struct WindowAttributes: Sendable {
         return channelsLast ? [g.batch] + spatial + [channels] : [g.batch, channels] + spatial
     }
 
+    /// Per spatial axis of sizes `input`, for a kernel of `kernel` sizes: the output size, the
+    /// padding at each end, the stride and the dilation (``Window/axes(input:kernel:)``, concrete).
+    func spatialGeometry(input: [Int], kernel: [Int]) throws
+        -> (output: [Int], padBegin: [Int], padEnd: [Int], strides: [Int], dilations: [Int]) {
+        let (s, d, _) = try parameters(spatial: input.count, kernel: kernel)
+        let axes = try self.axes(input: input.map(Dim.known), kernel: kernel)
+        return (axes.map { $0.output.value ?? 0 }, axes.map(\.padBegin), axes.map(\.padEnd), s, d)
+    }
+
     /// The geometry of a window of `kernel` spatial sizes over an input of `shape`.
     func geometry(input shape: [Int], kernel: [Int]) throws -> WindowGeometry {
         let (batch, channels, spatial) = try split(shape)
         let n = spatial.count
-        guard kernel.count == n else { throw AscentError.invalid("kernel has \(kernel.count) spatial axes, input has \(n)") }
-        if let k = kernelShape, k != kernel { throw AscentError.invalid("kernel_shape \(k) differs from the kernel's \(kernel)") }
-        let strides = self.strides ?? Array(repeating: 1, count: n)
-        let dilations = self.dilations ?? Array(repeating: 1, count: n)
-        let pads = self.pads ?? Array(repeating: 0, count: 2 * n)
-        guard strides.count == n, dilations.count == n, pads.count == 2 * n else {
-            throw AscentError.invalid("strides/dilations/pads do not match \(n) spatial axes")
-        }
-        var output: [Int] = [], begin: [Int] = [], end: [Int] = []
-        for i in 0..<n {
-            let span = dilations[i] * (kernel[i] - 1) + 1
-            switch autoPad {
-            case "SAME_UPPER", "SAME_LOWER":
-                let out = (spatial[i] + strides[i] - 1) / strides[i]
-                let total = max(0, (out - 1) * strides[i] + span - spatial[i])
-                let head = autoPad == "SAME_UPPER" ? total / 2 : (total + 1) / 2
-                output.append(out)
-                begin.append(head)
-                end.append(total - head)
-            default:
-                let (b, e) = autoPad == "VALID" ? (0, 0) : (pads[i], pads[i + n])
-                let d = try ShapeRules.windowOutput(.known(spatial[i]), kernel: kernel[i], stride: strides[i],
-                                                dilation: dilations[i], padBegin: b, padEnd: e, ceilMode: ceilMode)
-                output.append(d.value ?? 0)
-                begin.append(b)
-                end.append(e)
-            }
-        }
+        let (output, begin, end, s, d) = try spatialGeometry(input: spatial, kernel: kernel)
         guard output.allSatisfy({ $0 > 0 }) else {
-            throw AscentError.invalid("window \(kernel) (dilations \(dilations)) does not fit the input's spatial size \(spatial)")
+            throw AscentError.invalid("window \(kernel) (dilations \(d)) does not fit the input's spatial size \(spatial)")
         }
         // Normalize to three spatial axes (D, H, W) by prepending size-1 axes.
         let pad = 3 - n
@@ -90,7 +46,7 @@ struct WindowAttributes: Sendable {
         }
         return WindowGeometry(batch: batch, channels: channels, spatialRank: n,
                               input: three(spatial, 1), output: three(output, 1), kernel: three(kernel, 1),
-                              stride: three(strides, 1), dilation: three(dilations, 1),
+                              stride: three(s, 1), dilation: three(d, 1),
                               padBegin: three(begin, 0), padEnd: three(end, 0))
     }
 }
