@@ -19,8 +19,8 @@ struct TensorType: Hashable, Sendable, CustomStringConvertible {
     var description: String { dtype.rawValue + Shape(shape).description }
 }
 
-/// What a kernel sees of its inputs when computing output types: the concrete type of each
-/// input (nil for an omitted optional input) and, where known, its value.
+/// What a kernel sees of its inputs when it checks them: the concrete type of each input (nil for
+/// an omitted optional input) and, where known, its value.
 ///
 /// At plan time only constants (initializers and folded values) have values; at run time,
 /// for steps whose output types depend on input values, every value is there.
@@ -53,24 +53,20 @@ struct KernelInputs {
     }
 }
 
-/// A forward kernel for one node: built once per session from the node's attributes, then
-/// asked for output types at plan time and run on each call.
+/// A forward kernel for one node: built once per session from the node's attributes, asked at
+/// plan time to check its inputs (the op's IR shape rule gives the output types), and run on each
+/// call.
 protocol Kernel: Sendable {
-    /// The output types for these inputs (one per node output, also for omitted outputs),
-    /// or nil when they depend on an input value that is not known yet.
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]?
-
-    /// Checks the input types the kernel accepts (dtypes, ranks beyond what the shape rule checks)
-    /// and returns the output types it would compute when it computes them itself (transitional:
-    /// the op's shape rule is the rule), else nil.
+    /// Checks what the kernel accepts beyond what the op's shape rule checks (dtypes, ranks,
+    /// parameter sizes, index values it reads), throwing naming the problem; returns nil. Only a
+    /// kernel of an op whose output sizes depend on input data (``OpTraits/dataDependentShape``:
+    /// NonZero, Unique...) returns the output types, computed from the input values (nil while
+    /// those are not known).
     func check(_ inputs: KernelInputs) throws -> [TensorType]?
 
-    /// Computes the outputs. `inputs[i]` is nil for an omitted optional input; `outputs` are
-    /// the types `outputTypes` gave. Allocate results with `context.allocate`.
+    /// Computes the outputs. `inputs[i]` is nil for an omitted optional input; `outputs` are the
+    /// types of the node's outputs. Allocate results with `context.allocate`.
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor]
-
-    /// Output values computable from the input types alone (Shape, Size), or nil.
-    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]?
 
     /// Inputs whose buffer output 0 may take over when the input is not used later and has the
     /// output's byte size: the kernel reads each element of it before writing the same element.
@@ -82,8 +78,7 @@ protocol Kernel: Sendable {
 }
 
 extension Kernel {
-    func check(_ inputs: KernelInputs) throws -> [TensorType]? { try outputTypes(inputs) }
-    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? { nil }
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? { nil }
     var inPlaceInputs: [Int] { [] }
     func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? { nil }
 }

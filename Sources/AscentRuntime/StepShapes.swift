@@ -1,25 +1,18 @@
 import AscentIR
 
 extension Program.Step {
-    /// The output types of this step for concrete inputs: what the op's shape rule gives, or, for
-    /// an op whose rule leaves a size open, what its kernel computes from the input values.
-    /// Nil when they depend on data not known yet.
-    ///
-    /// While kernels still carry shape code of their own (`Kernel.outputTypes`), debug builds check
-    /// that the two agree wherever both answer.
+    /// The output types of this step for concrete inputs, after the kernel checked them: what the
+    /// op's shape rule gives, or, for an op whose output sizes depend on input data
+    /// (``OpTraits/dataDependentShape``), what its kernel computes from the input values. Nil when
+    /// they depend on values not known yet.
     func outputTypes(_ known: KernelInputs) throws -> [TensorType]? {
         let fromRule = try ruleTypes(known)
-        // A kernel may type outputs the node omits; only the node's own outputs count.
-        let fromKernel = try kernel.check(known).map { Array($0.prefix(node.outputs.count)) }
-        #if DEBUG
-        if let fromRule, let fromKernel, fromRule != fromKernel {
-            throw AscentError(.internal, "the shape rule of \(node.op) gives \(fromRule), its kernel \(fromKernel)")
+        let fromData = try kernel.check(known)
+        guard definition.traits.contains(.dataDependentShape) else {
+            if fromData != nil { throw AscentError(.internal, "the kernel of \(node.op) gives output types; its shape rule is the rule") }
+            return fromRule
         }
-        if fromRule == nil, let fromKernel, !definition.traits.contains(.dataDependentShape) {
-            throw AscentError(.internal, "the shape rule of \(node.op) gives no concrete types, its kernel \(fromKernel)")
-        }
-        #endif
-        return fromRule ?? fromKernel
+        return fromRule ?? fromData.map { Array($0.prefix(node.outputs.count)) }
     }
 
     /// The outputs of a ``OpTraits/readsTypeOnly`` op (Shape, Size) from its inputs' types.

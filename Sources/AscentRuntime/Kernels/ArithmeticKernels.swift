@@ -42,7 +42,7 @@ enum BinaryOp: Sendable {
         }
         if self == .pow {
             guard a == .float32, [.float32, .int64, .int32].contains(b) else {
-                throw AscentError.invalid("Pow needs a float32 base and a float32 or integer exponent, got \(a.rawValue) and \(b.rawValue)")
+                throw AscentError.invalid("needs a float32 base and a float32 or integer exponent, got \(a.rawValue) and \(b.rawValue)")
             }
             return .float32
         }
@@ -186,14 +186,13 @@ struct BinaryKernel: Kernel {
 
     var inPlaceInputs: [Int] { op.isComparison ? [] : [0, 1] }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let a = try inputs.type(0), b = try inputs.type(1)
-        let dtype = try op.outputType(a.dtype, b.dtype)
-        let shape = try BroadcastLoop.shape([a.shape, b.shape])
-        if op == .prelu, shape != a.shape {
+        _ = try op.outputType(a.dtype, b.dtype)
+        if op == .prelu, try BroadcastLoop.shape([a.shape, b.shape]) != a.shape {
             throw AscentError.invalid("slope \(b) does not broadcast to input \(a)")
         }
-        return [TensorType(dtype, shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -210,12 +209,12 @@ struct VariadicKernel: Kernel {
     let op: BinaryOp
     let mean: Bool
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let types = try (0..<inputs.count).map { try inputs.type($0) }
         let dtype = types[0].dtype
         guard types.allSatisfy({ $0.dtype == dtype }) else { throw AscentError.invalid("inputs have different dtypes") }
         guard dtype == .float32 || (!mean && BinaryOp.numeric.contains(dtype)) else { throw KernelError.dtype(dtype) }
-        return [TensorType(dtype, try BroadcastLoop.shape(types.map(\.shape)))]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -240,11 +239,11 @@ struct VariadicKernel: Kernel {
 
 /// Where(condition, x, y): elements of `x` where `condition` is true, else of `y`; all three broadcast.
 struct WhereKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let c = try inputs.type(0), x = try inputs.type(1), y = try inputs.type(2)
         guard c.dtype == .bool else { throw AscentError.invalid("condition must be bool, is \(c.dtype.rawValue)") }
         guard x.dtype == y.dtype else { throw AscentError.invalid("inputs mix \(x.dtype.rawValue) and \(y.dtype.rawValue)") }
-        return [TensorType(x.dtype, try BroadcastLoop.shape([c.shape, x.shape, y.shape]))]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -287,11 +286,11 @@ struct IntegerBinaryKernel: Kernel {
     enum Op { case mod(fmod: Bool), shiftLeft, shiftRight, and, or, xor }
     let op: Op
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let a = try inputs.type(0), b = try inputs.type(1)
         guard a.dtype == b.dtype else { throw AscentError.invalid("inputs mix \(a.dtype.rawValue) and \(b.dtype.rawValue)") }
         if case .mod = op { try requireNumeric(a) } else if !a.dtype.isInteger { throw KernelError.dtype(a.dtype) }
-        return [TensorType(a.dtype, try BroadcastLoop.shape([a.shape, b.shape]))]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

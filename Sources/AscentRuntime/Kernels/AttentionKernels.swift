@@ -76,11 +76,9 @@ struct AttentionKernel: Kernel {
         return d
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let d = try dims(inputs)
-        let y = d.rank3 ? [d.batch, d.sq, d.hq * d.dv] : [d.batch, d.hq, d.sq, d.dv]
-        let all = [y, [d.batch, d.hkv, d.total, d.dk], [d.batch, d.hkv, d.total, d.dv], [d.batch, d.hq, d.sq, d.total]]
-        return all.prefix(outputCount).map { TensorType(.float32, $0) }
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try dims(inputs)
+        return nil
     }
 
     /// A `[B, H, S, D]` copy of a 3-D `[B, S, H·D]` input (or the 4-D input's elements).
@@ -242,13 +240,13 @@ struct RotaryEmbeddingKernel: Kernel {
         numHeads = a.numHeads
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
         guard x.rank == 4 || (x.rank == 3 && numHeads > 0 && x.shape[2] % numHeads == 0) else {
             throw AscentError.invalid("needs a 4-D input or a 3-D one with num_heads, got \(x)")
         }
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -301,16 +299,14 @@ struct LinearAttentionKernel: Kernel {
         self.outputCount = max(1, outputCount)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let q = try inputs.type(0), k = try inputs.type(1), v = try inputs.type(2)
         try requireFloat(q)
         guard q.rank == 3, k.rank == 3, v.rank == 3, q.shape[2] % qHeads == 0, k.shape[2] % kvHeads == 0, v.shape[2] % kvHeads == 0 else {
             throw AscentError.invalid("query \(q), key \(k) and value \(v) must be 3-D with sizes divisible by the heads")
         }
         guard inputs.has(4) == gating, inputs.has(5) == delta else { throw AscentError.invalid("decay and beta do not match update_rule") }
-        let dk = q.shape[2] / qHeads, dv = v.shape[2] / kvHeads
-        return Array([TensorType(.float32, [q.shape[0], q.shape[1], qHeads * dv]),
-                      TensorType(.float32, [q.shape[0], kvHeads, dk, dv])].prefix(outputCount))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -377,7 +373,7 @@ struct CausalConvKernel: Kernel {
         self.outputCount = max(1, outputCount)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1)
         try requireFloat(x)
         guard x.rank == 3, w.rank == 3, w.shape[0] == x.shape[1], w.shape[1] == 1, w.shape[2] >= 1 else {
@@ -385,7 +381,7 @@ struct CausalConvKernel: Kernel {
         }
         let state = TensorType(.float32, [x.shape[0], x.shape[1], w.shape[2] - 1])
         if inputs.has(3), try inputs.type(3).shape != state.shape { throw AscentError.invalid("past_state must be \(state)") }
-        return Array([x, state].prefix(outputCount))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

@@ -17,10 +17,10 @@ struct CastKernel: Kernel {
         self.to = to
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard CastKernel.supported.contains(x.dtype) else { throw KernelError.dtype(x.dtype) }
-        return [TensorType(to, x.shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -103,9 +103,9 @@ private func writeInteger(_ p: UnsafeMutableRawPointer, _ dtype: DType, _ i: Int
 struct CastLikeKernel: Kernel {
     func cast(_ to: DType) throws -> CastKernel { try CastKernel(to: to) }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), like = try inputs.type(1)
-        return try cast(like.dtype).outputTypes(KernelInputs(types: [x], values: [inputs.value(0)]))
+        return try cast(like.dtype).check(KernelInputs(types: [x], values: [inputs.value(0)]))
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -132,10 +132,6 @@ struct BitCastKernel: Kernel {
         case 11, 13: width = 8
         default: width = a.to.byteSize
         }
-    }
-
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        [TensorType(target, try inputs.type(0).shape)]
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

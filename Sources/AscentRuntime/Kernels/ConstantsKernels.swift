@@ -10,8 +10,6 @@ import Glibc
 struct ConstantKernel: Kernel {
     let value: Tensor
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? { [value.type] }
-    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? { [value] }
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] { [value] }
 }
 
@@ -20,15 +18,6 @@ struct ShapeKernel: Kernel {
     let attributes: ShapeAttributes
 
     func sizes(_ x: TensorType) -> [Int64] { x.shape[attributes.range(rank: x.rank)].map { Int64($0) } }
-
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        [TensorType(.int64, [sizes(try inputs.type(0)).count])]
-    }
-
-    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? {
-        let s = sizes(try inputs.type(0))
-        return [Tensor(shape: [s.count], scalars: s)]
-    }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
@@ -39,8 +28,6 @@ struct ShapeKernel: Kernel {
 
 /// Size: the number of elements, an int64 scalar (known from the type alone).
 struct SizeKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? { [TensorType(.int64, [])] }
-    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? { [Tensor(scalar: Int64(try inputs.type(0).count))] }
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
         return [Tensor(scalar: Int64(x.count))]
@@ -52,12 +39,12 @@ struct SizeKernel: Kernel {
 struct ConstantOfShapeKernel: Kernel {
     let value: Tensor
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         guard let shape = try inputs.ints(0) else { return nil }
         guard shape.allSatisfy({ $0 >= 0 }), Shape.product(shape) != nil else {
             throw AscentError.invalid("shape \(shape) has a negative size or overflows")
         }
-        return [TensorType(value.dtype, shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -89,9 +76,9 @@ struct RangeKernel: Kernel {
         return n
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        guard let n = try count(inputs) else { return nil }
-        return [TensorType(try inputs.type(0).dtype, [n])]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try count(inputs)
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -119,12 +106,6 @@ struct RangeKernel: Kernel {
 struct EyeLikeKernel: Kernel {
     /// The output type (floating types computed as float32), or nil for the input's.
     let dtype: DType?, k: Int
-
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        guard x.rank == 2 else { throw AscentError.invalid("EyeLike needs a 2-D input, got \(x)") }
-        return [TensorType(dtype ?? x.dtype, x.shape)]
-    }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         let t = outputs[0], rows = t.shape[0], cols = t.shape[1]

@@ -52,11 +52,10 @@ struct ConvGradKernel: Kernel {
         return (g, out)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let p = positions
-        let x = try inputs.type(p.x), w = try inputs.type(p.w)
-        _ = try geometry(x: x, w: w, dy: try inputs.type(p.dy))
-        return [filter ? w : x]
+        _ = try geometry(x: try inputs.type(p.x), w: try inputs.type(p.w), dy: try inputs.type(p.dy))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -500,7 +499,7 @@ struct PrimitiveConvGradInputKernel: Kernel {
     let primitive: DNNL.Convolution
     let base: ConvGradKernel
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? { try base.outputTypes(inputs) }
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? { try base.check(inputs) }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let dy = inputs[base.positions.dy], let stream = context.stream else {

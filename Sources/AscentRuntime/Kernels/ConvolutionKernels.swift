@@ -52,9 +52,9 @@ struct ConvKernel: Kernel {
         return (g, out)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let (g, out) = try geometry(inputs)
-        return [TensorType(.float32, window.outputShape(g, channels: out))]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try geometry(inputs)
+        return nil
     }
 
     /// Convolutions with a constant kernel run as a oneDNN primitive (JIT-compiled for this CPU,
@@ -347,7 +347,7 @@ struct PrimitiveConvKernel: Kernel {
     let primitive: DNNL.Convolution
     let base: ConvKernel
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? { try base.outputTypes(inputs) }
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? { try base.check(inputs) }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0], let stream = context.stream else { return try base.run(inputs, outputs: outputs, context: context) }
@@ -516,14 +516,14 @@ struct ConvTransposeKernel: Kernel {
                         padBegin: g.padBegin, outChannels: w.shape[1] * group)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1)
         try requireFloat(x)
         let g = try geometry(x, w)
         if inputs.has(2) {
             guard try inputs.type(2).count == g.outChannels else { throw AscentError.invalid("bias does not have \(g.outChannels) values") }
         }
-        return [TensorType(.float32, [x.shape[0], g.outChannels] + g.output)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -593,14 +593,14 @@ struct DeformConvKernel: Kernel {
         pads = a.pads
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1), offset = try inputs.type(2)
         try requireFloat(x)
         guard x.rank == 4, w.rank == 4, offset.rank == 4, x.shape[1] == w.shape[1] * group, w.shape[0] % group == 0,
               x.shape[1] % offsetGroup == 0, offset.shape[1] == offsetGroup * w.shape[2] * w.shape[3] * 2 else {
-            throw AscentError.invalid("X \(x), W \(w) and offset \(offset) do not match (2-D DeformConv)")
+            throw AscentError.invalid("X \(x), W \(w) and offset \(offset) do not match (2-D only)")
         }
-        return [TensorType(.float32, [x.shape[0], w.shape[0], offset.shape[2], offset.shape[3]])]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -662,15 +662,15 @@ struct Col2ImKernel: Kernel {
         strides = a.strides
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
-        guard let image = try inputs.ints(1), let block = try inputs.ints(2) else { return nil }
+        guard let block = try inputs.ints(2), let image = try inputs.ints(1) else { return nil }
         let k = block.reduce(1, *)
         guard x.rank == 3, image.count == block.count, k > 0, x.shape[1] % k == 0 else {
             throw AscentError.invalid("input \(x) does not match block \(block)")
         }
-        return [TensorType(.float32, [x.shape[0], x.shape[1] / k] + image)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

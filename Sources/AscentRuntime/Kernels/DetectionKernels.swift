@@ -48,7 +48,8 @@ struct NonMaxSuppressionKernel: Kernel {
         return out
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    /// The output size is the number of selected boxes.
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         guard (0..<inputs.count).allSatisfy({ !inputs.has($0) || inputs.value($0) != nil }) else { return nil }
         return [TensorType(.int64, [try select(inputs.values).count / 3, 3])]
     }
@@ -93,12 +94,12 @@ struct TfIdfKernel: Kernel {
         width = (indexes.max() ?? -1) + 1
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.dtype == .int64 || x.dtype == .int32, x.rank == 1 || x.rank == 2 else {
-            throw AscentError.invalid("TfIdfVectorizer needs a 1-D or 2-D integer input, got \(x)")
+            throw AscentError.invalid("needs a 1-D or 2-D integer input, got \(x)")
         }
-        return [TensorType(.float32, x.rank == 1 ? [width] : [x.shape[0], width])]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

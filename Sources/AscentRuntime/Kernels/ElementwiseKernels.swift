@@ -124,10 +124,10 @@ struct UnaryKernel: Kernel {
 
     var inPlaceInputs: [Int] { [0] }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let t = try inputs.type(0)
         guard op.accepts(t.dtype) else { throw KernelError.dtype(t.dtype) }
-        return [t]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -160,7 +160,6 @@ struct UnaryKernel: Kernel {
 
 /// Identity: the output is the input (shared storage, no copy).
 struct IdentityKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? { [try inputs.type(0)] }
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
         return [x]
@@ -172,14 +171,14 @@ struct IdentityKernel: Kernel {
 struct ClipKernel: Kernel {
     var inPlaceInputs: [Int] { [0] }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let t = try inputs.type(0)
         guard BinaryOp.numeric.contains(t.dtype) else { throw KernelError.dtype(t.dtype) }
         for i in 1..<3 where inputs.has(i) {
             let b = try inputs.type(i)
-            guard b.count == 1, b.dtype == t.dtype else { throw AscentError.invalid("Clip bound \(i) must be a \(t.dtype.rawValue) scalar, is \(b)") }
+            guard b.count == 1, b.dtype == t.dtype else { throw AscentError.invalid("bound \(i) must be a \(t.dtype.rawValue) scalar, is \(b)") }
         }
-        return [t]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -216,10 +215,9 @@ struct FloatTestKernel: Kernel {
     enum Test: Sendable { case nan, infinity(negative: Bool, positive: Bool) }
     let test: Test
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        try requireFloat(x)
-        return [TensorType(.bool, x.shape)]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        try requireFloat(try inputs.type(0))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -237,10 +235,10 @@ struct FloatTestKernel: Kernel {
 
 /// BitwiseNot of an integer tensor.
 struct BitwiseNotKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.dtype.isInteger else { throw KernelError.dtype(x.dtype) }
-        return [x]
+        return nil
     }
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
@@ -254,11 +252,11 @@ struct BitwiseNotKernel: Kernel {
 struct SwiGLUKernel: Kernel {
     let alpha: Float
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let a = try inputs.type(0), b = try inputs.type(1)
         try requireFloat(a)
-        guard a == b else { throw AscentError.invalid("SwiGLU needs inputs of the same type, got \(a) and \(b)") }
-        return [a]
+        guard a == b else { throw AscentError.invalid("needs inputs of the same type, got \(a) and \(b)") }
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

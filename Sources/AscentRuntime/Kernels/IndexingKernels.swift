@@ -10,14 +10,13 @@ import Glibc
 struct GatherKernel: Kernel {
     let axis: Int
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let data = try inputs.type(0), indices = try inputs.type(1)
         guard indices.dtype == .int64 || indices.dtype == .int32 else {
             throw AscentError.invalid("indices must be int64 or int32, are \(indices.dtype.rawValue)")
         }
         guard data.rank >= 1 else { throw AscentError.invalid("cannot gather from a scalar") }
-        let a = try ShapeRules.axis(axis, rank: data.rank)
-        return [TensorType(data.dtype, Array(data.shape[..<a]) + indices.shape + Array(data.shape[(a + 1)...]))]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -52,14 +51,14 @@ struct GatherKernel: Kernel {
 struct GatherElementsKernel: Kernel {
     let axis: Int
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let data = try inputs.type(0), indices = try inputs.type(1)
         guard indices.dtype == .int64 || indices.dtype == .int32 else {
             throw AscentError.invalid("indices must be int64 or int32, are \(indices.dtype.rawValue)")
         }
         guard data.rank == indices.rank else { throw AscentError.invalid("indices \(indices) and data \(data) differ in rank") }
         _ = try ShapeRules.axis(axis, rank: data.rank)
-        return [TensorType(data.dtype, indices.shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -92,14 +91,14 @@ struct GatherElementsKernel: Kernel {
 struct GatherNDKernel: Kernel {
     let batchDims: Int
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let data = try inputs.type(0), indices = try inputs.type(1)
         let b = batchDims
         guard indices.dtype == .int64 || indices.dtype == .int32, indices.rank >= 1, let k = indices.shape.last,
               b < indices.rank, b + k <= data.rank, Array(data.shape[..<b]) == Array(indices.shape[..<b]) else {
             throw AscentError.invalid("indices \(indices) do not fit data \(data) with batch_dims \(b)")
         }
-        return [TensorType(data.dtype, Array(indices.shape.dropLast()) + Array(data.shape[(b + k)...]))]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -169,14 +168,14 @@ struct ScatterElementsKernel: Kernel {
         reduction = try ScatterReduction(a)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let data = try inputs.type(0), indices = try inputs.type(1), updates = try inputs.type(2)
         guard indices.dtype == .int64 || indices.dtype == .int32, indices.shape == updates.shape, indices.rank == data.rank,
               updates.dtype == data.dtype else {
             throw AscentError.invalid("indices \(indices) and updates \(updates) do not fit data \(data)")
         }
         _ = try ShapeRules.axis(axis, rank: data.rank)
-        return [data]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -211,13 +210,13 @@ struct ScatterNDKernel: Kernel {
 
     init(_ a: ScatterAttributes) throws { reduction = try ScatterReduction(a) }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let data = try inputs.type(0), indices = try inputs.type(1), updates = try inputs.type(2)
         guard indices.dtype == .int64 || indices.dtype == .int32, indices.rank >= 1, let k = indices.shape.last, k <= data.rank,
               updates.shape == Array(indices.shape.dropLast()) + Array(data.shape[k...]), updates.dtype == data.dtype else {
             throw AscentError.invalid("indices \(indices) and updates \(updates) do not fit data \(data)")
         }
-        return [data]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -247,14 +246,14 @@ struct ScatterNDKernel: Kernel {
 struct TensorScatterKernel: Kernel {
     let circular: Bool, axis: Int
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let cache = try inputs.type(0), update = try inputs.type(1)
         let a = try ShapeRules.axis(axis, rank: cache.rank)
         guard update.rank == cache.rank, update.dtype == cache.dtype,
               (0..<cache.rank).allSatisfy({ $0 == a ? update.shape[$0] <= cache.shape[$0] : update.shape[$0] == cache.shape[$0] }) else {
             throw AscentError.invalid("update \(update) does not fit cache \(cache) along axis \(a)")
         }
-        return [cache]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -284,7 +283,8 @@ struct TensorScatterKernel: Kernel {
 struct CompressKernel: Kernel {
     let axis: Int?
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    /// The output's size along the axis (or of the flattened input) is the number of true conditions.
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard let c = inputs.value(1) else { return nil }
         let kept = c.doubles().filter { $0 != 0 }.count
@@ -314,7 +314,8 @@ struct CompressKernel: Kernel {
 
 /// NonZero: the int64 coordinates `[rank, count]` of the non-zero elements, in row-major order.
 struct NonZeroKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    /// The output size is the number of non-zero elements.
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard let v = inputs.value(0) else { return nil }
         return [TensorType(.int64, [x.rank, v.doubles().filter { $0 != 0 }.count])]
@@ -347,7 +348,7 @@ struct TopKKernel: Kernel {
         attributeK = a.k
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireNumeric(x)
         if !inputs.has(1), attributeK == nil { throw AscentError.invalid("k is missing (an input, or the opset-1 attribute)") }
@@ -355,9 +356,7 @@ struct TopKKernel: Kernel {
         guard ks.count == 1 else { throw AscentError.invalid("k must hold one value") }
         let a = try ShapeRules.axis(axis, rank: x.rank)
         guard ks[0] >= 0, ks[0] <= x.shape[a] else { throw AscentError.invalid("k \(ks[0]) is out of range for axis size \(x.shape[a])") }
-        var shape = x.shape
-        shape[a] = ks[0]
-        return [TensorType(x.dtype, shape), TensorType(.int64, shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -439,7 +438,8 @@ struct UniqueKernel: Kernel {
                       counts: order.map { counts[$0] }, sliceCount: size, axis: a)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    /// The output sizes are the number of distinct elements (or slices).
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let t = try inputs.type(0)
         guard let x = inputs.value(0) else { return nil }
         let r = try compute(x)
@@ -474,17 +474,11 @@ struct UniqueKernel: Kernel {
 struct OneHotKernel: Kernel {
     let axis: Int
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let indices = try inputs.type(0), values = try inputs.type(2)
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let values = try inputs.type(2)
         guard values.count == 2 else { throw AscentError.invalid("values must hold 2 elements, hold \(values.count)") }
-        guard let d = inputs.value(1) else { return nil }
-        guard d.count == 1 else { throw AscentError.invalid("depth must be a scalar") }
-        let depth = d.doubles()[0]
-        guard depth >= 1, depth < 1e12 else { throw AscentError.invalid("depth \(depth) is not positive") }
-        let a = try ShapeRules.axis(axis, rank: indices.rank + 1)
-        var shape = indices.shape
-        shape.insert(Int(depth), at: a)
-        return [TensorType(values.dtype, shape)]
+        if let d = inputs.value(1), d.count != 1 { throw AscentError.invalid("depth must be a scalar") }
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

@@ -19,7 +19,7 @@ struct MatMulKernel: Kernel {
         guard ta.dtype == .float32, tb.dtype == .float32 else {
             throw KernelError.dtype(ta.dtype == .float32 ? tb.dtype : ta.dtype)
         }
-        guard ta.rank >= 1, tb.rank >= 1 else { throw AscentError.invalid("MatMul of a scalar") }
+        guard ta.rank >= 1, tb.rank >= 1 else { throw AscentError.invalid("cannot multiply a scalar") }
         let a = ta.rank == 1 ? [1] + ta.shape : ta.shape
         let b = tb.rank == 1 ? tb.shape + [1] : tb.shape
         let m = a[a.count - 2], k = a[a.count - 1], k2 = b[b.count - 2], n = b[b.count - 1]
@@ -31,8 +31,9 @@ struct MatMulKernel: Kernel {
         return Layout(a: a, b: b, batch: batch, m: m, k: k, n: n, output: output)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        [TensorType(.float32, try layout(try inputs.type(0), try inputs.type(1)).output)]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try layout(try inputs.type(0), try inputs.type(1))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -113,7 +114,7 @@ struct GemmKernel: Kernel {
     func dims(_ inputs: KernelInputs) throws -> (m: Int, k: Int, n: Int) {
         let a = try inputs.type(0), b = try inputs.type(1)
         guard a.dtype == .float32, b.dtype == .float32 else { throw KernelError.dtype(a.dtype == .float32 ? b.dtype : a.dtype) }
-        guard a.rank == 2, b.rank == 2 else { throw AscentError.invalid("Gemm needs 2-D inputs, got \(a) and \(b)") }
+        guard a.rank == 2, b.rank == 2 else { throw AscentError.invalid("needs 2-D inputs, got \(a) and \(b)") }
         let m = transA ? a.shape[1] : a.shape[0], k = transA ? a.shape[0] : a.shape[1]
         let k2 = transB ? b.shape[1] : b.shape[0], n = transB ? b.shape[0] : b.shape[1]
         guard k == k2 else { throw AscentError.invalid("inner dimensions differ: \(a) × \(b)") }
@@ -127,9 +128,9 @@ struct GemmKernel: Kernel {
         return (m, k, n)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let (m, _, n) = try dims(inputs)
-        return [TensorType(.float32, [m, n])]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try dims(inputs)
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -214,13 +215,13 @@ struct EinsumKernel: Kernel {
         return Plan(operands: operands, output: output, sizes: sizes)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let types = try (0..<inputs.count).map { try inputs.type($0) }
-        guard let first = types.first else { throw AscentError.invalid("Einsum needs inputs") }
+        guard let first = types.first else { throw AscentError.invalid("needs inputs") }
         try requireNumeric(first)
-        guard types.allSatisfy({ $0.dtype == first.dtype }) else { throw AscentError.invalid("Einsum inputs have different types") }
-        let p = try plan(types.map(\.shape))
-        return [TensorType(first.dtype, p.output.map { p.sizes[$0]! })]
+        guard types.allSatisfy({ $0.dtype == first.dtype }) else { throw AscentError.invalid("inputs have different types") }
+        _ = try plan(types.map(\.shape))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -267,11 +268,11 @@ struct EinsumKernel: Kernel {
 
 /// Det of `[..., M, M]` float32 matrices (LU with partial pivoting, in Double).
 struct DetKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
-        guard x.rank >= 2, x.shape[x.rank - 1] == x.shape[x.rank - 2] else { throw AscentError.invalid("Det needs square matrices, got \(x)") }
-        return [TensorType(x.dtype, Array(x.shape.dropLast(2)))]
+        guard x.rank >= 2, x.shape[x.rank - 1] == x.shape[x.rank - 2] else { throw AscentError.invalid("needs square matrices, got \(x)") }
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

@@ -8,10 +8,10 @@ import Glibc
 /// `SliceGrad(dy, x, starts, ends[, axes[, steps]])`: zeros shaped like `x`, with `dy` written
 /// where `Slice(x, starts, ends, axes, steps)` read (same clamping rules, any step sign).
 struct SliceGradKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1)
         guard dy.dtype == .float32, x.dtype == .float32 else { throw KernelError.dtype(dy.dtype == .float32 ? x.dtype : dy.dtype) }
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -49,7 +49,7 @@ struct SliceGradKernel: Kernel {
 struct PadGradKernel: Kernel {
     let forward: PadKernel
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1)
         try requireFloat(dy)
         try requireFloat(x)
@@ -57,7 +57,7 @@ struct PadGradKernel: Kernel {
             return nil
         }
         guard dy.shape == plan.shape else { throw AscentError.invalid("output gradient \(dy) does not match the padded shape \(Shape(plan.shape))") }
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

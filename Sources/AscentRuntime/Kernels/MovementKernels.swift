@@ -20,7 +20,7 @@ extension ViewKernel {
 struct ReshapeKernel: ViewKernel {
     let allowZero: Bool
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard let request = try inputs.ints(1) else { return nil }
         var shape: [Int] = []
@@ -47,7 +47,7 @@ struct ReshapeKernel: ViewKernel {
         } else if known != x.count {
             throw AscentError.invalid("cannot reshape \(x) (\(x.count) elements) to \(Shape(shape))")
         }
-        return [TensorType(x.dtype, shape)]
+        return nil
     }
 }
 
@@ -55,11 +55,11 @@ struct ReshapeKernel: ViewKernel {
 struct FlattenKernel: ViewKernel {
     let axis: Int
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         let a = axis < 0 ? axis + x.rank : axis
         guard a >= 0, a <= x.rank else { throw AscentError.invalid("axis \(axis) is out of range for rank \(x.rank)") }
-        return [TensorType(x.dtype, [product(x.shape[..<a]), product(x.shape[a...])])]
+        return nil
     }
 }
 
@@ -68,24 +68,6 @@ struct SqueezeKernel: ViewKernel {
     let unsqueeze: Bool
     let attributeAxes: [Int]?
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        var given = attributeAxes
-        if inputs.has(1) {
-            guard let v = try inputs.ints(1) else { return nil }
-            given = v
-        }
-        if unsqueeze {
-            guard let given else { throw AscentError.invalid("missing axes") }
-            let axes = try ShapeRules.normalizedAxes(given, rank: x.rank + given.count)
-            var rest = x.shape.makeIterator()
-            let shape = (0..<(x.rank + given.count)).map { axes.contains($0) ? 1 : (rest.next() ?? 1) }
-            return [TensorType(x.dtype, shape)]
-        }
-        let axes = try given.map { try ShapeRules.normalizedAxes($0, rank: x.rank) } ?? x.shape.indices.filter { x.shape[$0] == 1 }
-        for a in axes where x.shape[a] != 1 { throw AscentError.invalid("cannot squeeze axis \(a) of \(x)") }
-        return [TensorType(x.dtype, x.shape.indices.filter { !axes.contains($0) }.map { x.shape[$0] })]
-    }
 }
 
 /// Transpose by `perm` (default: reversed axes). A permutation that only moves size-1 axes is a view.
@@ -93,11 +75,6 @@ struct TransposeKernel: Kernel {
     let attributes: TransposeAttributes
 
     func permutation(rank: Int) throws -> [Int] { try attributes.permutation(rank: rank) }
-
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        return [TensorType(x.dtype, try permutation(rank: x.rank).map { x.shape[$0] })]
-    }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
@@ -116,20 +93,17 @@ struct TransposeKernel: Kernel {
 struct ConcatKernel: Kernel {
     let axis: Int
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let types = try (0..<inputs.count).map { try inputs.type($0) }
         let first = types[0]
         let a = try ShapeRules.axis(axis, rank: first.rank)
-        var shape = first.shape
-        shape[a] = 0
         for t in types {
             guard t.dtype == first.dtype, t.rank == first.rank,
                   (0..<t.rank).allSatisfy({ $0 == a || t.shape[$0] == first.shape[$0] }) else {
                 throw AscentError.invalid("cannot concatenate \(t) with \(first) on axis \(a)")
             }
-            shape[a] += t.shape[a]
         }
-        return [TensorType(first.dtype, shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -179,10 +153,9 @@ struct SplitKernel: Kernel {
         return (a, ShapeRules.equalSplit(size: x.shape[a], parts: parts))
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        guard let (a, sizes) = try sizes(inputs) else { return nil }
-        return sizes.map { var s = x.shape; s[a] = $0; return TensorType(x.dtype, s) }
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try sizes(inputs)
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -234,9 +207,9 @@ struct SliceKernel: Kernel {
         return (first, step, shape)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        guard let p = try plan(inputs) else { return nil }
-        return [TensorType(try inputs.type(0).dtype, p.shape)]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try plan(inputs)
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -285,9 +258,9 @@ struct PadKernel: Kernel {
         return (begin, shape)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        guard let p = try plan(inputs) else { return nil }
-        return [TensorType(try inputs.type(0).dtype, p.shape)]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try plan(inputs)
+        return nil
     }
 
     /// The source index for output index `o` along an axis of `size` padded by `begin` (-1 = fill).
@@ -363,11 +336,11 @@ struct PadKernel: Kernel {
 
 /// Tile: `out.shape[i] = in.shape[i] · repeats[i]`, as a strided copy of `[r0, s0, r1, s1, ...]` with zero strides on the repeats.
 struct TileKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard let r = try inputs.ints(1) else { return nil }
         guard r.count == x.rank, r.allSatisfy({ $0 >= 0 }) else { throw AscentError.invalid("repeats \(r) do not match \(x)") }
-        return [TensorType(x.dtype, zip(x.shape, r).map { $0 * $1 })]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -388,12 +361,6 @@ struct TileKernel: Kernel {
 
 /// Expand: broadcast the input to the broadcast of its shape and the `shape` input.
 struct ExpandKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        guard let target = try inputs.ints(1) else { return nil }
-        guard target.allSatisfy({ $0 >= 0 }) else { throw AscentError.invalid("shape \(target) has a negative size") }
-        return [TensorType(x.dtype, try BroadcastLoop.shape([x.shape, target]))]
-    }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
@@ -416,18 +383,6 @@ struct BlockKernel: Kernel {
         self.toSpace = toSpace
         b = a.blockSize
         crd = a.columnRowDepth
-    }
-
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        guard x.rank == 4 else { throw AscentError.invalid("needs a 4-D input, got \(x)") }
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        if toSpace {
-            guard c % (b * b) == 0 else { throw AscentError.invalid("channels \(c) are not a multiple of \(b * b)") }
-            return [TensorType(x.dtype, [n, c / (b * b), h * b, w * b])]
-        }
-        guard h % b == 0, w % b == 0 else { throw AscentError.invalid("\(x) is not a multiple of blocksize \(b)") }
-        return [TensorType(x.dtype, [n, c * b * b, h / b, w / b])]
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -463,12 +418,6 @@ struct BlockKernel: Kernel {
 struct TriluKernel: Kernel {
     let upper: Bool
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        guard x.rank >= 2 else { throw AscentError.invalid("needs rank 2 or more, got \(x)") }
-        return [x]
-    }
-
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
         let k = inputs.count > 1 ? inputs[1].map { Int($0.int64s().first ?? 0) } ?? 0 : 0
@@ -492,14 +441,12 @@ struct TriluKernel: Kernel {
 struct CenterCropPadKernel: Kernel {
     let axes: [Int]?
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard let sizes = try inputs.ints(1) else { return nil }
         let list = try ShapeRules.normalizedAxes(axes ?? Array(0..<x.rank), rank: x.rank)
         guard sizes.count == list.count, sizes.allSatisfy({ $0 >= 0 }) else { throw AscentError.invalid("shape \(sizes) does not fit axes \(list)") }
-        var shape = x.shape
-        for (i, a) in list.enumerated() { shape[a] = sizes[i] }
-        return [TensorType(x.dtype, shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -528,10 +475,10 @@ struct CenterCropPadKernel: Kernel {
 struct ReverseSequenceKernel: Kernel {
     let batchAxis: Int, timeAxis: Int
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.rank >= 2, Set([batchAxis, timeAxis]) == Set([0, 1]) else { throw AscentError.invalid("batch_axis and time_axis must be 0 and 1") }
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

@@ -23,7 +23,7 @@ struct BatchNormKernel: Kernel {
 
     var inPlaceInputs: [Int] { [0] }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
         let a = try ShapeRules.axis(axis, rank: x.rank)
@@ -33,7 +33,7 @@ struct BatchNormKernel: Kernel {
                 throw AscentError.invalid("parameter \(i) is \(p), expected float32[\(x.shape[a])]")
             }
         }
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -79,7 +79,7 @@ struct LayerNormKernel: Kernel {
     let axis: Int
     let epsilon: Float
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
         let a = try ShapeRules.axis(axis, rank: x.rank)
@@ -90,8 +90,7 @@ struct LayerNormKernel: Kernel {
                 throw AscentError.invalid("\(i == 1 ? "scale" : "bias") \(p) does not broadcast to \(Shape(normalized))")
             }
         }
-        let stats = TensorType(.float32, Array(x.shape[..<a]) + Array(repeating: 1, count: x.rank - a))
-        return [x, stats, stats]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -146,11 +145,11 @@ struct SoftmaxKernel: Kernel {
 
     var inPlaceInputs: [Int] { [0] }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
         _ = try ShapeRules.axis(axis, rank: x.rank)
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -190,11 +189,11 @@ struct LpNormKernel: Kernel {
     let axis: Int, p: Int
 
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
         _ = try ShapeRules.axis(axis, rank: x.rank)
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -228,7 +227,7 @@ struct GroupNormKernel: Kernel {
     let groups: Int?
     let epsilon: Float
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
         guard x.rank >= 2 else { throw AscentError.invalid("needs rank 2 or more, got \(x)") }
@@ -238,7 +237,7 @@ struct GroupNormKernel: Kernel {
             let p = try inputs.type(i)
             guard p.count == c || p.count == g else { throw AscentError.invalid("parameter \(i) is \(p), expected [\(c)]") }
         }
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -275,12 +274,12 @@ struct GroupNormKernel: Kernel {
 struct RMSNormKernel: Kernel {
     let axis: Int, epsilon: Float
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
         _ = try ShapeRules.axis(axis, rank: x.rank)
         _ = try BroadcastLoop.shape([x.shape, try inputs.type(1).shape])
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -308,11 +307,11 @@ struct MVNKernel: Kernel {
     let axes: [Int]
 
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
         _ = try ShapeRules.normalizedAxes(axes, rank: x.rank)
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -348,11 +347,11 @@ struct LRNKernel: Kernel {
         size = a.size
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
-        guard x.rank >= 3 else { throw AscentError.invalid("LRN needs rank 3 or more, got \(x)") }
-        return [x]
+        guard x.rank >= 3 else { throw AscentError.invalid("needs rank 3 or more, got \(x)") }
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -381,11 +380,11 @@ struct HardmaxKernel: Kernel {
     let axis: Int
 
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
         _ = try ShapeRules.axis(axis, rank: x.rank)
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

@@ -37,10 +37,9 @@ struct PoolGradKernel: Kernel {
         return g
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(1)
-        _ = try geometry(dy: try inputs.type(0), x: x)
-        return [x]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try geometry(dy: try inputs.type(0), x: try inputs.type(1))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -141,14 +140,14 @@ struct GlobalPoolGradKernel: Kernel {
         isMax = max
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1)
         for t in [dy, x] where t.dtype != .float32 { throw KernelError.dtype(t.dtype) }
         guard x.rank >= 3 else { throw AscentError.invalid("input \(x) has rank below 3") }
         var pooled = x.shape
         for i in (channelsLast ? 1..<(x.rank - 1) : 2..<x.rank) { pooled[i] = 1 }
         guard dy.shape == pooled else { throw AscentError.invalid("output gradient \(dy) does not match the pool's output \(Shape(pooled))") }
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -190,14 +189,14 @@ struct LpPoolGradKernel: Kernel {
     let forward: LpPoolKernel
 
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1), y = try inputs.type(2)
         for t in [dy, x, y] { try requireFloat(t) }
         let expected = Array(x.shape.prefix(2)) + (try forward.geometry(x)).out
         guard dy.shape == expected, y.shape == expected else {
             throw AscentError.invalid("output gradient \(dy) and output \(y) do not match the pooling's output \(Shape(expected))")
         }
-        return [x]
+        return nil
     }
 
     /// For each output position of a plane, the plane offsets of the input elements its window covers.

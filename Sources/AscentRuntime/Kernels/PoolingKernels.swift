@@ -33,11 +33,9 @@ struct PoolKernel: Kernel {
         return try window.geometry(input: x.shape, kernel: kernel)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        let g = try geometry(x)
-        let shape = window.outputShape(g, channels: g.channels)
-        return [TensorType(.float32, shape), TensorType(.int64, shape)]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try geometry(try inputs.type(0))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -230,13 +228,11 @@ struct GlobalPoolKernel: Kernel {
         isMax = max
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
         guard x.rank >= 3 else { throw AscentError.invalid("input \(x) has rank below 3") }
-        var shape = x.shape
-        for i in (channelsLast ? 1..<(x.rank - 1) : 2..<x.rank) { shape[i] = 1 }
-        return [TensorType(.float32, shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -303,10 +299,11 @@ struct LpPoolKernel: Kernel {
         return (g.output, g.padBegin, g.strides, g.dilations)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
-        return [TensorType(x.dtype, Array(x.shape[..<2]) + (try geometry(x)).out)]
+        _ = try geometry(x)
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -349,18 +346,16 @@ struct MaxUnpoolKernel: Kernel {
         try attributes.output(x.shape.map(Dim.known)).map { $0.value ?? 0 }
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
         let shape = try inferred(x)
-        if inputs.has(2) {
-            guard let given = try inputs.ints(2) else { return nil }
+        if inputs.has(2), let given = try inputs.ints(2) {
             guard given.count == shape.count, zip(given, shape).allSatisfy({ $0 >= $1 }) else {
                 throw AscentError.invalid("output_shape \(given) is smaller than \(shape)")
             }
-            return [TensorType(x.dtype, given)]
         }
-        return [TensorType(x.dtype, shape)]
+        return nil
     }
 
     /// The values are placed in the inferred shape, which then sits at the start of `output_shape`.

@@ -51,12 +51,11 @@ struct QuantizeKernel: Kernel {
         outputDType = a.outputDType
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        try requireFloat(x)
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        try requireFloat(try inputs.type(0))
         let dtype = inputs.has(2) ? try inputs.type(2).dtype : (outputDType ?? .uint8)
         guard dtype.isInteger else { throw KernelError.dtype(dtype) }
-        return [TensorType(dtype, x.shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -84,10 +83,10 @@ struct DequantizeKernel: Kernel {
         blockSize = a.blockSize
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.dtype.isInteger || x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
-        return [TensorType(.float32, x.shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -102,10 +101,9 @@ struct DequantizeKernel: Kernel {
 
 /// DynamicQuantizeLinear(x): uint8 `y`, float32 scale `(max(0,x) − min(0,x)) / 255` and uint8 zero point.
 struct DynamicQuantizeKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        try requireFloat(x)
-        return [TensorType(.uint8, x.shape), TensorType(.float32, []), TensorType(.uint8, [])]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        try requireFloat(try inputs.type(0))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -122,7 +120,7 @@ struct DynamicQuantizeKernel: Kernel {
 /// A NumPy matmul of Double matrices (batch axes broadcast, 1-D operands promoted), for the
 /// quantized products.
 func batchedMatMul(_ a: [Double], _ sa: [Int], _ b: [Double], _ sb: [Int]) throws -> (values: [Double], shape: [Int]) {
-    guard !sa.isEmpty, !sb.isEmpty else { throw AscentError.invalid("MatMul of a scalar") }
+    guard !sa.isEmpty, !sb.isEmpty else { throw AscentError.invalid("cannot multiply a scalar") }
     let left = sa.count == 1 ? [1] + sa : sa, right = sb.count == 1 ? sb + [1] : sb
     let m = left[left.count - 2], k = left[left.count - 1], n = right[right.count - 1]
     guard right[right.count - 2] == k else { throw AscentError.invalid("inner dimensions differ: \(Shape(sa)) × \(Shape(sb))") }
@@ -154,14 +152,10 @@ private func scalarParameter(_ t: Tensor?, _ name: String) throws -> Double {
 /// QLinearMatMul(a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point) with
 /// per-tensor parameters: the float product requantized (ties to even, saturating) to y's type.
 struct QLinearMatMulKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let a = try inputs.type(0), b = try inputs.type(3), zp = try inputs.type(7)
         guard a.dtype.isInteger, b.dtype.isInteger, zp.dtype.isInteger else { throw AscentError.invalid("needs integer inputs") }
-        let left = a.rank == 1 ? [1] + a.shape : a.shape, right = b.rank == 1 ? b.shape + [1] : b.shape
-        var shape = try BroadcastLoop.shape([Array(left.dropLast(2)), Array(right.dropLast(2))])
-        if a.rank > 1 { shape.append(left[left.count - 2]) }
-        if b.rank > 1 { shape.append(right[right.count - 1]) }
-        return [TensorType(zp.dtype, shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -182,14 +176,10 @@ struct QLinearMatMulKernel: Kernel {
 /// MatMulInteger(a, b, a_zero_point?, b_zero_point?): `(a − a_zp) · (b − b_zp)` in int32
 /// (per-tensor zero points).
 struct MatMulIntegerKernel: Kernel {
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let a = try inputs.type(0), b = try inputs.type(1)
         guard a.dtype.isInteger, b.dtype.isInteger else { throw AscentError.invalid("needs integer inputs") }
-        let left = a.rank == 1 ? [1] + a.shape : a.shape, right = b.rank == 1 ? b.shape + [1] : b.shape
-        var shape = try BroadcastLoop.shape([Array(left.dropLast(2)), Array(right.dropLast(2))])
-        if a.rank > 1 { shape.append(left[left.count - 2]) }
-        if b.rank > 1 { shape.append(right[right.count - 1]) }
-        return [TensorType(.int32, shape)]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -220,10 +210,11 @@ struct ConvIntegerKernel: Kernel {
         return (g.output, g.padBegin, g.strides, g.dilations)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1)
         guard x.dtype.isInteger, w.dtype.isInteger else { throw AscentError.invalid("needs integer inputs") }
-        return [TensorType(.int32, [x.shape[0], w.shape[0]] + (try geometry(x, w)).out)]
+        _ = try geometry(x, w)
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

@@ -53,7 +53,7 @@ struct RecurrentKernel: Kernel {
         self.outputCount = max(1, outputCount)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), w = try inputs.type(1), r = try inputs.type(2)
         try requireFloat(x)
         guard x.rank == 3, w.shape == [directions, gates * hidden, x.shape[2]], r.shape == [directions, gates * hidden, hidden] else {
@@ -66,14 +66,13 @@ struct RecurrentKernel: Kernel {
             let t = try inputs.type(i)
             guard t.count == product(shape[...]) else { throw AscentError.invalid("\(name) \(t) should have shape \(Shape(shape))") }
         }
-        let seq = layout == 0 ? x.shape[0] : x.shape[1], batch = layout == 0 ? x.shape[1] : x.shape[0]
-        let y = layout == 0 ? [seq, directions, batch, hidden] : [batch, seq, directions, hidden]
+        let batch = layout == 0 ? x.shape[1] : x.shape[0]
         let h = layout == 0 ? [directions, batch, hidden] : [batch, directions, hidden]
         for i in [5, 6] where inputs.has(i) && (cell == .lstm || i == 5) {
             let t = try inputs.type(i)
             guard t.count == product(h[...]) else { throw AscentError.invalid("initial state \(t) should have shape \(Shape(h))") }
         }
-        return Array([TensorType(.float32, y), TensorType(.float32, h), TensorType(.float32, h)].prefix(outputCount))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

@@ -21,10 +21,9 @@ struct SumToKernel: Kernel {
         return a
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let g = try inputs.type(0), ref = try inputs.type(1)
-        _ = try aligned(g, ref)
-        return [TensorType(g.dtype, ref.shape)]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        _ = try aligned(try inputs.type(0), try inputs.type(1))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -68,11 +67,11 @@ struct CumProdGradKernel: Kernel {
         reverse = a.reverse
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1)
         try requireFloat(x)
         guard dy == x else { throw AscentError.invalid("output gradient \(dy) does not match the input \(x)") }
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

@@ -17,15 +17,6 @@ extension ReduceAttributes {
         }
         return try ShapeRules.reducedAxes(given, rank: x.rank, noopWithEmptyAxes: noopWithEmptyAxes)
     }
-
-    /// The output shape of reducing `shape` over `axes`.
-    func reducedShape(_ shape: [Int], axes: [Int]) -> [Int] {
-        var out: [Int] = []
-        for (i, d) in shape.enumerated() {
-            if !axes.contains(i) { out.append(d) } else if keepDims { out.append(1) }
-        }
-        return out
-    }
 }
 
 /// ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd over a set of axes (float32; the
@@ -39,13 +30,12 @@ struct ReduceKernel: Kernel {
 
     func axes(_ inputs: KernelInputs) throws -> [Int]? { try reduction.reducedAxes(inputs) }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         guard x.dtype == .float32 || (op != .mean && (x.dtype == .int64 || x.dtype == .int32)) else {
             throw KernelError.dtype(x.dtype)
         }
-        guard let axes = try axes(inputs) else { return nil }
-        return [TensorType(x.dtype, reduction.reducedShape(x.shape, axes: axes))]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -141,11 +131,9 @@ struct DoubleReduceKernel: Kernel {
 
     func axes(_ inputs: KernelInputs) throws -> [Int]? { try reduction.reducedAxes(inputs) }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        try requireNumeric(x)
-        guard let axes = try axes(inputs) else { return nil }
-        return [TensorType(x.dtype, reduction.reducedShape(x.shape, axes: axes))]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        try requireNumeric(try inputs.type(0))
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -212,13 +200,11 @@ struct ArgKernel: Kernel {
         last = a.selectLastIndex
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireNumeric(x)
-        let a = try ShapeRules.axis(axis, rank: x.rank)
-        var shape = x.shape
-        if keepDims { shape[a] = 1 } else { shape.remove(at: a) }
-        return [TensorType(.int64, shape)]
+        _ = try ShapeRules.axis(axis, rank: x.rank)
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -255,10 +241,10 @@ struct CumSumKernel: Kernel {
         self.multiply = multiply
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireNumeric(x)
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

@@ -24,7 +24,7 @@ struct ResizeGradKernel: Kernel {
         KernelInputs(types: Array(inputs.types.dropFirst()), values: Array(inputs.values.dropFirst()))
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1)
         try requireFloat(dy)
         try requireFloat(x)
@@ -32,7 +32,7 @@ struct ResizeGradKernel: Kernel {
         guard dy.shape == plan.sizes else {
             throw AscentError.invalid("output gradient \(dy) does not match the resize's output \(Shape(plan.sizes))")
         }
-        return [x]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

@@ -68,11 +68,10 @@ struct ResizeKernel: Kernel {
         return Plan(scales: scales, sizes: sizes, roi: roi)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        try requireFloat(x)
-        guard let p = try plan(inputs) else { return nil }
-        return [TensorType(x.dtype, p.sizes)]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        try requireFloat(try inputs.type(0))
+        _ = try plan(inputs)
+        return nil
     }
 
     func coefficients(_ ratio: Double, _ scale: Double) -> [Double] {
@@ -208,13 +207,13 @@ struct GridSampleKernel: Kernel {
         alignCorners = a.alignCorners
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), g = try inputs.type(1)
         try requireFloat(x)
         guard x.rank >= 3, g.rank == x.rank, g.shape[0] == x.shape[0], g.shape.last == x.rank - 2 else {
             throw AscentError.invalid("grid \(g) does not match input \(x)")
         }
-        return [TensorType(x.dtype, [x.shape[0], x.shape[1]] + Array(g.shape[1..<(g.rank - 1)]))]
+        return nil
     }
 
     static func reflect(_ x: Double, _ lo: Double, _ hi: Double) -> Double {
@@ -304,14 +303,14 @@ struct GridSampleKernel: Kernel {
 struct AffineGridKernel: Kernel {
     let alignCorners: Bool
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let theta = try inputs.type(0)
         try requireFloat(theta)
         guard let size = try inputs.ints(1) else { return nil }
         guard size.count == 4 || size.count == 5, theta.shape == [size[0], size.count - 2, size.count - 1] else {
             throw AscentError.invalid("theta \(theta) does not match size \(size)")
         }
-        return [TensorType(.float32, [size[0]] + Array(size[2...]) + [size.count - 2])]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -357,13 +356,13 @@ struct RoiAlignKernel: Kernel {
         spatialScale = Double(a.spatialScale)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), rois = try inputs.type(1), b = try inputs.type(2)
         try requireFloat(x)
         guard x.rank == 4, rois.rank == 2, rois.shape[1] == 4, b.shape == [rois.shape[0]] else {
             throw AscentError.invalid("X \(x), rois \(rois) and batch_indices \(b) do not match")
         }
-        return [TensorType(x.dtype, [rois.shape[0], x.shape[1], outH, outW])]
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {

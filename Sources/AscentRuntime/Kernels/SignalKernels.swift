@@ -37,25 +37,16 @@ struct DFTKernel: Kernel {
         return (axis, length)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        try requireFloat(x)
-        guard let (axis, n) = try parameters(inputs) else { return nil }
-        var shape = x.shape
-        if inverse && onesided {
-            shape[axis] = n
-            shape[shape.count - 1] = 1
-        } else {
-            shape[axis] = !inverse && onesided ? n / 2 + 1 : n
-            shape[shape.count - 1] = 2
-        }
-        return [TensorType(.float32, shape)]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        try requireFloat(try inputs.type(0))
+        _ = try parameters(inputs)
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
         guard let (axis, n) = try parameters(KernelInputs(types: inputs.map { $0?.type }, values: inputs)) else {
-            throw AscentError(.internal, "DFT parameters unknown at run time")
+            throw AscentError(.internal, "parameters unknown at run time")
         }
         let complexIn = x.shape.last == 2
         let signal = Array(x.shape.dropLast())
@@ -127,16 +118,14 @@ struct STFTKernel: Kernel {
             length = v.first
         }
         if length == nil, inputs.has(2) { length = try inputs.type(2).shape.first }
-        guard let length, length >= 1, length <= x.shape[1], step >= 1 else { throw AscentError.invalid("STFT needs a frame length and a positive step") }
+        guard let length, length >= 1, length <= x.shape[1], step >= 1 else { throw AscentError.invalid("needs a frame length and a positive step") }
         return (step, length)
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        let x = try inputs.type(0)
-        try requireFloat(x)
-        guard let (step, length) = try parameters(inputs) else { return nil }
-        let frames = 1 + (x.shape[1] - length) / step
-        return [TensorType(.float32, [x.shape[0], frames, onesided ? length / 2 + 1 : length, 2])]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        try requireFloat(try inputs.type(0))
+        _ = try parameters(inputs)
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
@@ -172,12 +161,6 @@ struct STFTKernel: Kernel {
 /// `[dft_length/2 + 1, num_mel_bins]` triangular filter bank, as the ONNX reference builds it.
 struct MelWeightMatrixKernel: Kernel {
     let dtype: DType
-
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        guard let bins = try inputs.ints(0)?.first, let dft = try inputs.ints(1)?.first else { return nil }
-        guard bins >= 0, dft >= 1 else { throw AscentError.invalid("num_mel_bins and dft_length must be positive") }
-        return [TensorType(dtype, [dft / 2 + 1, bins])]
-    }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let rate = inputs[2]?.doubles().first, let lower = inputs[3]?.doubles().first, let upper = inputs[4]?.doubles().first,
@@ -217,10 +200,9 @@ struct WindowKernel: Kernel {
         dtype = a.dtype
     }
 
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]? {
-        guard let n = try inputs.ints(0) else { return nil }
-        guard n.count == 1, n[0] >= 0 else { throw AscentError.invalid("size must be a non-negative scalar") }
-        return [TensorType(dtype, [n[0]])]
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        if let n = try inputs.ints(0), n.count != 1 || n[0] < 0 { throw AscentError.invalid("size must be a non-negative scalar") }
+        return nil
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
