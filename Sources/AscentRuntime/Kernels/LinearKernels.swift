@@ -158,7 +158,6 @@ struct GemmKernel: Kernel {
 struct EinsumKernel: Kernel {
     let equation: String
 
-
     struct Plan {
         var operands: [[Character]]
         var output: [Character]

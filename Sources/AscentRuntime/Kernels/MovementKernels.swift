@@ -361,7 +361,6 @@ struct TileKernel: Kernel {
 
 /// Expand: broadcast the input to the broadcast of its shape and the `shape` input.
 struct ExpandKernel: Kernel {
-
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
         let out = outputs[0]

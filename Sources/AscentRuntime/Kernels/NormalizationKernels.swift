@@ -142,7 +142,6 @@ struct SoftmaxKernel: Kernel {
     let axis: Int
     let log: Bool
 
-
     var inPlaceInputs: [Int] { [0] }
 
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
@@ -187,7 +186,6 @@ struct SoftmaxKernel: Kernel {
 /// LpNormalization along `axis`: `x / ‖x‖ₚ` (p 1 or 2); a zero norm gives 0.
 struct LpNormKernel: Kernel {
     let axis: Int, p: Int
-
 
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
@@ -306,7 +304,6 @@ struct RMSNormKernel: Kernel {
 struct MVNKernel: Kernel {
     let axes: [Int]
 
-
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
         try requireFloat(x)
@@ -378,7 +375,6 @@ struct LRNKernel: Kernel {
 /// Hardmax along `axis`: 1 at the first maximum of each slice, 0 elsewhere.
 struct HardmaxKernel: Kernel {
     let axis: Int
-
 
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)

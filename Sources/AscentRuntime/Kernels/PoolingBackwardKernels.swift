@@ -111,20 +111,11 @@ struct PoolGradKernel: Kernel {
         }
     }
 
-    /// How many taps of the window at `o` fall inside the input plus its padding.
-    private func paddedTaps(_ g: WindowGeometry, axis: Int, at o: Int) -> Int {
-        let start = o * g.stride[axis] - g.padBegin[axis]
-        let room = g.input[axis] + g.padEnd[axis] - start
-        let d = g.dilation[axis]
-        return Swift.max(0, Swift.min(g.kernel[axis], (room + d - 1) / d))
-    }
-
-    /// The forward averaging divisor of the window at (zd, zh, zw), as `PoolKernel` computes it.
+    /// The forward averaging divisor of the window at (zd, zh, zw), as `PoolKernel` computes it
+    /// (at least 1: an empty window passes nothing back).
     private func divisor(_ g: WindowGeometry, _ t: (Range<Int>, Range<Int>, Range<Int>), _ zd: Int, _ zh: Int, _ zw: Int) -> Float {
-        if countIncludePad {
-            return Float(paddedTaps(g, axis: 0, at: zd) * paddedTaps(g, axis: 1, at: zh) * paddedTaps(g, axis: 2, at: zw))
-        }
-        return Float(Swift.max(1, t.0.count * t.1.count * t.2.count))
+        let n = g.averagingCount(includePad: countIncludePad, taps: t, at: (zd, zh, zw))
+        return Float(countIncludePad ? n : Swift.max(1, n))
     }
 }
 
@@ -187,7 +178,6 @@ struct GlobalPoolGradKernel: Kernel {
 /// `|x|^(p−1)·sign(x)`. A window whose output is 0 passes nothing (its subgradient at 0).
 struct LpPoolGradKernel: Kernel {
     let forward: LpPoolKernel
-
 
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let dy = try inputs.type(0), x = try inputs.type(1), y = try inputs.type(2)

@@ -51,22 +51,10 @@ struct PoolKernel: Kernel {
         return indices.map { [y, $0] } ?? [y]
     }
 
-    /// How many taps of the window at `o` fall inside the input plus its padding (the
-    /// `count_include_pad` divisor share; a `ceil_mode` window hanging past the padding counts less).
-    private func paddedTaps(_ g: WindowGeometry, axis: Int, at o: Int) -> Int {
-        let start = o * g.stride[axis] - g.padBegin[axis]
-        let room = g.input[axis] + g.padEnd[axis] - start
-        let d = g.dilation[axis]
-        return max(0, min(g.kernel[axis], (room + d - 1) / d))
-    }
-
     /// The averaging divisor of the window at output position (zd, zh, zw).
     @inline(__always)
     private func divisor(_ g: WindowGeometry, _ t: (Range<Int>, Range<Int>, Range<Int>), _ zd: Int, _ zh: Int, _ zw: Int) -> Float {
-        if countIncludePad {
-            return Float(paddedTaps(g, axis: 0, at: zd) * paddedTaps(g, axis: 1, at: zh) * paddedTaps(g, axis: 2, at: zw))
-        }
-        return Float(t.0.count * t.1.count * t.2.count)
+        Float(g.averagingCount(includePad: countIncludePad, taps: t, at: (zd, zh, zw)))
     }
 
     /// Per output position along one axis: the taps inside the input, the input index of tap 0,
@@ -81,7 +69,7 @@ struct PoolKernel: Kernel {
         (0..<g.output[axis]).map { o in
             let taps = g.taps(axis: axis, at: o)
             return AxisWindow(taps: taps, start: o * g.stride[axis] - g.padBegin[axis],
-                              share: countIncludePad ? paddedTaps(g, axis: axis, at: o) : taps.count)
+                              share: countIncludePad ? g.paddedTaps(axis: axis, at: o) : taps.count)
         }
     }
 

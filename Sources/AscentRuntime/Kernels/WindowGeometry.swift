@@ -100,4 +100,21 @@ struct WindowGeometry {
         let hi = last < 0 ? 0 : min(output[axis], last / s + 1)
         return min(lo, output[axis])..<max(min(lo, output[axis]), hi)
     }
+
+    /// How many taps of the window at `o` along `axis` fall inside the input plus its padding (the
+    /// `count_include_pad` divisor share; a `ceil_mode` window hanging past the padding counts less).
+    func paddedTaps(axis: Int, at o: Int) -> Int {
+        let start = o * stride[axis] - padBegin[axis]
+        let room = input[axis] + padEnd[axis] - start
+        let d = dilation[axis]
+        return max(0, min(kernel[axis], (room + d - 1) / d))
+    }
+
+    /// The number of elements an average pool divides the window at output position `o` by: its
+    /// taps inside the input plus padding (`includePad`), or inside the input (`taps`).
+    @inline(__always)
+    func averagingCount(includePad: Bool, taps t: (Range<Int>, Range<Int>, Range<Int>), at o: (Int, Int, Int)) -> Int {
+        if includePad { return paddedTaps(axis: 0, at: o.0) * paddedTaps(axis: 1, at: o.1) * paddedTaps(axis: 2, at: o.2) }
+        return t.0.count * t.1.count * t.2.count
+    }
 }
