@@ -19,8 +19,8 @@ struct TensorType: Hashable, Sendable, CustomStringConvertible {
     var description: String { dtype.rawValue + Shape(shape).description }
 }
 
-/// What a kernel sees of its inputs when computing output types: the concrete type of each
-/// input (nil for an omitted optional input) and, where known, its value.
+/// What a kernel sees of its inputs when it checks them: the concrete type of each input (nil for
+/// an omitted optional input) and, where known, its value.
 ///
 /// At plan time only constants (initializers and folded values) have values; at run time,
 /// for steps whose output types depend on input values, every value is there.
@@ -53,24 +53,20 @@ struct KernelInputs {
     }
 }
 
-/// A forward kernel for one node: built once per session from the node's attributes, then
-/// asked for output types at plan time and run on each call.
+/// A forward kernel for one node: built once per session from the node's attributes, asked at
+/// plan time to check its inputs (the op's IR shape rule gives the output types), and run on each
+/// call.
 protocol Kernel: Sendable {
-    /// The output types for these inputs (one per node output, also for omitted outputs),
-    /// or nil when they depend on an input value that is not known yet.
-    func outputTypes(_ inputs: KernelInputs) throws -> [TensorType]?
-
-    /// Checks the input types the kernel accepts (dtypes, ranks beyond what the shape rule checks)
-    /// and returns the output types it would compute when it computes them itself (transitional:
-    /// the op's shape rule is the rule), else nil.
+    /// Checks what the kernel accepts beyond what the op's shape rule checks (dtypes, ranks,
+    /// parameter sizes, index values it reads), throwing naming the problem; returns nil. Only a
+    /// kernel of an op whose output sizes depend on input data (``OpTraits/dataDependentShape``:
+    /// NonZero, Unique...) returns the output types, computed from the input values (nil while
+    /// those are not known).
     func check(_ inputs: KernelInputs) throws -> [TensorType]?
 
-    /// Computes the outputs. `inputs[i]` is nil for an omitted optional input; `outputs` are
-    /// the types `outputTypes` gave. Allocate results with `context.allocate`.
+    /// Computes the outputs. `inputs[i]` is nil for an omitted optional input; `outputs` are the
+    /// types of the node's outputs. Allocate results with `context.allocate`.
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor]
-
-    /// Output values computable from the input types alone (Shape, Size), or nil.
-    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]?
 
     /// Inputs whose buffer output 0 may take over when the input is not used later and has the
     /// output's byte size: the kernel reads each element of it before writing the same element.
@@ -82,106 +78,74 @@ protocol Kernel: Sendable {
 }
 
 extension Kernel {
-    func check(_ inputs: KernelInputs) throws -> [TensorType]? { try outputTypes(inputs) }
-    func valuesFromTypes(_ inputs: KernelInputs) throws -> [Tensor]? { nil }
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? { nil }
     var inPlaceInputs: [Int] { [] }
     func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? { nil }
 }
 
-/// Builds a kernel from a node, reading and checking its attributes.
-typealias KernelFactory = @Sendable (NodeAttributes) throws -> any Kernel
+/// Builds a kernel from a node: decodes the op's attribute struct and checks what the kernel
+/// supports of it.
+typealias KernelFactory = @Sendable (Node) throws -> any Kernel
 
-/// Every op with a forward kernel, by IR op name. Each kernel family contributes one table.
+/// Every op with a forward kernel. Each kernel family file contributes one table of
+/// `(definition, factory)` pairs (`KernelRegistry.elementwise`, `.convolution`...), keyed here by
+/// the definition's name.
 enum KernelRegistry {
+    /// The family tables, in ``OpRegistry``'s family order (backward primitives after their family).
+    static let families: [[(OpDefinition, KernelFactory)]] = [
+        elementwise, activation, arithmetic, convolution, convolutionBackward, pooling, poolingBackward, linear,
+        normalization, reduction, reductionBackward, movement, movementBackward, constants, indexing, cast,
+        resampling, resamplingBackward, recurrent, attention, quantization, signal, loss, detection,
+    ]
+
+    /// The factories by op name.
     static let factories: [String: KernelFactory] = {
         var all: [String: KernelFactory] = [:]
-        let families: [[String: KernelFactory]] = [
-            UnaryKernels.factories,
-            BinaryKernels.factories,
-            ConvolutionKernels.factories,
-            PoolingKernels.factories,
-            LinearKernels.factories,
-            NormalizationKernels.factories,
-            ShapeKernels.factories,
-            IndexingKernels.factories,
-            ReduceKernels.factories,
-            CastKernels.factories,
-            GradientKernels.factories,
-            MoreKernels.factories,
-            AttentionKernels.factories,
-        ]
-        for family in families {
-            for (op, factory) in family {
-                precondition(all[op] == nil, "kernel \(op) is registered twice")
-                all[op] = factory
-            }
+        for (definition, factory) in families.joined() {
+            precondition(all[definition.name] == nil, "kernel \(definition.name) is registered twice")
+            all[definition.name] = factory
         }
         return all
     }()
 
+    /// The definitions of the ops with a kernel.
+    static var definitions: [OpDefinition] { families.joined().map(\.0) }
+
     /// True when `op` has a kernel.
     static func has(_ op: String) -> Bool { factories[op] != nil }
 
-    /// The kernel for `node`. Throws when the node's attributes are invalid.
+    /// The kernel for `node`. Throws when the node's attributes are invalid or unsupported.
     static func make(_ node: Node) throws -> any Kernel {
         guard let factory = factories[node.op] else {
             throw AscentError.invalid("no kernel for \(node.op)").within("node \(node.label)")
         }
         do {
-            return try factory(NodeAttributes(node))
+            return try factory(node)
         } catch let e as AscentError {
             throw e.context.isEmpty ? e.within("node \(node.label)") : e
         }
     }
 }
 
-/// Typed access to a node's attributes with ONNX defaults; errors name the attribute.
-struct NodeAttributes {
-    let node: Node
-
-    init(_ node: Node) { self.node = node }
-
-    var op: String { node.op }
-    /// How many outputs the node declares, and which are used (non-empty names).
-    var outputCount: Int { node.outputs.count }
-    func usesOutput(_ i: Int) -> Bool { i < node.outputs.count && !node.outputs[i].isEmpty }
-
-    func int(_ name: String, _ value: Int) throws -> Int {
-        guard let a = node.attributes[name] else { return value }
-        guard let v = a.int else { throw mismatch(name, "int", a) }
-        return v
-    }
-    func float(_ name: String, _ value: Float) throws -> Float {
-        guard let a = node.attributes[name] else { return value }
-        guard let v = a.float else { throw mismatch(name, "float", a) }
-        return Float(v)
-    }
-    func string(_ name: String, _ value: String) throws -> String {
-        guard let a = node.attributes[name] else { return value }
-        guard let v = a.string else { throw mismatch(name, "string", a) }
-        return v
-    }
-    func ints(_ name: String) throws -> [Int]? {
-        guard let a = node.attributes[name] else { return nil }
-        if let v = a.ints { return v }
-        if let v = a.int { return [v] }
-        throw mismatch(name, "ints", a)
-    }
-    func tensor(_ name: String) throws -> Tensor? {
-        guard let a = node.attributes[name] else { return nil }
-        guard let v = a.tensor else { throw mismatch(name, "tensor", a) }
-        return v
-    }
-
-    private func mismatch(_ name: String, _ kind: String, _ a: Attribute) -> AscentError {
-        AscentError.invalid("attribute '\(name)' should be \(kind), is \(a.kind)")
-    }
+extension Node {
+    /// True when the node lists output `i` under a name (not omitted).
+    func usesOutput(_ i: Int) -> Bool { i < outputs.count && !outputs[i].isEmpty }
 }
 
-/// Errors kernels throw for bad input data or types; the executor adds the node.
+/// Errors kernels throw for bad input data or types; the executor adds the node (and its op).
 enum KernelError {
-    static func dtype(_ op: String, _ dtype: DType) -> AscentError {
-        AscentError.invalid("\(op) does not support \(dtype.rawValue) tensors")
+    static func dtype(_ dtype: DType) -> AscentError {
+        AscentError.invalid("\(dtype.rawValue) tensors are not supported")
     }
     static func mismatch(_ message: String) -> AscentError { AscentError.invalid(message) }
+}
+
+/// Requires a float32 input.
+func requireFloat(_ t: TensorType) throws {
+    guard t.dtype == .float32 else { throw KernelError.dtype(t.dtype) }
+}
+
+/// Requires a float32 or integer input.
+func requireNumeric(_ t: TensorType) throws {
+    guard t.dtype == .float32 || t.dtype.isInteger else { throw KernelError.dtype(t.dtype) }
 }

@@ -1,23 +1,18 @@
 import AscentIR
 
 extension Program.Step {
-    /// The output types of this step for concrete inputs: what the op's shape rule gives, or, for
-    /// an op whose rule leaves a size open, what its kernel computes from the input values.
-    /// Nil when they depend on data not known yet.
-    ///
-    /// While kernels still carry shape code of their own (`Kernel.outputTypes`), debug builds check
-    /// that the two agree wherever both answer.
+    /// The output types of this step for concrete inputs, after the kernel checked them: what the
+    /// op's shape rule gives, or, for an op whose output sizes depend on input data
+    /// (``OpTraits/dataDependentShape``), what its kernel computes from the input values. Nil when
+    /// they depend on values not known yet.
     func outputTypes(_ known: KernelInputs) throws -> [TensorType]? {
         let fromRule = try ruleTypes(known)
-        let fromKernel = try kernel.check(known)
-        #if DEBUG
-        if let fromRule, let fromKernel, Array(fromKernel.prefix(fromRule.count)) != fromRule {
-            throw AscentError(.internal, "the shape rule of \(node.op) gives \(fromRule), its kernel \(fromKernel)")
+        let fromData = try kernel.check(known)
+        guard definition.traits.contains(.dataDependentShape) else {
+            if fromData != nil { throw AscentError(.internal, "the kernel of \(node.op) gives output types; its shape rule is the rule") }
+            return fromRule
         }
-        #endif
-        // Kernels that still compute their own shapes may want the types of omitted outputs too.
-        if let fromKernel, fromKernel.count > (fromRule?.count ?? 0) { return fromKernel }
-        return fromRule ?? fromKernel
+        return fromRule ?? fromData.map { Array($0.prefix(node.outputs.count)) }
     }
 
     /// The outputs of a ``OpTraits/readsTypeOnly`` op (Shape, Size) from its inputs' types.

@@ -44,4 +44,11 @@ import Testing
         let missing = OpRegistry.definitions.keys.filter { $0 != Node.unsupportedOp && !KernelRegistry.has($0) }.sorted()
         #expect(missing.isEmpty, "ops without a kernel: \(missing)")
     }
+
+    /// Every kernel is registered for an op the IR defines (one the registry lists, not a stray definition).
+    @Test func everyKernelIsForADefinedOp() {
+        let defined = Set(OpRegistry.all)
+        let stray = KernelRegistry.definitions.filter { !defined.contains($0) }.map(\.description)
+        #expect(stray.isEmpty, "kernels of ops the registry does not list: \(stray)")
+    }
 }

@@ -184,7 +184,13 @@ public struct GeluAttributes: OpAttributes {
     public static let specs: [AttributeSpec] = [.string("approximate", "none")]
     /// `approximate = "tanh"`: `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`; else the exact erf form.
     public let tanhApproximation: Bool
-    public init(_ a: AttributeReader) throws { tanhApproximation = try a.choice("approximate", ["none", "tanh"]) == "tanh" }
+    public init(_ a: AttributeReader) throws {
+        let approximate = try a.string("approximate")
+        guard approximate == "none" || approximate == "tanh" else {
+            throw AscentError.invalid("\(a.node.op) approximate '\(approximate)' is not 'none' or 'tanh'")
+        }
+        tanhApproximation = approximate == "tanh"
+    }
 }
 
 public struct ShrinkAttributes: OpAttributes {

@@ -15,6 +15,7 @@ extension OpDefinition {
             guard qs.rank == ks.rank, ks.rank == vs.rank, qs.rank == 3 || qs.rank == 4 else {
                 throw ctx.error("Q, K and V must all be 3-D or all 4-D, are \(qs), \(ks), \(vs)")
             }
+            if let p = ctx.shape(4), p.rank != 4 { throw ctx.error("past_key \(p) must be 4-D") }
             let past = ctx.shape(4)?.dims[2] ?? .known(0)
             var y: Shape, presentK: Shape, presentV: Shape, qk: Shape
             if qs.rank == 4 {

@@ -266,6 +266,7 @@ public struct DeformConvAttributes: OpAttributes {
         strides = try a.ints("strides")
         group = try a.int("group")
         offsetGroup = try a.int("offset_group")
+        guard group >= 1, offsetGroup >= 1 else { throw AscentError.invalid("group \(group) and offset_group \(offsetGroup) must be positive") }
     }
 }
 

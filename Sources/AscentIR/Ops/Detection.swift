@@ -37,6 +37,9 @@ public struct TfIdfAttributes: OpAttributes {
         minGram = try a.int("min_gram_length")
         maxGram = try a.int("max_gram_length")
         maxSkip = try a.int("max_skip_count")
+        guard minGram >= 1, maxGram >= minGram, maxSkip >= 0 else {
+            throw AscentError.invalid("gram lengths \(minGram)...\(maxGram) or skip count \(maxSkip) are invalid")
+        }
         mode = try a.choice("mode", ["TF", "IDF", "TFIDF"])
         guard !a.given("pool_strings") else { throw AscentError.invalid("string pools are not supported") }
         pool = try a.ints("pool_int64s") ?? []

@@ -11,6 +11,7 @@ extension OpDefinition {
             guard let data = ctx.input(0) else { return [nil] }
             try requireIndices(ctx, 1)
             guard let ds = data.shape, let isShape = ctx.shape(1) else { return [ValueType(data.dtype, nil)] }
+            guard ds.rank >= 1 else { throw ctx.error("cannot gather from a scalar") }
             let axis = try ShapeRules.axis(try ctx.attributes(GatherAttributes.self).axis, rank: ds.rank)
             return [ValueType(data.dtype, Shape(Array(ds.dims[..<axis]) + isShape.dims + Array(ds.dims[(axis + 1)...])))]
         },

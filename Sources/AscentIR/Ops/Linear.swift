@@ -181,12 +181,9 @@ public struct EinsumAttributes: OpAttributes {
             for l in labels {
                 if l == "." {
                     let n = s.rank - explicit
+                    // Ellipses of different ranks broadcast right-aligned, as NumPy does.
                     let dims = Array(s.dims[axis..<(axis + n)])
-                    if let e = ellipsis, e.count != n { ellipsis = nil } else if let e = ellipsis {
-                        ellipsis = try ShapeRules.broadcast(Shape(e), Shape(dims)).dims
-                    } else {
-                        ellipsis = dims
-                    }
+                    ellipsis = try ellipsis.map { try ShapeRules.broadcast(Shape($0), Shape(dims)).dims } ?? dims
                     axis += n
                 } else {
                     let d = s.dims[axis]
@@ -203,7 +200,7 @@ public struct EinsumAttributes: OpAttributes {
         }
         var out: [Dim] = []
         for l in output.replacingOccurrences(of: "...", with: ".") {
-            if l == "." { guard let e = ellipsis else { return nil }; out += e } else {
+            if l == "." { out += ellipsis ?? [] } else {
                 guard let d = sizes[l] else { throw AscentError.invalid("output label '\(l)' is not in any operand") }
                 out.append(d)
             }

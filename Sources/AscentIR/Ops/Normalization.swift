@@ -233,14 +233,19 @@ extension OpDefinition {
 }
 
 public struct BatchNormalizationAttributes: OpAttributes {
-    public static let specs: [AttributeSpec] = [.float("epsilon", 1e-5), .float("momentum", 0.9), .int("axis", 1)]
+    public static let specs: [AttributeSpec] = [
+        .float("epsilon", 1e-5), .float("momentum", 0.9), .int("axis", 1), .int("training_mode", 0),
+    ]
     public let epsilon: Float, momentum: Float
+    /// BatchNormalization-14's training mode (batch statistics, running-statistics outputs).
+    public let trainingMode: Bool
     /// The channel axis: 1 in ONNX files; an Ascent extension lets Keras's channels-last use −1.
     public let axis: Int
     public init(_ a: AttributeReader) throws {
         epsilon = try a.float("epsilon")
         momentum = try a.float("momentum")
         axis = try a.int("axis")
+        trainingMode = try a.bool("training_mode")
     }
 }
 

@@ -7,12 +7,61 @@ extension OpDefinition {
         onnx: ONNXHistory([17, 20], changes: [.inputAdded(2, since: 20)]),
         shape: { ctx in
             guard let x = ctx.input(0) else { return [nil] }
-            return [ValueType(x.dtype, x.shape.map { Shape(Array(repeating: Dim.unknown, count: $0.rank)) })]
+            guard let s = x.shape else { return [ValueType(x.dtype, nil)] }
+            let unknown = [ValueType(x.dtype, Shape(Array(repeating: Dim.unknown, count: s.rank)))]
+            guard s.rank >= 2 else { throw ctx.error("DFT input \(s) must end in 1 or 2") }
+            if let c = s.dims[s.rank - 1].value, c != 1, c != 2 { throw ctx.error("DFT input \(s) must end in 1 or 2") }
+            let a = try ctx.attributes(DFTAttributes.self)
+            // The axis: input 2 (DFT-20) or the DFT-17 attribute, −2 by default.
+            var axis = a.axis ?? -2
+            if ctx.has(2) {
+                guard let v = ctx.ints(2) else { return unknown }
+                axis = v.first ?? axis
+            }
+            axis = ((axis % s.rank) + s.rank) % s.rank
+            guard axis < s.rank - 1 else { throw ctx.error("DFT axis \(axis) is the complex axis") }
+            // The signal length: dft_length, or the axis (its one-sided spectrum's full length for an inverse).
+            var length = a.inverse && a.onesided ? (s.dims[axis] - .known(1)) * .known(2) : s.dims[axis]
+            if ctx.has(1) {
+                guard let v = ctx.dims(1) else { return unknown }
+                length = v.first ?? length
+            }
+            if let n = length.value, n < 1 { throw ctx.error("dft_length \(n) is not positive") }
+            var dims = s.dims
+            if a.inverse && a.onesided {
+                dims[axis] = length
+                dims[s.rank - 1] = .known(1)
+            } else {
+                dims[axis] = !a.inverse && a.onesided ? length.floorDivided(by: 2) + .known(1) : length
+                dims[s.rank - 1] = .known(2)
+            }
+            return [ValueType(x.dtype, Shape(dims))]
         })
 
+    /// `STFT(signal [B, L, 1 or 2], frame_step, window?, frame_length?)`: `[B, frames, bins, 2]` with
+    /// `frames = 1 + (L − frame_length) / frame_step` and `bins` the frame length (one-sided: half + 1).
     public static let stft: OpDefinition = OpDefinition(
         "STFT", inputs: 2...4, attributes: STFTAttributes.self, onnx: ONNXHistory([17]),
-        shape: { ctx in [ValueType(.float32, Shape([ctx.shape(0)?.dims.first ?? .unknown, .unknown, .unknown, .known(2)]))] })
+        shape: { ctx in
+            let onesided = try ctx.attributes(STFTAttributes.self).onesided
+            let s = ctx.shape(0)
+            if let s, s.rank != 3 || (s.dims[2].value.map { $0 != 1 && $0 != 2 } ?? false) {
+                throw ctx.error("signal \(s) must be [batch, length, 1 or 2]")
+            }
+            // The frame length: input 3, else the window's length.
+            var length = Dim.unknown
+            if ctx.has(3) {
+                length = ctx.dims(3)?.first ?? .unknown
+            } else if ctx.has(2) {
+                length = ctx.shape(2)?.dims.first ?? .unknown
+            }
+            var frames = Dim.unknown
+            if let s, let step = ctx.ints(1)?.first, step >= 1 {
+                frames = (s.dims[1] - length).floorDivided(by: step) + .known(1)
+            }
+            let bins = onesided ? length.floorDivided(by: 2) + .known(1) : length
+            return [ValueType(.float32, Shape([s?.dims[0] ?? .unknown, frames, bins, .known(2)]))]
+        })
 
     public static let hannWindow: OpDefinition = window("HannWindow")
     public static let hammingWindow: OpDefinition = window("HammingWindow")

@@ -1,0 +1,167 @@
+import AscentIR
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Kernels of the type conversions (Ops/Cast.swift): Cast, CastLike, BitCast.
+
+/// Cast between float32/float16/float64/int8/int16/int32/int64/uint8/bool, to the `to` type. Floats to integers truncate toward zero (saturating;
+/// NaN gives 0); integers to narrower integers wrap, as C casts do; anything to bool is `x != 0`.
+struct CastKernel: Kernel {
+    let to: DType
+
+    static let supported: Set<DType> = [.float32, .float16, .float64, .int8, .int16, .int32, .int64, .uint8, .bool]
+
+    init(to: DType) throws {
+        guard CastKernel.supported.contains(to) else { throw AscentError.invalid("cast to \(to.rawValue) is not supported") }
+        self.to = to
+    }
+
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let x = try inputs.type(0)
+        guard CastKernel.supported.contains(x.dtype) else { throw KernelError.dtype(x.dtype) }
+        return nil
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        if x.dtype == to { return [x] }
+        let y = context.allocate(outputs[0])
+        let n = x.count, src = x.rawPointer, dst = y.rawPointer
+        if to == .bool {
+            let out = dst.assumingMemoryBound(to: UInt8.self)
+            switch x.dtype {
+            case .float32: each(src, Float.self, n) { out[$0] = $1 != 0 ? 1 : 0 }
+            case .float64: each(src, Double.self, n) { out[$0] = $1 != 0 ? 1 : 0 }
+            case .float16: each(src, Float16.self, n) { out[$0] = $1 != 0 ? 1 : 0 }
+            default: readIntegers(src, x.dtype, n) { out[$0] = $1 != 0 ? 1 : 0 }
+            }
+        } else if to.isFloatingPoint {
+            switch x.dtype {
+            case .float32: each(src, Float.self, n) { write(dst, to, $0, Double($1)) }
+            case .float64: each(src, Double.self, n) { write(dst, to, $0, $1) }
+            case .float16: each(src, Float16.self, n) { write(dst, to, $0, Double($1)) }
+            default: readIntegers(src, x.dtype, n) { write(dst, to, $0, Double($1)) }
+            }
+        } else {
+            switch x.dtype {
+            case .float32: each(src, Float.self, n) { writeInteger(dst, to, $0, CastKernel.truncate(Double($1))) }
+            case .float64: each(src, Double.self, n) { writeInteger(dst, to, $0, CastKernel.truncate($1)) }
+            case .float16: each(src, Float16.self, n) { writeInteger(dst, to, $0, CastKernel.truncate(Double($1))) }
+            default: readIntegers(src, x.dtype, n) { writeInteger(dst, to, $0, $1) }
+            }
+        }
+        return [y]
+    }
+
+    static func truncate(_ v: Double) -> Int64 {
+        guard v.isFinite else { return 0 }
+        if v >= 9.2e18 { return .max }
+        if v <= -9.2e18 { return .min }
+        return Int64(v.rounded(.towardZero))
+    }
+}
+
+@inline(__always)
+private func each<T>(_ p: UnsafeMutableRawPointer, _: T.Type, _ n: Int, _ body: (Int, T) -> Void) {
+    let s = p.assumingMemoryBound(to: T.self)
+    for i in 0..<n { body(i, s[i]) }
+}
+
+/// Reads integer or bool elements as Int64.
+private func readIntegers(_ p: UnsafeMutableRawPointer, _ dtype: DType, _ n: Int, _ body: (Int, Int64) -> Void) {
+    switch dtype {
+    case .int64: each(p, Int64.self, n) { body($0, $1) }
+    case .int32: each(p, Int32.self, n) { body($0, Int64($1)) }
+    case .int16: each(p, Int16.self, n) { body($0, Int64($1)) }
+    case .int8: each(p, Int8.self, n) { body($0, Int64($1)) }
+    default: each(p, UInt8.self, n) { body($0, Int64($1)) }
+    }
+}
+
+@inline(__always)
+private func write(_ p: UnsafeMutableRawPointer, _ dtype: DType, _ i: Int, _ v: Double) {
+    switch dtype {
+    case .float32: p.assumingMemoryBound(to: Float.self)[i] = Float(v)
+    case .float64: p.assumingMemoryBound(to: Double.self)[i] = v
+    default: p.assumingMemoryBound(to: Float16.self)[i] = Float16(Float(v))
+    }
+}
+
+@inline(__always)
+private func writeInteger(_ p: UnsafeMutableRawPointer, _ dtype: DType, _ i: Int, _ v: Int64) {
+    switch dtype {
+    case .int64: p.assumingMemoryBound(to: Int64.self)[i] = v
+    case .int32: p.assumingMemoryBound(to: Int32.self)[i] = Int32(truncatingIfNeeded: v)
+    case .int16: p.assumingMemoryBound(to: Int16.self)[i] = Int16(truncatingIfNeeded: v)
+    case .int8: p.assumingMemoryBound(to: Int8.self)[i] = Int8(truncatingIfNeeded: v)
+    default: p.assumingMemoryBound(to: UInt8.self)[i] = UInt8(truncatingIfNeeded: v)
+    }
+}
+
+/// CastLike(x, like): x cast to like's type (the Cast kernel's conversions).
+struct CastLikeKernel: Kernel {
+    func cast(_ to: DType) throws -> CastKernel { try CastKernel(to: to) }
+
+    func check(_ inputs: KernelInputs) throws -> [TensorType]? {
+        let x = try inputs.type(0), like = try inputs.type(1)
+        return try cast(like.dtype).check(KernelInputs(types: [x], values: [inputs.value(0)]))
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        try cast(outputs[0].dtype).run([inputs[0]], outputs: outputs, context: context)
+    }
+}
+
+/// BitCast(x, to): the bits of each element reinterpreted as type `to` of the same width. Works on
+/// the bits the imported values still carry: same-width types directly, float64 targets from int64
+/// (rounded to float32), and unsigned 16/32/64-bit types (held as int64) by truncating or
+/// zero-extending to their width.
+struct BitCastKernel: Kernel {
+    let code: Int, target: DType
+    /// The width in bytes of ONNX type `code` (`target` is its imported form: floating types as
+    /// float32, unsigned 16/32/64-bit integers as int64).
+    let width: Int
+
+    init(_ a: BitCastAttributes) {
+        code = a.code
+        target = a.to
+        switch code {
+        case 4, 10, 16: width = 2
+        case 12: width = 4
+        case 11, 13: width = 8
+        default: width = a.to.byteSize
+        }
+    }
+
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        let y = context.allocate(outputs[0])
+        let n = x.count
+        if code == 11 {
+            guard x.dtype == .int64 else { throw AscentError.invalid("bitcast of \(x.dtype.rawValue) to float64 is not supported") }
+            let s = x.pointer(Int64.self), o = y.mutableFloats
+            for i in 0..<n { o[i] = Float(Double(bitPattern: UInt64(bitPattern: s[i]))) }
+        } else if target == .int64 && width < 8 {
+            // Unsigned target held as int64: the source's low `width` bytes, zero-extended.
+            let v = integerValues(x), mask: Int64 = (1 << (8 * width)) - 1
+            storeIntegers(v.map { $0 & mask }, into: y)
+        } else if x.dtype.byteSize == target.byteSize && width == target.byteSize {
+            y.rawPointer.copyMemory(from: x.rawPointer, byteCount: x.byteCount)
+        } else if x.dtype == .int64 && target.isInteger && width == target.byteSize {
+            // An unsigned source held as int64, cast to a signed type of its width: the low bits.
+            storeIntegers(x.int64s(), into: y)
+        } else {
+            throw AscentError.invalid("bitcast of \(x.dtype.rawValue) to type code \(code) is not supported")
+        }
+        return [y]
+    }
+}
+
+extension KernelRegistry {
+    static let cast: [(OpDefinition, KernelFactory)] = [
+        (.cast, { try CastKernel(to: try CastAttributes($0).to) }),
+        (.castLike, { _ in CastLikeKernel() }),
+        (.bitCast, { BitCastKernel(try BitCastAttributes($0)) }),
+    ]
+}
