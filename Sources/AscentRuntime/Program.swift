@@ -86,7 +86,7 @@ final class Program: Sendable {
                     g.nodes[i].attributes[key] = .tensor(t.converted(to: .float32))
                 }
             }
-            if g.nodes[i].op == "Cast", g.nodes[i].attributes["to"]?.int == DType.float64.onnxCode {
+            if g.nodes[i].is(.cast), g.nodes[i].attributes["to"]?.int == DType.float64.onnxCode {
                 g.nodes[i].attributes["to"] = .int(DType.float32.onnxCode)
             }
         }

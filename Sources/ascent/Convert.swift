@@ -54,7 +54,7 @@ extension Ascent {
                     } catch let e as AscentError {
                         throw e.file == nil ? e.inFile(model.model) : e
                     }
-                    let transposes = summary.ops["Transpose"] ?? 0
+                    let transposes = summary.ops[OpDefinition.transpose.name] ?? 0
                     let external = sidecar.map { ", \(summary.externalInitializers) of them in \($0)" } ?? ""
                     emit("wrote \(output) (ONNX opset \(summary.opset), \(summary.nodes) nodes, "
                          + "\(transposes) transpose\(transposes == 1 ? "" : "s"), "
