@@ -291,7 +291,7 @@ enum ONNXConformance {
                 if worst == nil || !(excess <= worst!.excess) { worst = (i, excess.isNaN ? .infinity : excess) }
             }
             guard let worst else { return nil }
-            return "\(bad) of \(b.count) values differ, e.g. at \(position(worst.index, expected.shape)): "
+            return "\(bad) of \(b.count) values differ, e.g. at \(Closeness.index(worst.index, in: expected.shape)): "
                 + "\(format(a[worst.index])) vs \(format(b[worst.index]))"
         }
         let a = actual.dtype == .bool ? actual.doubles().map { Int64($0) } : actual.int64s()
@@ -302,16 +302,7 @@ enum ONNXConformance {
             if first == nil { first = i }
         }
         guard let first else { return nil }
-        return "\(bad) of \(b.count) values differ, e.g. at \(position(first, expected.shape)): \(a[first]) vs \(b[first])"
-    }
-
-    static func position(_ flat: Int, _ shape: [Int]) -> String {
-        var index: [Int] = [], rest = flat
-        for size in shape.reversed() {
-            index.append(size > 0 ? rest % size : 0)
-            rest = size > 0 ? rest / size : 0
-        }
-        return "[" + index.reversed().map(String.init).joined(separator: ",") + "]"
+        return "\(bad) of \(b.count) values differ, e.g. at \(Closeness.index(first, in: expected.shape)): \(a[first]) vs \(b[first])"
     }
 
     static func format(_ x: Double) -> String {
