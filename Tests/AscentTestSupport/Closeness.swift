@@ -8,9 +8,9 @@ import Testing
 /// Forms, each with its own `expect…` wrapper that records an issue at the caller:
 /// - ``elementwise(_:_:rtol:atol:dtypes:)``: `|a − e| ≤ atol + rtol·|e|` for every element
 ///   (NumPy's `isclose`), integers and booleans compared exactly unless a tolerance allows more;
-/// - ``scaled(_:_:tolerance:dtypes:)``: `max |a − e| ≤ tolerance · max(1, max |e|)` (the bar of
+/// - ``scaled(_:_:tolerance:floor:dtypes:)``: `max |a − e| ≤ tolerance · max(1, max |e|)` (the bar of
 ///   the Keras import and ONNX export claims), the scale taken over the finite reference values;
-/// - ``relativeL2(_:_:atMost:dtypes:)``: `‖a − e‖₂ ≤ bound · ‖e‖₂` (gradients, whole images);
+/// - ``relativeL2(_:_:atMost:floor:dtypes:)``: `‖a − e‖₂ ≤ bound · ‖e‖₂` (gradients, whole images);
 /// - ``ulps(_:_:atMost:dtypes:)``: at most N representable values apart, in the tensor's own
 ///   floating-point format.
 public enum Closeness {
@@ -61,12 +61,15 @@ public enum Closeness {
                         + pairs.at(worst.index) + ", limit \(format(limit))", measured: measured)
     }
 
-    /// `max |a − e| ≤ tolerance · max(1, max |e|)`, the maximum of |e| over finite elements;
-    /// `measured` is `max |a − e| / max(1, max |e|)`.
-    public static func scaled(_ actual: Tensor, _ expected: Tensor, tolerance: Double, dtypes: DTypes = .exact) -> Report {
+    /// `max |a − e| ≤ tolerance · max(floor, max |e|)`, the maximum of |e| over finite elements;
+    /// `measured` is `max |a − e| / max(floor, max |e|)`. The floor is 1 unless a test says otherwise.
+    /// Integer and boolean tensors are compared exactly.
+    public static func scaled(_ actual: Tensor, _ expected: Tensor, tolerance: Double, floor: Double = 1,
+                              dtypes: DTypes = .exact) -> Report {
         if let problem = kindMismatch(actual, expected, dtypes) { return Report(mismatch: problem, measured: .infinity) }
+        guard expected.dtype.isFloatingPoint else { return elementwise(actual, expected, rtol: 0, atol: 0) }
         let pairs = Pairs(actual, expected)
-        var scale = 1.0
+        var scale = floor
         for i in 0..<pairs.count where pairs[i].1.isFinite { scale = max(scale, abs(pairs[i].1)) }
         var worst: (index: Int, diff: Double)?
         for i in 0..<pairs.count {
@@ -77,13 +80,16 @@ public enum Closeness {
         let measured = worst.diff / scale
         if worst.diff <= tolerance * scale { return Report(mismatch: nil, measured: measured) }
         return Report(mismatch: "max |actual − expected| \(format(worst.diff)) over the limit \(format(tolerance * scale)) "
-                        + "(\(tolerance) × max(1, max |expected|) = \(tolerance) × \(format(scale))); worst " + pairs.at(worst.index),
+                        + "(\(tolerance) × max(\(floor), max |expected|) = \(tolerance) × \(format(scale))); worst " + pairs.at(worst.index),
                       measured: measured)
     }
 
-    /// `‖a − e‖₂ ≤ bound · ‖e‖₂`. Elements where both are NaN or the same infinity count as equal;
-    /// any other non-finite element makes the error infinite.
-    public static func relativeL2(_ actual: Tensor, _ expected: Tensor, atMost bound: Double, dtypes: DTypes = .exact) -> Report {
+    /// `‖a − e‖₂ ≤ bound · max(‖e‖₂, floor)` (floor 0 unless a test says otherwise: a reference
+    /// that is zero in exact arithmetic is compared against the size of its neighbours). Elements
+    /// where both are NaN or the same infinity count as equal; any other non-finite element makes
+    /// the error infinite. `measured` is `‖a − e‖ / max(‖e‖, floor)`.
+    public static func relativeL2(_ actual: Tensor, _ expected: Tensor, atMost bound: Double, floor: Double = 0,
+                                  dtypes: DTypes = .exact) -> Report {
         if let problem = kindMismatch(actual, expected, dtypes) { return Report(mismatch: problem, measured: .infinity) }
         let pairs = Pairs(actual, expected)
         var difference = 0.0, size = 0.0
@@ -94,9 +100,10 @@ public enum Closeness {
             difference += diff * diff
             if worst == nil || diff > worst!.diff { worst = (i, diff) }
         }
-        let error = difference == 0 ? 0 : (difference / size).squareRoot()
+        let error = difference == 0 ? 0 : difference.squareRoot() / max(size.squareRoot(), floor)
         if error <= bound { return Report(mismatch: nil, measured: error) }
-        var text = "relative L2 error \(format(error)) over \(bound) (‖expected‖ \(format(size.squareRoot())))"
+        var text = "relative L2 error \(format(error)) over \(bound) (‖expected‖ \(format(size.squareRoot()))"
+            + (floor > 0 ? ", floor \(format(floor)))" : ")")
         if let worst { text += "; worst " + pairs.at(worst.index) }
         return Report(mismatch: text, measured: error)
     }
@@ -123,6 +130,11 @@ public enum Closeness {
         return Report(mismatch: "\(bad) of \(pairs.count) elements more than \(bound) ULPs apart; worst "
                         + pairs.at(worst.index) + " (\(worst.distance == .max ? "unmatched NaN or infinity" : "\(worst.distance) ULPs"))",
                       measured: measured)
+    }
+
+    /// `‖t‖₂` over the finite elements.
+    public static func l2Norm(_ t: Tensor) -> Double {
+        t.doubles().reduce(0) { $1.isFinite ? $0 + $1 * $1 : $0 }.squareRoot()
     }
 
     // MARK: - Pieces
@@ -233,20 +245,22 @@ public func expectClose(_ actual: Tensor?, _ expected: Tensor, rtol: Double, ato
     record(actual.map { Closeness.elementwise($0, expected, rtol: rtol, atol: atol, dtypes: dtypes) }, what(), sourceLocation)
 }
 
-/// Records an issue when `max |a − e| > tolerance · max(1, max |e|)`; see ``Closeness/scaled(_:_:tolerance:dtypes:)``.
+/// Records an issue when `max |a − e| > tolerance · max(floor, max |e|)` (floor 1);
+/// see ``Closeness/scaled(_:_:tolerance:floor:dtypes:)``.
 @discardableResult
-public func expectClose(_ actual: Tensor?, _ expected: Tensor, scaledTolerance tolerance: Double,
+public func expectClose(_ actual: Tensor?, _ expected: Tensor, scaledTolerance tolerance: Double, floor: Double = 1,
                         dtypes: Closeness.DTypes = .exact, _ what: @autoclosure () -> String = "",
                         sourceLocation: SourceLocation = #_sourceLocation) -> Closeness.Report {
-    record(actual.map { Closeness.scaled($0, expected, tolerance: tolerance, dtypes: dtypes) }, what(), sourceLocation)
+    record(actual.map { Closeness.scaled($0, expected, tolerance: tolerance, floor: floor, dtypes: dtypes) }, what(), sourceLocation)
 }
 
-/// Records an issue when `‖a − e‖ > bound · ‖e‖`; see ``Closeness/relativeL2(_:_:atMost:dtypes:)``.
+/// Records an issue when `‖a − e‖ > bound · max(‖e‖, floor)` (floor 0);
+/// see ``Closeness/relativeL2(_:_:atMost:floor:dtypes:)``.
 @discardableResult
-public func expectRelativeL2(_ actual: Tensor?, _ expected: Tensor, atMost bound: Double,
+public func expectRelativeL2(_ actual: Tensor?, _ expected: Tensor, atMost bound: Double, floor: Double = 0,
                              dtypes: Closeness.DTypes = .exact, _ what: @autoclosure () -> String = "",
                              sourceLocation: SourceLocation = #_sourceLocation) -> Closeness.Report {
-    record(actual.map { Closeness.relativeL2($0, expected, atMost: bound, dtypes: dtypes) }, what(), sourceLocation)
+    record(actual.map { Closeness.relativeL2($0, expected, atMost: bound, floor: floor, dtypes: dtypes) }, what(), sourceLocation)
 }
 
 /// Records an issue when an element is more than `bound` ULPs away; see ``Closeness/ulps(_:_:atMost:dtypes:)``.
@@ -256,35 +270,46 @@ public func expectULPs(_ actual: Tensor?, _ expected: Tensor, atMost bound: UInt
     record(actual.map { Closeness.ulps($0, expected, atMost: bound) }, what(), sourceLocation)
 }
 
-/// Elementwise closeness of two arrays (or two single values): the arrays become rank-1 tensors
-/// of their element type, so the dtype rule is the same.
+/// The array forms: two arrays (or two single values) become rank-1 tensors of their element
+/// type, so the same dtype rule holds; a count mismatch fails.
 @discardableResult
 public func expectClose<T: TensorScalar>(_ actual: [T], _ expected: [T], rtol: Double, atol: Double,
                                          _ what: @autoclosure () -> String = "",
                                          sourceLocation: SourceLocation = #_sourceLocation) -> Closeness.Report {
-    let report = actual.count == expected.count
-        ? Closeness.elementwise(Tensor(shape: [actual.count], scalars: actual), Tensor(shape: [expected.count], scalars: expected),
-                                rtol: rtol, atol: atol)
-        : Closeness.Report(mismatch: "\(actual.count) elements, expected \(expected.count)", measured: .infinity)
-    return record(report, what(), sourceLocation)
+    record(vectors(actual, expected) { Closeness.elementwise($0, $1, rtol: rtol, atol: atol) }, what(), sourceLocation)
 }
 
 @discardableResult
 public func expectClose<T: TensorScalar>(_ actual: T, _ expected: T, rtol: Double, atol: Double,
                                          _ what: @autoclosure () -> String = "",
                                          sourceLocation: SourceLocation = #_sourceLocation) -> Closeness.Report {
-    record(Closeness.elementwise(Tensor(scalar: actual), Tensor(scalar: expected), rtol: rtol, atol: atol), what(), sourceLocation)
+    record(vectors([actual], [expected]) { Closeness.elementwise($0, $1, rtol: rtol, atol: atol) }, what(), sourceLocation)
 }
 
-/// Relative L2 error of two arrays of the same element type.
+@discardableResult
+public func expectClose<T: TensorScalar>(_ actual: [T], _ expected: [T], scaledTolerance tolerance: Double, floor: Double = 1,
+                                         _ what: @autoclosure () -> String = "",
+                                         sourceLocation: SourceLocation = #_sourceLocation) -> Closeness.Report {
+    record(vectors(actual, expected) { Closeness.scaled($0, $1, tolerance: tolerance, floor: floor) }, what(), sourceLocation)
+}
+
+@discardableResult
+public func expectClose<T: TensorScalar>(_ actual: T, _ expected: T, scaledTolerance tolerance: Double, floor: Double = 1,
+                                         _ what: @autoclosure () -> String = "",
+                                         sourceLocation: SourceLocation = #_sourceLocation) -> Closeness.Report {
+    record(vectors([actual], [expected]) { Closeness.scaled($0, $1, tolerance: tolerance, floor: floor) }, what(), sourceLocation)
+}
+
 @discardableResult
 public func expectRelativeL2<T: TensorScalar>(_ actual: [T], _ expected: [T], atMost bound: Double,
                                               _ what: @autoclosure () -> String = "",
                                               sourceLocation: SourceLocation = #_sourceLocation) -> Closeness.Report {
-    let report = actual.count == expected.count
-        ? Closeness.relativeL2(Tensor(shape: [actual.count], scalars: actual), Tensor(shape: [expected.count], scalars: expected), atMost: bound)
-        : Closeness.Report(mismatch: "\(actual.count) elements, expected \(expected.count)", measured: .infinity)
-    return record(report, what(), sourceLocation)
+    record(vectors(actual, expected) { Closeness.relativeL2($0, $1, atMost: bound) }, what(), sourceLocation)
+}
+
+private func vectors<T: TensorScalar>(_ a: [T], _ e: [T], _ compare: (Tensor, Tensor) -> Closeness.Report) -> Closeness.Report {
+    guard a.count == e.count else { return Closeness.Report(mismatch: "\(a.count) elements, expected \(e.count)", measured: .infinity) }
+    return compare(Tensor(shape: [a.count], scalars: a), Tensor(shape: [e.count], scalars: e))
 }
 
 private func record(_ report: Closeness.Report?, _ what: String, _ location: SourceLocation) -> Closeness.Report {

@@ -26,4 +26,16 @@ public enum TestPaths {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
+
+    /// The names in `Fixtures/<relative>` (sorted, hidden files left out). When the folder cannot
+    /// be listed the one name returned says so — `<cannot list Fixtures/x: …>` — so a test that
+    /// takes its cases from the listing fails on it instead of running no case at all.
+    public static func list(_ relative: String) -> [String] {
+        do {
+            let names = try FileManager.default.contentsOfDirectory(atPath: fixture(relative).path)
+            return names.filter { !$0.hasPrefix(".") }.sorted()
+        } catch {
+            return ["<cannot list Fixtures/\(relative): \(error.localizedDescription)>"]
+        }
+    }
 }

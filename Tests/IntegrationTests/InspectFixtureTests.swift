@@ -100,7 +100,7 @@ enum ONNXFixtureFiles {
         }
         var out: [KerasFile] = []
         let root = TestPaths.fixture("keras").path
-        for name in ((try? fm.contentsOfDirectory(atPath: root)) ?? []).sorted() {
+        for name in TestPaths.list("keras") {
             guard let count = json("keras/\(name)/meta.json")["count_params"] as? Int else { continue }
             for file in ["model.h5", "model.keras", "model_keras2.h5"] {
                 if let p = path("keras/\(name)/\(file)") { out.append(KerasFile(arguments: [p], countParams: count)) }
