@@ -66,6 +66,10 @@ import Testing
         r["ok"] as? Bool == true ? nil : "\(r["error"] ?? "") \(r["outputs"] ?? "")"
     }
 
+    /// README (convert): ONNX fixtures sent through `.ascent` and back give onnxruntime's outputs
+    /// on the original within 2e-6 (× max(1, max |reference|)).
+    static let roundTripTolerance = 2e-6
+
     @Test func fixturesAreThere() {
         #expect(Self.models.count >= 11)
         #expect(Self.models.contains { $0.name == "mobilenetv2" && $0.file.hasSuffix("model.keras") })
@@ -226,22 +230,33 @@ import Testing
             for output in graph.outputs {
                 expectClose(back[output.name], try #require(ours[output.name]), scaledTolerance: 1e-6, "\(file) \(output.name): imported back")
             }
-            cases.append(["model": exported, "reference": TestPaths.fixture(file).path, "inputs": inputs, "also": also])
+            // The README's claim: onnxruntime on the export gives its outputs on the original within
+            // 2e-6 (× max(1, max |reference|)); Ascent's own run of the file within the 1e-4 of the
+            // onnxruntime cross-check.
+            cases.append(["model": exported, "reference": TestPaths.fixture(file).path, "inputs": inputs, "also": also,
+                          "tolerance": Self.roundTripTolerance, "also_tolerance": ONNXRuntimeCrossCheckTests.tolerance])
         }
         // onnxruntime 1.32 has no kernels for these opset 5/6 forms, and onnx.version_converter cannot
-        // upgrade them: for them onnxruntime on the export is compared with Ascent's run.
+        // upgrade them: their reference is NumPy computing the node as the ONNX spec defines it.
         let unrunnable: Set<String> = ["onnx/opsets/add6_broadcast/model.onnx", "onnx/opsets/cast5/model.onnx"]
         for (file, r) in zip(files, try Self.check(cases, in: dir)) {
-            #expect(Self.failure(r) == nil, "\(file): \(Self.failure(r) ?? "") \(r["also"] ?? "")")
+            // Outputs whose dtype Ascent does not keep yet fail as known issues (issue 11).
+            let entries = ((r["outputs"] as? [[String: Any]]) ?? []) + ((r["also"] as? [[String: Any]]) ?? [])
+            let failing = Set(entries.filter { $0["ok"] as? Bool != true }.compactMap { $0["name"] as? String })
+            let stem = String(file.dropLast(5))
+            let known = Set(ONNXRuntimeCrossCheckTests.knownDTypeGaps.keys.filter { $0.hasPrefix(stem + ":") }.map { String($0.dropFirst(stem.count + 1)) })
+            for name in failing.intersection(known).sorted() {
+                withKnownIssue(Comment(rawValue: ONNXRuntimeCrossCheckTests.knownDTypeGaps["\(stem):\(name)"]!)) {
+                    Issue.record("\(file) \(name): \(entries.filter { $0["name"] as? String == name })")
+                }
+            }
+            for name in known.subtracting(failing).sorted() { Issue.record("\(file) \(name) passes now: drop it from knownDTypeGaps") }
+            #expect(failing.subtracting(known).isEmpty && r["error"] == nil, "\(file): \(Self.failure(r) ?? "") \(r["also"] ?? "")")
             #expect(r["checker"] as? String == "passed", "\(file)")
             #expect(r["transpose_chains"] as? Int == 0, "\(file)")
             let reference = r["reference"] as? String ?? ""
-            if unrunnable.contains(file) {
-                #expect(reference.hasPrefix("also: "), "\(file): \(reference)")
-            } else {
-                #expect(reference.hasPrefix("onnxruntime"), "\(file): \(reference)")
-                #expect((r["also"] as? [Any])?.count == (r["outputs"] as? [Any])?.count, "\(file): Ascent's outputs compared")
-            }
+            #expect(reference.hasPrefix(unrunnable.contains(file) ? "numpy: " : "onnxruntime"), "\(file): \(reference)")
+            #expect((r["also"] as? [Any])?.count == (r["outputs"] as? [Any])?.count, "\(file): Ascent's outputs compared")
             #expect((r["outputs"] as? [Any])?.isEmpty == false, "\(file): no output compared")
         }
     }
