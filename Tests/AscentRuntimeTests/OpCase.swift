@@ -17,18 +17,8 @@ struct OpCase {
 
     static let directory = TestPaths.fixture("ops")
 
-    /// Every case listed in the manifest; a missing or unreadable manifest is one case named for
-    /// the problem, which then fails (never an empty, silently passing list).
-    static let all: [String] = {
-        let url = directory.appendingPathComponent("manifest.json")
-        do {
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
-            guard let cases = json?["cases"] as? [String] else { return ["<manifest.json has no \"cases\" list>"] }
-            return cases
-        } catch {
-            return ["<no readable Fixtures/ops/manifest.json: run Tools/fixtures/generate>"]
-        }
-    }()
+    /// Every case listed in the manifest (a missing manifest is one failing case).
+    static let all = TestPaths.opCaseNames
 
     init(_ name: String) throws {
         self.name = name

@@ -38,4 +38,15 @@ public enum TestPaths {
             return ["<cannot list Fixtures/\(relative): \(error.localizedDescription)>"]
         }
     }
+
+    /// The op reference cases listed in `Fixtures/ops/manifest.json`; a missing or unreadable
+    /// manifest is one case named for the problem, which then fails (never an empty list).
+    public static let opCaseNames: [String] = {
+        do {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture("ops/manifest.json"))) as? [String: Any]
+            return json?["cases"] as? [String] ?? ["<Fixtures/ops/manifest.json has no \"cases\" list>"]
+        } catch {
+            return ["<no readable Fixtures/ops/manifest.json: run Tools/fixtures/generate>"]
+        }
+    }()
 }
