@@ -42,6 +42,7 @@ extension Ascent {
         var config: String?
 
         func validate() throws {
+            _ = try Inspect.parseShapes(inputShapes)
             guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
             guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more") }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -53,13 +54,14 @@ extension Ascent {
                 let loaded = try loadModel(model, config: config)
                 let importMs = Double(DispatchTime.now().uptimeNanoseconds - importStart) / 1e6
                 var graph = loaded.graph
+                // As inspect does: an unknown name, another rank or a contradicting size is refused.
+                do { graph = try graph.fixingInputShapes(try Inspect.parseShapes(inputShapes)) } catch let e as AscentError { throw e.inFile(model) }
                 var options = Session.Options()
                 if let threads { options.threads = threads }
                 var feeds = try InputFeeds.load(inputs, for: graph, scale: 1 / 255)
-                let shapes = try parseShapes()
                 var rng = SystemRandomNumberGenerator()
                 for input in graph.inputs where feeds[input.name] == nil {
-                    feeds[input.name] = try randomInput(input, shape: shapes[input.name], rng: &rng)
+                    feeds[input.name] = try randomInput(input, rng: &rng)
                 }
                 if let grad {
                     let objective = try Objective(try Target(parsing: grad), on: graph)
@@ -95,22 +97,9 @@ extension Ascent {
             }
         }
 
-        func parseShapes() throws -> [String: [Int]] {
-            var out: [String: [Int]] = [:]
-            for spec in inputShapes {
-                guard let eq = spec.firstIndex(of: "=") else { throw AscentError(.usage, "--input-shape '\(spec)' is not NAME=d0,d1,...") }
-                let dims = spec[spec.index(after: eq)...].split(separator: ",").map { Int($0) }
-                guard !dims.isEmpty, dims.allSatisfy({ $0 != nil && $0! > 0 }) else {
-                    throw AscentError(.usage, "--input-shape '\(spec)' needs positive integer sizes")
-                }
-                out[String(spec[..<eq])] = dims.map { $0! }
-            }
-            return out
-        }
-
         /// Seeded-quality random values: floats in [0, 1), integers in [0, 10).
-        func randomInput(_ input: ValueInfo, shape given: [Int]?, rng: inout SystemRandomNumberGenerator) throws -> Tensor {
-            guard let dims = given ?? input.type.shape?.dims.map({ $0.value ?? 1 }) else {
+        func randomInput(_ input: ValueInfo, rng: inout SystemRandomNumberGenerator) throws -> Tensor {
+            guard let dims = input.type.shape?.dims.map({ $0.value ?? 1 }) else {
                 throw AscentError(.usage, "input '\(input.name)' has no declared shape: give --input-shape \(input.name)=...")
             }
             let n = dims.reduce(1, *)

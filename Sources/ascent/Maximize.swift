@@ -63,7 +63,7 @@ extension Ascent {
         @Option(help: "Threads for the CPU kernels (default: all cores).")
         var threads: Int?
 
-        @Option(help: "The model's input range LO,HI (smooth and lucid presets; default: from the model, else 0,1).")
+        @Option(parsing: .unconditional, help: "The model's input range LO,HI (smooth and lucid presets; default: from the model, else 0,1).")
         var inputRange: String?
 
         @Option(help: "Total-variation weight (overrides the preset).")
