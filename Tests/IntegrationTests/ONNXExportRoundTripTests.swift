@@ -205,7 +205,7 @@ import Testing
     /// and the exported file imported back into Ascent computes what the `.ascent` file does.
     @Test func everyONNXFixtureRoundTripsThroughAscent() throws {
         let files = ONNXFixtureFiles.loadable.filter { $0 != "onnx/unsupported.onnx" }
-        #expect(files.count >= 23, "\(files)")
+        #expect(files.count >= 27, "the README counts 27 importable ONNX fixtures: \(files)")
         let dir = try TestPaths.temporaryDirectory("onnx-roundtrip")
         var cases: [[String: Any]] = []
         for file in files {
@@ -333,6 +333,18 @@ import Testing
         let inputs = keras.appendingPathComponent("inputs_0.npy").path, outputs = keras.appendingPathComponent("outputs_0.npy").path
         let check = try Self.check([(out, [inputs], [outputs])], in: dir)[0]
         #expect(Self.failure(check) == nil && check["checker"] as? String == "passed", "\(Self.failure(check) ?? "")")
+        // "every initializer of 1 KiB or more in OUT.onnx.data beside the model (64-byte aligned)".
+        let model = try ONNXModelProto.load(path: out)
+        for w in model.graph.initializers {
+            let location = Dictionary(w.externalData.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+            let elements = w.dims.reduce(1, *), bytes = Int(elements) * 4
+            if w.dataLocation == .external {
+                #expect(location["location"] == "m.onnx.data" && bytes >= 1024, "\(w.name): \(location)")
+                #expect((Int(location["offset"] ?? "") ?? -1) % 64 == 0, "\(w.name) at offset \(location["offset"] ?? "?")")
+            } else {
+                #expect(bytes < 1024 || w.dataType != 1, "\(w.name): \(bytes) bytes kept in the model")
+            }
+        }
         let graph = try ONNXImporter.load(path: out)
         let y = try Session(graph: graph).run([graph.inputs[0].name: try NumPy.read(path: inputs)])
         expectClose(y[graph.outputs[0].name], try NumPy.read(path: outputs), scaledTolerance: DigitsModelTests.kerasTolerance, "imported back")
