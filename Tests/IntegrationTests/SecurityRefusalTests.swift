@@ -140,17 +140,17 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: marker.path), "libhdf5's defaults did not load the plugin: the check above proves nothing")
     }
 
-    /// Runs the C compiler (`cc`, which Tools/bootstrap's build tools provide); a failure fails the test.
+    /// Runs clang (part of the Swift toolchain, as Tools/fuzz uses it); a failure fails the test.
     static func compile(_ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["cc"] + arguments
+        process.arguments = ["clang"] + arguments
         let pipe = Pipe()
         process.standardError = pipe
         try process.run()
         let errors = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "cc \(arguments.joined(separator: " ")): \(errors)")
+        try #require(process.terminationStatus == 0, "clang \(arguments.joined(separator: " ")): \(errors)")
     }
 
     // MARK: - The orphaned import child
