@@ -44,11 +44,16 @@ import Testing
         #expect(r.stdout.contains(" in 30 steps "), "\(r.stdout)")
     }
 
-    /// `--init zeros` starts from zeros; `--learning-rate` sets the keras-example step length
+    /// `--init zeros` starts from zeros, `--init noise` from the default noise (the preset's
+    /// `(U(0,1)−0.5)·0.25` for the seed); `--learning-rate` sets the keras-example step length
     /// (`x += lr · g/‖g‖`: one step from zeros has norm lr).
-    @Test func initZerosAndLearningRate() throws {
+    @Test func initZerosNoiseAndLearningRate() throws {
         let (start, _) = try Self.maximize(["--target", "logit:3", "--preset", "keras-example", "--init", "zeros", "--steps", "0"])
         expectClose(start, try Tensor(zeros: .float32, shape: [1, 16, 16, 1]), rtol: 0, atol: 0, "--init zeros")
+        let noise = ["--target", "logit:3", "--preset", "keras-example", "--steps", "0", "--seed", "5"]
+        let (explicit, _) = try Self.maximize(noise + ["--init", "noise"]), (implicit, _) = try Self.maximize(noise)
+        #expect(explicit.bitwiseEqual(implicit), "--init noise is the default")
+        #expect(explicit.floats().allSatisfy { $0 >= -0.125 && $0 <= 0.125 } && explicit.floats().contains { $0 != 0 })
         for (rate, label) in [("2.5", 2.5), ("", 10)] as [(String, Double)] {
             let (x, _) = try Self.maximize(["--target", "logit:3", "--preset", "keras-example", "--init", "zeros", "--steps", "1"]
                                            + (rate.isEmpty ? [] : ["--learning-rate", rate]))
