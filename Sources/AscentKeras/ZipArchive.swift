@@ -59,6 +59,11 @@ struct ZipArchive {
             }
             guard flags & 1 == 0 else { throw fail("entry '\(name)' is encrypted") }
             guard size <= ZipArchive.maxEntryBytes else { throw fail("entry '\(name)' declares \(size) bytes, over the limit") }
+            // Deflate expands at most 1032:1; a larger declared size is not backed by the data (and
+            // the output buffer is allocated at the declared size before inflating).
+            guard method != 8 || size <= compressed * 1032 + 1024 else {
+                throw fail("entry '\(name)' declares \(size) bytes from \(compressed) compressed, more than deflate can expand to")
+            }
             entries[name] = Entry(name: name, method: method, compressedSize: compressed, size: size, crc: crc,
                                   localHeaderOffset: local)
             p += 46 + nameLength + extraLength + commentLength

@@ -45,8 +45,10 @@ extension Ascent {
                 let importMs = Double(DispatchTime.now().uptimeNanoseconds - importStart) / 1e6
                 var graph = loaded.graph
                 let options = threads.session
-                var feeds = try inputs.feeds(for: loaded)
                 let shapes = try self.shapes.shapes()
+                // As inspect does: an unknown name, another rank or a contradicting size is refused.
+                do { graph = try graph.fixingInputShapes(shapes) } catch let e as AscentError { throw e.inFile(model.model) }
+                var feeds = try inputs.feeds(for: loaded)
                 var rng = SystemRandomNumberGenerator()
                 for input in graph.inputs where feeds[input.name] == nil {
                     feeds[input.name] = try randomInput(input, shape: shapes[input.name], rng: &rng)

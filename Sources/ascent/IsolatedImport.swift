@@ -28,6 +28,9 @@ enum IsolatedImport {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        // The child compares its parent with this pid: read from getppid() in the child, a parent
+        // that died before the child got that far would never be noticed.
+        process.environment = ProcessInfo.processInfo.environment.merging(["ASCENT_IMPORT_PARENT": String(getpid())]) { $1 }
         do { try process.run() } catch {
             return try KerasImporter.load(path: path, configPath: config)  // no /proc: parse in process
         }
@@ -95,7 +98,7 @@ extension Ascent {
 
         func run() throws {
             // Exit when the parent is gone (killed, say), instead of running on alone.
-            let parent = getppid()
+            let parent = ProcessInfo.processInfo.environment["ASCENT_IMPORT_PARENT"].flatMap { pid_t($0) } ?? getppid()
             let orphanWatch = DispatchSource.makeTimerSource()
             orphanWatch.schedule(deadline: .now() + 1, repeating: 1)
             orphanWatch.setEventHandler { if getppid() != parent { _exit(70) } }

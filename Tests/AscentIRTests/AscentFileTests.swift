@@ -70,7 +70,7 @@ import Testing
             #expect(e?.kind == .invalidData, "cut at \(cut)")
             #expect(e?.description.hasPrefix(bad + ": ") == true, "cut at \(cut): \(String(describing: e))")
         }
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom(73)
         for _ in 0..<64 {
             var mutant = bytes
             let i = Int.random(in: 0..<mutant.count, using: &rng)
@@ -121,7 +121,7 @@ import Testing
             let entry = try #require(tensors[name])
             #expect((entry["shape"] as? [Int]) == t.shape, "\(name)")
             let finiteSum = t.doubles().filter(\.isFinite).reduce(0, +)
-            #expect(abs((entry["sum"] as? Double ?? .nan) - finiteSum) <= 1e-9 * max(1, abs(finiteSum)), "\(name)")
+            expectClose(try #require(entry["sum"] as? Double, "\(name)"), finiteSum, scaledTolerance: 1e-9, "\(name): sum")
         }
     }
 }

@@ -4,18 +4,6 @@ import AscentTestSupport
 import Foundation
 import Testing
 
-/// SplitMix64: a small seeded generator so the random tests are reproducible.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private func bigEndian(_ v: UInt32) -> [UInt8] {
     [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
 }
@@ -48,7 +36,7 @@ private func decodeError(_ bytes: [UInt8], _ name: String = "test.png") -> Ascen
     }
 }
 
-private func randomImage(width: Int, height: Int, channels: Int, using rng: inout SeededGenerator) throws -> Image {
+private func randomImage(width: Int, height: Int, channels: Int, using rng: inout SeededRandom) throws -> Image {
     try Image(width: width, height: height, channels: channels,
               pixels: (0..<(width * height * channels)).map { _ in UInt8.random(in: 0...255, using: &rng) })
 }
@@ -72,7 +60,7 @@ private let pngDirectory = TestPaths.fixture("png")
 @Suite struct PNGTests {
     @Test(arguments: [1, 3, 4])
     func roundTripsOddSizes(channels: Int) throws {
-        var rng = SeededGenerator(state: UInt64(channels))
+        var rng = SeededRandom(UInt64(channels))
         for (w, h) in [(1, 1), (7, 3), (3, 7), (13, 17), (180, 1), (1, 31)] {
             for image in [try randomImage(width: w, height: h, channels: channels, using: &rng),
                           try smoothImage(width: w, height: h, channels: channels)] {
@@ -96,13 +84,19 @@ private let pngDirectory = TestPaths.fixture("png")
         }
     }
 
-    @Test func decodesDigitSamplesWhenPresent() throws {
+    /// The bundled digit pictures (named in `samples.json`, every one required) decode to the rows
+    /// of `inputs.npy` they were written from: pixel / 255, within 1 ULP of NumPy's float32.
+    @Test func decodesTheDigitSamples() throws {
         let folder = TestPaths.fixture("digits")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
-            .filter { $0.hasPrefix("sample_") && $0.hasSuffix(".png") }
-        for name in names {
+        let samples = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("samples.json"))) as? [String: Any]
+        let rows = try #require(samples?["inputs_index"] as? [String: Int])
+        #expect(rows.count == 3)
+        let inputs = try NumPy.read(path: folder.appendingPathComponent("inputs.npy").path).floats()
+        for (name, row) in rows.sorted(by: { $0.key < $1.key }) {
             let image = try PNG.read(path: folder.appendingPathComponent(name).path)
             #expect(image.width == 16 && image.height == 16 && image.channels == 1, "\(name)")
+            let decoded = Tensor(shape: [256], scalars: image.pixels.map { Float($0) / 255 })
+            expectULPs(decoded, Tensor(shape: [256], scalars: Array(inputs[(row * 256)..<((row + 1) * 256)])), atMost: 1, name)
         }
     }
 
@@ -166,7 +160,7 @@ private let pngDirectory = TestPaths.fixture("png")
     /// Random corruption of the header fields and of the compressed and uncompressed image data,
     /// with CRCs repaired so the decoder gets past the chunk checks: it must never crash.
     @Test func randomCorruptionNeverCrashes() throws {
-        var rng = SeededGenerator(state: 99)
+        var rng = SeededRandom(99)
         for name in ["interlaced_palette2", "rgba16", "gray2", "palette8_trns"] {
             let good = try [UInt8](Data(contentsOf: pngDirectory.appendingPathComponent(name + ".png")))
             for _ in 0..<400 {

@@ -21,12 +21,12 @@ import Testing
         return convert(try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]))
     }
 
-    /// Equal structure and strings; numbers within a few ulps: Foundation's parser is not
+    /// Equal structure and strings; numbers at most 8 ULPs apart: Foundation's parser is not
     /// correctly rounded (it reads 0.30000000000000004 as 0.3000000000000001), the byte
     /// parser is (it gives back exactly the double Python wrote).
     static func close(_ a: JSONValue, _ b: JSONValue) -> Bool {
         switch (a, b) {
-        case let (.number(x), .number(y)): return x == y || abs(x - y) <= 1e-15 * max(abs(x), abs(y))
+        case let (.number(x), .number(y)): return Closeness.ulps(Tensor(scalar: x), Tensor(scalar: y), atMost: 8).isClose
         case let (.array(x), .array(y)): return x.count == y.count && zip(x, y).allSatisfy { close($0, $1) }
         case let (.object(x), .object(y)): return x.keys == y.keys && x.allSatisfy { k, v in close(v, y[k]!) }
         default: return a == b

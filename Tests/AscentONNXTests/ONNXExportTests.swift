@@ -46,11 +46,7 @@ struct ExportOpCase: CustomStringConvertible {
 
     static let directory = TestPaths.fixture("ops")
 
-    static let all: [String] = {
-        guard let data = try? Data(contentsOf: directory.appendingPathComponent("manifest.json")),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
-        return json["cases"] as? [String] ?? []
-    }()
+    static let all = TestPaths.opCaseNames
 
     init(_ name: String, dynamic: Bool = false) throws {
         self.name = name
@@ -232,11 +228,9 @@ struct ExportOpCase: CustomStringConvertible {
         #expect(scale.shape == [4, 1, 1] && shift.shape == [4, 1, 1])
         let gamma = source.initializers["bn/gamma"]!.floats(), beta = source.initializers["bn/beta"]!.floats()
         let mean = source.initializers["bn/moving_mean"]!.floats(), variance = source.initializers["bn/moving_variance"]!.floats()
-        for c in 0..<4 {
-            let s = gamma[c] / (variance[c] + 1e-3).squareRoot()
-            #expect(abs(scale.floats()[c] - s) < 1e-6)
-            #expect(abs(shift.floats()[c] - (beta[c] - mean[c] * s)) < 1e-6)
-        }
+        let s = (0..<4).map { gamma[$0] / (variance[$0] + 1e-3).squareRoot() }
+        expectClose(scale.floats(), s, rtol: 0, atol: 1e-6, "scale")
+        expectClose(shift.floats(), (0..<4).map { beta[$0] - mean[$0] * s[$0] }, rtol: 0, atol: 1e-6, "shift")
         // Axis 1 stays ONNX's BatchNormalization, without the IR's axis attribute.
         var nchw = Graph(name: "bn", inputs: [ValueInfo(name: "x", type: ValueType(.float32, Shape([1, 4, 2, 2])))])
         for p in ["g", "b", "m", "v"] { nchw.initializers[p] = Tensor(shape: [4], scalars: [Float](repeating: 1, count: 4)) }

@@ -9,10 +9,7 @@ import Testing
 @Suite struct GoalTests {
     func model(_ path: String) throws -> Graph { try KerasImporter.load(path: TestPaths.fixture(path).path) }
 
-    func noise(_ shape: [Int], seed: UInt64) -> Tensor {
-        var rng = SplitMix64(seed: seed)
-        return Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float(rng.nextUnit()) })
-    }
+    func noise(_ shape: [Int], seed: UInt64) -> Tensor { SeededRandom.uniform(seed: seed, shape, 0, 1) }
 
     @Test func parsesNeurons() throws {
         #expect(try Target(parsing: "neuron:conv1:5@3,4") == .neuron(name: "conv1", channel: 5, position: [3, 4]))
@@ -37,10 +34,9 @@ import Testing
                 for (k, v) in e.gradient.floats().enumerated() { gradient[k] += v }
             }
         }
-        #expect(abs(total / 64 - mean.objective[0]) <= 1e-5 * max(1, abs(mean.objective[0])))
-        let g = mean.gradient.floats()
-        let err = zip(gradient, g).map { abs($0 / 64 - $1) }.max()!
-        #expect(err <= 1e-5 * (g.map(abs).max()! + 1e-6))
+        expectClose(total / 64, mean.objective[0], scaledTolerance: 1e-5, "objective")
+        // Gradients relative to their own size (floor 1e-6, not 1).
+        expectClose(Tensor(shape: x.shape, scalars: gradient.map { $0 / 64 }), mean.gradient, scaledTolerance: 1e-5, floor: 1e-6, "gradient")
         #expect(throws: AscentError.self) { try Probe(graph: graph, target: .neuron(name: "conv2_dilated", channel: 3, position: [8, 0])) }
         #expect(throws: AscentError.self) { try Probe(graph: graph, target: .neuron(name: "conv2_dilated", channel: 3, position: [1])) }
     }
@@ -57,10 +53,8 @@ import Testing
         for (b, t) in targets.enumerated() {
             let item = Tensor(shape: [1, 16, 16, 1], scalars: Array(xs[(b * 256)..<((b + 1) * 256)]))
             let alone = try Probe(graph: graph, target: t).evaluate(item)
-            #expect(abs(all.objective[b] - alone.objective[0]) <= 1e-5 * max(1, abs(alone.objective[0])))
-            let g = alone.gradient.floats()
-            let err = zip(gs[(b * 256)..<((b + 1) * 256)], g).map { abs($0 - $1) }.max()!
-            #expect(err <= 1e-5 * (g.map(abs).max()! + 1e-6), "item \(b)")
+            expectClose(all.objective[b], alone.objective[0], scaledTolerance: 1e-5, "item \(b) objective")
+            expectClose(Array(gs[(b * 256)..<((b + 1) * 256)]), alone.gradient.floats(), scaledTolerance: 1e-5, floor: 1e-6, "item \(b) gradient")
         }
     }
 
@@ -69,10 +63,9 @@ import Testing
         let x = noise([1, 16, 16, 1], seed: 3)
         let mixed = try Probe(graph: graph, goal: Goal([[.init(2, .logit(3)), .init(-0.5, .logit(5))]])).evaluate(x)
         let a = try Probe(graph: graph, target: .logit(3)).evaluate(x), b = try Probe(graph: graph, target: .logit(5)).evaluate(x)
-        #expect(abs(mixed.objective[0] - (2 * a.objective[0] - 0.5 * b.objective[0])) <= 1e-5 * max(1, abs(mixed.objective[0])))
+        expectClose(mixed.objective[0], 2 * a.objective[0] - 0.5 * b.objective[0], scaledTolerance: 1e-5, "objective")
         let want = zip(a.gradient.floats(), b.gradient.floats()).map { 2 * $0 - 0.5 * $1 }
-        let err = zip(mixed.gradient.floats(), want).map { abs($0 - $1) }.max()!
-        #expect(err <= 1e-5 * (want.map(abs).max()! + 1e-6))
+        expectClose(mixed.gradient.floats(), want, scaledTolerance: 1e-5, floor: 1e-6, "gradient")
     }
 
     @Test func lucidPresetRaisesTheObjective() throws {
@@ -111,15 +104,15 @@ import Testing
     /// Identical items have Gram cosine 1 pairwise: diversity = B(B−1)/B = B − 1.
     @Test func identicalItemsHaveDiversityBMinusOne() throws {
         let graph = try digits()
-        var rng = SplitMix64(seed: 5)
-        let one = (0..<256).map { _ in Float(rng.nextUnit()) }
+        var rng = SeededRandom(5)
+        let one = rng.floats(256, 0, 1)
         let x = Tensor(shape: [3, 16, 16, 1], scalars: one + one + one)
         let goal = Goal(batch: [.logit(1), .logit(2), .logit(3)])
         var diverse = goal
         diverse.diversity = .init(layer: "conv2", weight: 10)
         let plain = try Probe(graph: graph, goal: goal).evaluate(x).objective.reduce(0, +)
         let with = try Probe(graph: graph, goal: diverse).evaluate(x).objective.reduce(0, +)
-        #expect(abs((plain - with) - 10 * 2) < 1e-3, "\(plain - with)")
+        expectClose(plain - with, 10 * 2, rtol: 0, atol: 1e-3, "10 × diversity")
     }
 
     /// Σ objectives − 100·diversity and its input gradient against TensorFlow running Lucid's
@@ -133,12 +126,9 @@ import Testing
         goal.diversity = .init(layer: "conv1", weight: 100)
         let e = try Probe(graph: graph, goal: goal).evaluate(x)
         let mine = e.objective.reduce(0, +)
-        var d = 0.0, n = 0.0
-        for (a, b) in zip(e.gradient.floats(), grad) { d += Double(a - b) * Double(a - b); n += Double(b) * Double(b) }
-        let gradError = (d / n).squareRoot()
-        print("diversity: total \(mine) vs TF \(total); gradient rel. L2 \(gradError)")
-        #expect(abs(mine - total) <= 1e-5 * abs(total))
+        expectClose(mine, total, rtol: 1e-5, atol: 0, "Σ objectives − 100·diversity vs TF")
         // Measured 1.8e-4: the Gram cosines are ≈ 0.9997, so Σ_{i≠j} = ‖ΣĜ‖² − Σ‖Ĝ‖² cancels in float32.
-        #expect(gradError <= 1e-3)
+        let report = expectRelativeL2(e.gradient.floats(), grad, atMost: 1e-3, "gradient vs TF")
+        print("diversity: total \(mine) vs TF \(total); gradient rel. L2 \(report.measured)")
     }
 }

@@ -35,7 +35,6 @@ import Testing
         let (builtIn, _) = try gradient(constant: [])
         #expect(plan.steps.contains { $0.kernel is PrimitiveConvGradInputKernel }, "\(name): the primitive is used")
         #expect(primitive.shape == x.shape)
-        let error = GradCheck.relativeL2(primitive.doubles(), builtIn.doubles())
-        #expect(error < 1e-5, "\(name): relative L2 \(error)")
+        expectRelativeL2(primitive, builtIn, atMost: 1e-5, "\(name): primitive vs built-in")
     }
 }

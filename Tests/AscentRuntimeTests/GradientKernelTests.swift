@@ -1,5 +1,6 @@
 import AscentIR
 import AscentRuntime
+import AscentTestSupport
 import Testing
 
 /// A forward graph of a few nodes checked against central finite differences: the gradient
@@ -22,41 +23,19 @@ struct GradCase: Sendable, CustomStringConvertible {
     var description: String { name }
 }
 
-/// Seeded uniform numbers (SplitMix64), reproducible across runs.
-struct SeededRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-    }
-    /// Uniform in [lo, hi).
-    mutating func uniform(_ shape: [Int], _ lo: Double = -1, _ hi: Double = 1) -> Tensor {
-        Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float(lo + (hi - lo) * next()) })
-    }
+extension SeededRandom {
     /// Magnitudes in [0.1, 1) with random signs: no element within 0.1 of a kink at 0.
     mutating func awayFromZero(_ shape: [Int]) -> Tensor {
         Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in
-            Float((0.1 + 0.9 * next()) * (next() < 0.5 ? -1 : 1))
+            Float((0.1 + 0.9 * nextUnit()) * (nextUnit() < 0.5 ? -1 : 1))
         })
     }
     /// Distinct values 0.05 apart in random order (unique maxima, gaps wider than 2·eps).
     mutating func distinct(_ shape: [Int]) -> Tensor {
         let n = shape.reduce(1, *)
         var values = (0..<n).map { Float($0) * 0.05 - Float(n) * 0.025 }
-        for i in stride(from: n - 1, to: 0, by: -1) { values.swapAt(i, Int(next() * Double(i + 1))) }
+        for i in stride(from: n - 1, to: 0, by: -1) { values.swapAt(i, Int(nextUnit() * Double(i + 1))) }
         return Tensor(shape: shape, scalars: values)
-    }
-}
-
-extension SeededRandom {
-    /// One draw from a fresh generator.
-    static func uniform(seed: UInt64, _ shape: [Int], _ lo: Double = -1, _ hi: Double = 1) -> Tensor {
-        var r = SeededRandom(seed)
-        return r.uniform(shape, lo, hi)
     }
     static func distinct(seed: UInt64, _ shape: [Int]) -> Tensor {
         var r = SeededRandom(seed)
@@ -65,13 +44,6 @@ extension SeededRandom {
 }
 
 enum GradCheck {
-    /// ‖a − b‖ / ‖b‖.
-    static func relativeL2(_ a: [Double], _ b: [Double]) -> Double {
-        let num = zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
-        let den = b.reduce(0) { $0 + $1 * $1 }
-        return (num / max(den, 1e-300)).squareRoot()
-    }
-
     static func graph(_ c: GradCase, extraInputs: [ValueInfo] = []) -> Graph {
         Graph(name: c.name,
               inputs: c.inputs.map { ValueInfo(name: $0.0, type: ValueType($0.1.dtype, Shape($0.1.shape))) } + extraInputs,
@@ -120,10 +92,9 @@ enum GradCheck {
                 numeric.append((plus - minus) / (Double(v + c.eps) - Double(v - c.eps)))
             }
             feeds[name] = x
-            let error = relativeL2(ours.doubles(), numeric)
             #expect(numeric.contains { $0 != 0 }, "\(c.name) d/d\(name): the numeric gradient is zero", sourceLocation: sourceLocation)
-            #expect(error <= c.tolerance, "\(c.name) d/d\(name): relative L2 error \(error)", sourceLocation: sourceLocation)
-            errors[name] = error
+            errors[name] = expectRelativeL2(ours, Tensor(shape: x.shape, scalars: numeric), atMost: c.tolerance, dtypes: .anyFloatingPoint,
+                                            "\(c.name) d/d\(name) vs central differences", sourceLocation: sourceLocation).measured
         }
         return errors
     }
@@ -224,9 +195,9 @@ func int64s(_ v: [Int]) -> Tensor { Tensor(shape: [v.count], scalars: v.map(Int6
                       nodes: [node("ConvGradInput", ["dy", "w", "x"], "dx", attrs), node("ConvGradFilter", ["x", "dy", "w"], "dw", attrs)])
         let out = try Session(graph: g).run(["x": x, "w": k, "dy": dy])
         let ours = try #require(out["dx"]), oursW = try #require(out["dw"])
-        #expect(ours.shape == xShape && oursW.shape == wShape)
-        #expect(GradCheck.relativeL2(ours.doubles(), dx) < 1e-6)
-        #expect(GradCheck.relativeL2(oursW.doubles(), dk) < 1e-6)
+        // Float32 kernels against float64 sums.
+        expectRelativeL2(ours, Tensor(shape: xShape, scalars: dx), atMost: 1e-6, dtypes: .anyFloatingPoint, "dx")
+        expectRelativeL2(oursW, Tensor(shape: wShape, scalars: dk), atMost: 1e-6, dtypes: .anyFloatingPoint, "dw")
     }
 
     @Test func mismatchedOutputGradientIsRefused() throws {

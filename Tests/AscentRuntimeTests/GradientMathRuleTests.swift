@@ -1,5 +1,6 @@
 import AscentIR
 import AscentRuntime
+import AscentTestSupport
 import Testing
 
 /// Finite-difference checks of the VJP rules of the math maps, the reductions beyond

@@ -17,14 +17,8 @@ struct OpCase {
 
     static let directory = TestPaths.fixture("ops")
 
-    /// Every case listed in the manifest.
-    static let all: [String] = {
-        let url = directory.appendingPathComponent("manifest.json")
-        guard let data = try? Data(contentsOf: url),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let cases = json["cases"] as? [String] else { return [] }
-        return cases
-    }()
+    /// Every case listed in the manifest (a missing manifest is one failing case).
+    static let all = TestPaths.opCaseNames
 
     init(_ name: String) throws {
         self.name = name
@@ -102,27 +96,4 @@ struct OpCase {
         for (i, t) in inputs.enumerated() where !constant.contains(i) { if let t { out[inputNames[i]] = t } }
         return out
     }
-}
-
-/// Why `actual` differs from `expected`, or nil when they agree: same dtype and shape, floats within
-/// `|a - e| <= atol + rtol·|e|` (NaN matching NaN), integers and bools exactly.
-func mismatch(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-4, atol: Double = 1e-5) -> String? {
-    guard actual.dtype == expected.dtype else { return "dtype \(actual.dtype.rawValue), expected \(expected.dtype.rawValue)" }
-    guard actual.shape == expected.shape else { return "shape \(Shape(actual.shape)), expected \(Shape(expected.shape))" }
-    let a = actual.doubles(), e = expected.doubles()
-    var worst: (index: Int, error: Double)?
-    for i in 0..<a.count {
-        if a[i].isNaN && e[i].isNaN { continue }
-        let bad: Bool
-        if actual.dtype.isFloatingPoint {
-            bad = !(abs(a[i] - e[i]) <= atol + rtol * abs(e[i])) && a[i] != e[i]
-        } else {
-            bad = a[i] != e[i]
-        }
-        if bad, abs(a[i] - e[i]) > worst?.error ?? -1 { worst = (i, abs(a[i] - e[i])) }
-    }
-    if let worst {
-        return "element \(worst.index): \(a[worst.index]), expected \(e[worst.index]) (max error \(worst.error))"
-    }
-    return nil
 }

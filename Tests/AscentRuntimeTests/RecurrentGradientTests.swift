@@ -1,5 +1,6 @@
 import AscentIR
 import AscentRuntime
+import AscentTestSupport
 import Testing
 
 /// Gradients of RNN, GRU and LSTM (backpropagation through their unrolled decomposition) against
@@ -74,10 +75,7 @@ import Testing
         let feeds = Dictionary(uniqueKeysWithValues: c.inputs)
         let fused = try Session(graph: graph).run(feeds), stepped = try Session(graph: unrolled).run(feeds)
         for name in node.outputs where !name.isEmpty {
-            let a = try #require(fused[name]).floats(), b = try #require(stepped[name]).floats()
-            #expect(a.count == b.count)
-            let worst = zip(a, b).map { abs(Double($0) - Double($1)) }.reduce(0) { $1.isNaN ? .nan : max($0, $1) }
-            #expect(worst <= 1e-5, "\(c.name) output \(name): worst difference \(worst)")
+            expectClose(try #require(stepped[name]), try #require(fused[name]), rtol: 1e-5, atol: 1e-5, "\(c.name) output \(name)")
         }
     }
 }

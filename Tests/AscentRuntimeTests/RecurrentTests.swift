@@ -1,4 +1,5 @@
 import AscentIR
+import AscentTestSupport
 @testable import AscentRuntime
 import Foundation
 import Testing
@@ -87,8 +88,7 @@ import Testing
             let got = try Session(graph: graph, options: .init(threads: threads)).run(feeds)
             for (i, name) in outputNames.enumerated() {
                 let actual = try #require(got[name])
-                let problem = mismatch(actual, expected[i], rtol: 1e-5, atol: 1e-5)
-                #expect(problem == nil, "\(c) \(name) at \(threads) thread(s): \(problem ?? "")")
+                expectClose(actual, expected[i], rtol: 1e-5, atol: 1e-5, "\(c) \(name) at \(threads) thread(s)")
             }
         }
     }

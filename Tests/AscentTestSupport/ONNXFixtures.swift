@@ -36,20 +36,13 @@ public enum ONNXFixtures {
         public func inputArguments(in folder: URL) throws -> [String] {
             var arguments = inputFiles.map { TestPaths.fixture($0).path }
             for (k, input) in generated.enumerated() {
-                let count = input.shape.reduce(1, *)
-                var state = UInt64(truncatingIfNeeded: name.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }) &+ UInt64(k)
-                func uniform() -> Double {
-                    state = state &* 6364136223846793005 &+ 1442695040888963407
-                    return Double(state >> 11) / Double(1 << 53)
-                }
+                var random = SeededRandom(name: "\(name) \(k)")
                 let path = folder.appendingPathComponent("\(name.replacingOccurrences(of: "/", with: "_"))_\(input.name).npy").path
                 if let range = input.integers {
-                    let values = (0..<count).map { _ in range.lowerBound + Int64(uniform() * Double(range.count)) }
+                    let values = (0..<input.shape.reduce(1, *)).map { _ in range.lowerBound + Int64(random.nextUnit() * Double(range.count)) }
                     try NumPy.write(Tensor(shape: input.shape, scalars: values), to: path)
                 } else {
-                    // Sum of four uniforms, centred and scaled: roughly N(0, 1).
-                    let values = (0..<count).map { _ in Float((uniform() + uniform() + uniform() + uniform() - 2) * 1.732) }
-                    try NumPy.write(Tensor(shape: input.shape, scalars: values), to: path)
+                    try NumPy.write(random.normal(input.shape), to: path)
                 }
                 arguments.append("\(input.name)=\(path)")
             }
@@ -76,13 +69,13 @@ public enum ONNXFixtures {
     public static let runnable: [Case] = {
         let fm = FileManager.default
         func files(_ folder: String, _ prefix: String) -> [String] {
-            let names = (try? fm.contentsOfDirectory(atPath: TestPaths.fixture(folder).path)) ?? []
+            let names = TestPaths.list(folder)
             let matching = names.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".npy") }
             // input_0, input_1, ... in numeric order
             return matching.sorted { index($0) < index($1) }.map { "\(folder)/\($0)" }
         }
         func subfolders(_ folder: String) -> [String] {
-            let names = (try? fm.contentsOfDirectory(atPath: TestPaths.fixture(folder).path)) ?? []
+            let names = TestPaths.list(folder)
             return names.filter {
                 var isDir: ObjCBool = false
                 return fm.fileExists(atPath: TestPaths.fixture("\(folder)/\($0)").path, isDirectory: &isDir) && isDir.boolValue

@@ -99,8 +99,6 @@ import Testing
         }
     }
 
-    static func norm(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
-
     /// Compares one gradient; returns the relative L2 error.
     ///
     /// A reference at float32 noise level next to the other gradients of the same objective
@@ -117,23 +115,17 @@ import Testing
         if depthwise, mine.shape != tf.shape, mine.count == tf.count {
             mine = try mine.reshaped(tf.shape)
         }
-        #expect(mine.shape == tf.shape, "\(what): shape \(mine.shape) vs \(tf.shape)", sourceLocation: sourceLocation)
-        let a = mine.doubles(), b = tf.doubles()
-        let diff = norm(zip(a, b).map { $0 - $1 }), size = norm(b)
-        let error = diff / max(size, .leastNormalMagnitude)
-        let structurallyZero = scale.map { size <= 1e-6 * $0 } ?? false
-        if ProcessInfo.processInfo.environment["ASCENT_PRINT_GRADIENT_ERRORS"] != nil {
-            print(String(format: "gradient-error %@ %@ %.3e (|tf| %.3e)%@", what, reference.lastPathComponent, error, size,
-                         structurallyZero ? String(format: " zero: |ours - tf| = %.3e", diff) : ""))
-        }
-        if let scale, structurallyZero {
-            #expect(diff <= 1e-6 * scale, "\(what) \(reference.lastPathComponent): ‖ours − tf‖ \(diff) for a zero gradient (scale \(scale))",
-                    sourceLocation: sourceLocation)
+        let label = "\(what) \(reference.lastPathComponent)"
+        let report: Closeness.Report
+        if let scale, Closeness.l2Norm(tf) <= 1e-6 * scale {
+            report = expectRelativeL2(mine, tf, atMost: 1e-6, floor: scale, "\(label) (zero in exact arithmetic)", sourceLocation: sourceLocation)
         } else {
-            #expect(error <= bound, "\(what) \(reference.lastPathComponent): relative L2 error \(error) (‖tf‖ \(size))",
-                    sourceLocation: sourceLocation)
+            report = expectRelativeL2(mine, tf, atMost: bound, label, sourceLocation: sourceLocation)
         }
-        return error
+        if ProcessInfo.processInfo.environment["ASCENT_PRINT_GRADIENT_ERRORS"] != nil {
+            print(String(format: "gradient-error %@ %.3e (|tf| %.3e)", label, report.measured, Closeness.l2Norm(tf)))
+        }
+        return report.measured
     }
 
     @Test(arguments: variants)
@@ -142,7 +134,10 @@ import Testing
         let graph = try KerasZooTests.load(KerasZooTests.Variant(model: v.model, file: v.file, config: v.config))
         let meta = try KerasZooTests.meta(v.model)
         let spec = try #require(meta["gradients"] as? [String: Any])
-        let logitIndex = spec["logit_index"] as? Int ?? 1, channel = spec["feature_channel"] as? Int ?? 2
+        // Every key the fixture script writes is required: a missing one is a broken fixture, not a default.
+        let logitIndex = try #require(spec["logit_index"] as? Int, "meta.json: gradients.logit_index")
+        let channel = try #require(spec["feature_channel"] as? Int, "meta.json: gradients.feature_channel")
+        try #require(spec.keys.contains("feature_layer"), "meta.json: gradients.feature_layer (null when there is none)")
         var feeds: [String: Tensor] = [:]
         for (i, input) in graph.inputs.enumerated() {
             feeds[input.name] = try NumPy.read(path: dir.appendingPathComponent("inputs_\(i).npy").path)
@@ -172,12 +167,15 @@ import Testing
             try Self.compare(logitGrads[logitValues[0]], url("grad_embedding_logit.npy"), v.description)
         } else {
             try Self.compare(logitGrads[inputs[0]], url("grad_input_logit.npy"), v.description)
-            if exists("grad_input_logit_1.npy") {
+            // The second input's gradient exactly when meta.json lists it.
+            #expect(exists("grad_input_logit_1.npy") == (spec["grad_input_logit_1"] != nil), "grad_input_logit_1")
+            if spec["grad_input_logit_1"] != nil {
                 try Self.compare(logitGrads[inputs[1]], url("grad_input_logit_1.npy"), v.description)
             }
         }
 
         // The feature layer's channel.
+        #expect((spec["feature_layer"] is String) == (spec["grad_input_feature"] != nil || spec["grad_embedding_feature"] != nil))
         if let layer = spec["feature_layer"] as? String {
             let types = try graph.inferTypes()
             let probe = Objectives(graph)
@@ -200,7 +198,7 @@ import Testing
             if let name { files.append((name, try #require(w["file"] as? String))) }
         }
         let weightGrads = try gradients({ $0.sumOfSquares() }, { _ in files.map(\.initializer) })
-        let scale = try files.map { Self.norm(try NumPy.read(path: url($0.file).path).doubles()) }.max() ?? 0
+        let scale = try files.map { Closeness.l2Norm(try NumPy.read(path: url($0.file).path)) }.max() ?? 0
         for (name, file) in files {
             try Self.compare(weightGrads[name], url(file), v.description, scale: scale, depthwise: name.hasSuffix("depthwise_kernel"))
         }
@@ -216,7 +214,7 @@ import Testing
         let graph = try ONNXImporter.load(path: dir.appendingPathComponent("model.onnx").path)
         let spec = try #require(try KerasZooTests.meta(model)["gradients"] as? [String: Any])
         var o = Objectives(graph)
-        let value = o.logit(spec["logit_index"] as? Int ?? 1)
+        let value = o.logit(try #require(spec["logit_index"] as? Int, "meta.json: gradients.logit_index"))
         let input = graph.inputs[0].name
         let built = try GradientBuilder.build(o.graph, of: value, withRespectTo: [input])
         let x = try NumPy.read(path: dir.appendingPathComponent("inputs_0.npy").path)
@@ -238,6 +236,37 @@ import Testing
         #expect(g.floats().contains { $0 != 0 } && g.floats().allSatisfy(\.isFinite))
     }
 
+    /// `ascent grad --target logit:K` on the Keras fixtures (each single-output model with float
+    /// inputs, in its .h5, .keras and tf2onnx forms) against TensorFlow's GradientTape gradient of
+    /// the same objective (`grad_input_logit[_1].npy`): the CLI end to end, an independent reference.
+    /// A two-input model is differentiated for each input in turn with `--wrt`.
+    static let cliModels = KerasZooTests.variants.filter { $0.file == "model.h5" && $0.model != "text_conv1d" && $0.model != "two_in_two_out" }.map(\.model)
+
+    @Test(arguments: cliModels)
+    func gradCLIMatchesTensorFlow(_ model: String) throws {
+        let dir = TestPaths.fixture("keras/\(model)")
+        let spec = try #require(try KerasZooTests.meta(model)["gradients"] as? [String: Any])
+        let k = try #require(spec["logit_index"] as? Int)
+        let out = try TestPaths.temporaryDirectory("grad-tf")
+        defer { try? FileManager.default.removeItem(at: out) }
+        var checked = 0
+        for file in ["model.h5", "model.keras", "model.onnx"] where FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path) {
+            let graph = try KerasZooTests.load(KerasZooTests.Variant(model: model, file: file, config: nil))
+            let inputs = graph.inputs.indices.flatMap { ["--input", "\(graph.inputs[$0].name)=\(dir.appendingPathComponent("inputs_\($0).npy").path)"] }
+            for (i, input) in graph.inputs.enumerated() {
+                let g = out.appendingPathComponent("\(file)-\(i).npy").path
+                let wrt = graph.inputs.count > 1 ? ["--wrt", input.name] : []
+                let r = try CLI.run(["grad", dir.appendingPathComponent(file).path] + inputs + ["--target", "logit:\(k)", "--output", g] + wrt)
+                try #require(r.status == 0, "\(model)/\(file): \(r.stderr)")
+                #expect(r.stdout.hasPrefix("logit:\(k) "), "\(r.stdout)")
+                let reference = dir.appendingPathComponent(i == 0 ? "grad_input_logit.npy" : "grad_input_logit_\(i).npy")
+                expectRelativeL2(try NumPy.read(path: g), try NumPy.read(path: reference.path), atMost: Self.bound, "\(model)/\(file) d/d \(input.name)")
+                checked += 1
+            }
+        }
+        #expect(checked >= 2, "\(model): \(checked) gradients checked")
+    }
+
     /// `ascent grad` gives the same gradient from every format of the digits model: the Keras
     /// files, the tf2onnx export, and the `.ascent` file converted from the ONNX one.
     @Test func gradCLIOnEveryFormat() throws {
@@ -257,10 +286,6 @@ import Testing
         }
         let reference = try #require(gradients["digits.h5"])
         #expect(reference.contains { $0 != 0 })
-        for (name, g) in gradients {
-            let num = zip(g, reference).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
-            let den = reference.reduce(0.0) { $0 + Double($1 * $1) }
-            #expect((num / den).squareRoot() < 1e-5, "\(name) differs from digits.h5")
-        }
+        for (name, g) in gradients { expectRelativeL2(g, reference, atMost: 1e-5, "\(name) vs digits.h5") }
     }
 }

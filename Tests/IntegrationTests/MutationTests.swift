@@ -73,7 +73,7 @@ import Testing
             }
         }
         for i in 0..<16 { try check(Array(bytes.prefix(i * bytes.count / 16)), "truncated at \(i * bytes.count / 16)") }
-        var rng = MutationRNG(seed: UInt64(truncatingIfNeeded: file.hashValue == 0 ? 1 : file.utf8.reduce(7) { $0 &* 31 &+ UInt64($1) }))
+        var rng = SeededRandom(file.utf8.reduce(7) { $0 &* 31 &+ UInt64($1) })
         let corruptions = ["h5", "keras"].contains(source.pathExtension) ? 24 : 64
         for k in 0..<corruptions {
             var data = bytes
@@ -89,15 +89,3 @@ import Testing
 
 struct MutationFailure: Error { var message: String }
 
-/// SplitMix64, so mutants are the same on every run.
-struct MutationRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

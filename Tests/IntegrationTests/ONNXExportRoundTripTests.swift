@@ -24,9 +24,9 @@ import Testing
         let root = TestPaths.fixture("keras")
         let fm = FileManager.default
         var out: [Model] = []
-        for name in ((try? fm.contentsOfDirectory(atPath: root.path)) ?? []).sorted() {
+        for name in TestPaths.list("keras") {
             let dir = root.appendingPathComponent(name)
-            let files = (try? fm.contentsOfDirectory(atPath: dir.path)) ?? []
+            let files = TestPaths.list("keras/\(name)")
             guard let model = ["model.h5", "model.keras"].first(where: files.contains) else { continue }
             func numbered(_ prefix: String) -> [String] {
                 (0..<10).map { "\(prefix)_\($0).npy" }.filter(files.contains).map { dir.appendingPathComponent($0).path }
@@ -47,7 +47,7 @@ import Testing
     }()
 
     static func check(_ cases: [(model: String, inputs: [String], outputs: [String])], in dir: URL) throws -> [[String: Any]] {
-        try check(cases.map { ["model": $0.model, "inputs": $0.inputs, "outputs": $0.outputs] }, in: dir)
+        try check(cases.map { ["model": $0.model, "inputs": $0.inputs, "outputs": $0.outputs, "tolerance": kerasExportTolerance] }, in: dir)
     }
 
     /// Runs `Tools/checks/check_onnx.py --batch` on cases in its JSON form; one result per case.
@@ -65,6 +65,14 @@ import Testing
     static func failure(_ r: [String: Any]) -> String? {
         r["ok"] as? Bool == true ? nil : "\(r["error"] ?? "") \(r["outputs"] ?? "")"
     }
+
+    /// README (convert): ONNX fixtures sent through `.ascent` and back give onnxruntime's outputs
+    /// on the original within 2e-6 (× max(1, max |reference|)).
+    static let roundTripTolerance = 2e-6
+
+    /// README (convert): exported Keras fixtures run in onnxruntime with Keras's numbers, worst
+    /// difference 2.5e-5 × max(1, max |Keras|).
+    static let kerasExportTolerance = 2.5e-5
 
     @Test func fixturesAreThere() {
         #expect(Self.models.count >= 11)
@@ -124,7 +132,7 @@ import Testing
         for (input, file) in zip(graph.inputs, m.inputs) { feeds[input.name] = try NumPy.read(path: file) }
         let out = try Session(graph: graph).run(feeds)
         for (output, file) in zip(graph.outputs, m.outputs) {
-            DigitsModelTests.expectClose(try #require(out[output.name]), try NumPy.read(path: file), "\(m) \(output.name)")
+            expectClose(out[output.name], try NumPy.read(path: file), scaledTolerance: DigitsModelTests.kerasTolerance, "\(m) \(output.name)")
         }
     }
 
@@ -162,7 +170,7 @@ import Testing
             default: (inputs, outputs) = (numbered("inputs"), numbered("outputs"))
             }
             #expect(!inputs.isEmpty && !outputs.isEmpty, "\(file): no reference data")
-            cases.append(["model": out, "inputs": inputs, "outputs": outputs])
+            cases.append(["model": out, "inputs": inputs, "outputs": outputs, "tolerance": Self.kerasExportTolerance])
             labels.append(file.description)
         }
         #expect(cases.count + refused.count == InspectFixtureTests.kerasFiles.count)
@@ -197,7 +205,7 @@ import Testing
     /// and the exported file imported back into Ascent computes what the `.ascent` file does.
     @Test func everyONNXFixtureRoundTripsThroughAscent() throws {
         let files = ONNXFixtureFiles.loadable.filter { $0 != "onnx/unsupported.onnx" }
-        #expect(files.count >= 23, "\(files)")
+        #expect(files.count >= 27, "the README counts 27 importable ONNX fixtures: \(files)")
         let dir = try TestPaths.temporaryDirectory("onnx-roundtrip")
         var cases: [[String: Any]] = []
         for file in files {
@@ -224,27 +232,35 @@ import Testing
             }
             let back = try Session(graph: try ONNXImporter.load(path: exported)).run(feeds)
             for output in graph.outputs {
-                let x = try #require(ours[output.name]), y = try #require(back[output.name], "\(file): \(output.name)")
-                #expect(x.shape == y.shape && x.dtype == y.dtype, "\(file) \(output.name)")
-                let diff = zip(x.doubles(), y.doubles()).map { abs($0 - $1) }.max() ?? 0
-                #expect(diff <= 1e-6 * max(1, x.doubles().map(abs).max() ?? 0), "\(file) \(output.name): imported back, \(diff)")
+                expectClose(back[output.name], try #require(ours[output.name]), scaledTolerance: 1e-6, "\(file) \(output.name): imported back")
             }
-            cases.append(["model": exported, "reference": TestPaths.fixture(file).path, "inputs": inputs, "also": also])
+            // The README's claim: onnxruntime on the export gives its outputs on the original within
+            // 2e-6 (× max(1, max |reference|)); Ascent's own run of the file within the 1e-4 of the
+            // onnxruntime cross-check.
+            cases.append(["model": exported, "reference": TestPaths.fixture(file).path, "inputs": inputs, "also": also,
+                          "tolerance": Self.roundTripTolerance, "also_tolerance": ONNXRuntimeCrossCheckTests.tolerance])
         }
         // onnxruntime 1.32 has no kernels for these opset 5/6 forms, and onnx.version_converter cannot
-        // upgrade them: for them onnxruntime on the export is compared with Ascent's run.
+        // upgrade them: their reference is NumPy computing the node as the ONNX spec defines it.
         let unrunnable: Set<String> = ["onnx/opsets/add6_broadcast/model.onnx", "onnx/opsets/cast5/model.onnx"]
         for (file, r) in zip(files, try Self.check(cases, in: dir)) {
-            #expect(Self.failure(r) == nil, "\(file): \(Self.failure(r) ?? "") \(r["also"] ?? "")")
+            // Outputs whose dtype Ascent does not keep yet fail as known issues (issue 11).
+            let entries = ((r["outputs"] as? [[String: Any]]) ?? []) + ((r["also"] as? [[String: Any]]) ?? [])
+            let failing = Set(entries.filter { $0["ok"] as? Bool != true }.compactMap { $0["name"] as? String })
+            let stem = String(file.dropLast(5))
+            let known = Set(ONNXRuntimeCrossCheckTests.knownDTypeGaps.keys.filter { $0.hasPrefix(stem + ":") }.map { String($0.dropFirst(stem.count + 1)) })
+            for name in failing.intersection(known).sorted() {
+                withKnownIssue(Comment(rawValue: ONNXRuntimeCrossCheckTests.knownDTypeGaps["\(stem):\(name)"]!)) {
+                    Issue.record("\(file) \(name): \(entries.filter { $0["name"] as? String == name })")
+                }
+            }
+            for name in known.subtracting(failing).sorted() { Issue.record("\(file) \(name) passes now: drop it from knownDTypeGaps") }
+            #expect(failing.subtracting(known).isEmpty && r["error"] == nil, "\(file): \(Self.failure(r) ?? "") \(r["also"] ?? "")")
             #expect(r["checker"] as? String == "passed", "\(file)")
             #expect(r["transpose_chains"] as? Int == 0, "\(file)")
             let reference = r["reference"] as? String ?? ""
-            if unrunnable.contains(file) {
-                #expect(reference.hasPrefix("also: "), "\(file): \(reference)")
-            } else {
-                #expect(reference.hasPrefix("onnxruntime"), "\(file): \(reference)")
-                #expect((r["also"] as? [Any])?.count == (r["outputs"] as? [Any])?.count, "\(file): Ascent's outputs compared")
-            }
+            #expect(reference.hasPrefix(unrunnable.contains(file) ? "numpy: " : "onnxruntime"), "\(file): \(reference)")
+            #expect((r["also"] as? [Any])?.count == (r["outputs"] as? [Any])?.count, "\(file): Ascent's outputs compared")
             #expect((r["outputs"] as? [Any])?.isEmpty == false, "\(file): no output compared")
         }
     }
@@ -271,18 +287,14 @@ import Testing
         }
         // Sizes no declaration gives.
         let given: [String: [String: [Int]]] = ["onnx/graph.onnx": ["y": [2, 4, 6, 6]]]
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> Double {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Double(state >> 11) / Double(1 << 53)
-        }
+        var random = SeededRandom(name: file)
         var feeds: [String: Tensor] = [:]
         for input in graph.inputs {
             let shape = try given[file]?[input.name] ?? #require(input.type.shape, "\(file): \(input.name) has no shape").dims.map { $0.value ?? 2 }
             let count = shape.reduce(1, *)
             let t = input.type.dtype.isFloatingPoint
-                ? Tensor(shape: shape, scalars: (0..<count).map { _ in Float(next() * 4 - 2) })
-                : Tensor(shape: shape, scalars: (0..<count).map { _ in Int64(next() * 3) })
+                ? Tensor(shape: shape, scalars: random.floats(count, -2, 2))
+                : Tensor(shape: shape, scalars: (0..<count).map { _ in Int64(random.nextUnit() * 3) })
             feeds[input.name] = t.converted(to: input.type.dtype)
         }
         return feeds
@@ -298,6 +310,7 @@ import Testing
         #expect(r.stdout.hasPrefix("wrote \(out) (ONNX opset 13, "), "\(r.stdout)")
         let check = try ReferencePython.script("checks/check_onnx.py", [
             out, "--input", TestPaths.fixture("digits/inputs.npy").path, "--output", TestPaths.fixture("digits/keras_probs.npy").path,
+            "--tolerance", "\(Self.kerasExportTolerance)",
         ])
         #expect(check.status == 0, "\(check.output)")
         #expect(check.output.contains("\"opset\": 13"))
@@ -320,9 +333,21 @@ import Testing
         let inputs = keras.appendingPathComponent("inputs_0.npy").path, outputs = keras.appendingPathComponent("outputs_0.npy").path
         let check = try Self.check([(out, [inputs], [outputs])], in: dir)[0]
         #expect(Self.failure(check) == nil && check["checker"] as? String == "passed", "\(Self.failure(check) ?? "")")
+        // "every initializer of 1 KiB or more in OUT.onnx.data beside the model (64-byte aligned)".
+        let model = try ONNXModelProto.load(path: out)
+        for w in model.graph.initializers {
+            let location = Dictionary(w.externalData.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+            let elements = w.dims.reduce(1, *), bytes = Int(elements) * 4
+            if w.dataLocation == .external {
+                #expect(location["location"] == "m.onnx.data" && bytes >= 1024, "\(w.name): \(location)")
+                #expect((Int(location["offset"] ?? "") ?? -1) % 64 == 0, "\(w.name) at offset \(location["offset"] ?? "?")")
+            } else {
+                #expect(bytes < 1024 || w.dataType != 1, "\(w.name): \(bytes) bytes kept in the model")
+            }
+        }
         let graph = try ONNXImporter.load(path: out)
         let y = try Session(graph: graph).run([graph.inputs[0].name: try NumPy.read(path: inputs)])
-        DigitsModelTests.expectClose(try #require(y[graph.outputs[0].name]), try NumPy.read(path: outputs), "imported back")
+        expectClose(y[graph.outputs[0].name], try NumPy.read(path: outputs), scaledTolerance: DigitsModelTests.kerasTolerance, "imported back")
 
         let ascent = try CLI.run(["convert", inputs.replacingOccurrences(of: "inputs_0.npy", with: "model.keras"),
                                   "--output", dir.appendingPathComponent("m.ascent").path, "--external-data"])

@@ -7,8 +7,18 @@ import Testing
 
 /// Every runnable ONNX fixture (ONNXFixtures.runnable) run live in onnxruntime (the pinned test venv,
 /// Tools/checks/run_onnxruntime.py, all models in one process) and in Ascent on the same inputs.
-/// Floating outputs: max |Ascent - onnxruntime| ≤ 1e-4 · max(1, max |onnxruntime|); others exactly equal.
+/// Floating outputs: max |Ascent - onnxruntime| ≤ 1e-4 · max(1, max |onnxruntime|); others exactly
+/// equal; dtypes and shapes exactly onnxruntime's.
 @Suite struct ONNXRuntimeCrossCheckTests {
+    static let tolerance = 1e-4
+
+    /// Outputs whose dtype Ascent does not keep yet (issue 11: float16/float64 computed and
+    /// returned as float32), `case:output` → why. Each is a known issue that must disappear.
+    static let knownDTypeGaps = [
+        "onnx/constants:out_5": "issue 11: a float16 Constant comes back as float32",
+        "onnx/constants:out_6": "issue 11: a float64 Constant comes back as float32",
+    ]
+
     struct ModelResult: Decodable, Sendable {
         let ok: Bool
         let outputs: [String]
@@ -81,18 +91,15 @@ import Testing
         var worst = 0.0
         for (j, name) in result.outputs.enumerated() {
             let reference = try NumPy.read(path: live.folders[c.name]!.appendingPathComponent("output_\(j).npy").path)
-            let mine = try #require(ours[name], "output \(name) missing")
-            #expect(mine.shape == reference.shape, "\(name): shape \(mine.shape) vs onnxruntime \(reference.shape)")
-            guard mine.shape == reference.shape else { continue }
-            if reference.dtype.isFloatingPoint {
-                let a = mine.doubles(), b = reference.doubles()
-                let scale = max(1, b.lazy.filter(\.isFinite).map(abs).max() ?? 0)
-                let diff = zip(a, b).map { $0 == $1 || ($0.isNaN && $1.isNaN) ? 0 : abs($0 - $1) }.max() ?? 0
-                #expect(diff <= 1e-4 * scale, "\(name): max abs diff \(diff), limit \(1e-4 * scale)")
-                worst = max(worst, diff / scale)
-            } else {
-                #expect(mine.int64s() == reference.int64s(), "\(name): \(reference.dtype) values differ")
+            if let gap = Self.knownDTypeGaps["\(c.name):\(name)"] {
+                // Fails (as a known issue) until Ascent keeps the dtype; then the marker must go.
+                withKnownIssue(Comment(rawValue: gap)) {
+                    expectClose(ours[name], reference, scaledTolerance: Self.tolerance, "\(name) vs onnxruntime")
+                }
+                continue
             }
+            let report = expectClose(ours[name], reference, scaledTolerance: Self.tolerance, "\(name) vs onnxruntime")
+            worst = max(worst, report.measured)
         }
         print("onnxruntime cross-check \(c.name): max abs diff / max(1, max|ref|) = \(worst)")
     }

@@ -14,6 +14,7 @@ import Testing
         #expect(conv1.contains("float32[N,16,16,8] NHWC") && conv1.contains(" 80 ") && conv1.hasSuffix("18,432"))
         #expect(r.stdout.contains("14 nodes, 6,282 parameters, 64,832 MACs per batch item\n"))
         #expect(r.stdout.hasSuffix("unsupported: none\n"))
+        #expect(try CLI.run(["inspect", "Fixtures/digits/digits.h5", "--format", "text"]).stdout == r.stdout, "--format text is the default")
     }
 
     @Test(arguments: ["digits.h5", "digits.keras"])

@@ -3,23 +3,28 @@
 onnxruntime running another ONNX file (the model an export came from) on the same inputs.
 
     check_onnx.py MODEL [--input [NAME=]FILE ...] [--output [NAME=]FILE ...] [--tolerance 1e-4]
-                        [--reference ORIGINAL.onnx] [--also [NAME=]FILE ...]
+                        [--reference ORIGINAL.onnx] [--also [NAME=]FILE ...] [--also-tolerance T]
     check_onnx.py --batch CASES.json
 
-Inputs and outputs are matched to the model's by NAME, else in order. A floating output passes when
-max |onnxruntime - reference| <= tolerance * max(1, max |reference|) (equal values, infinities and
-NaNs included, count as no difference); other outputs must be equal. With `--reference`, the
-reference outputs are onnxruntime's on ORIGINAL (matched by output name, else in order); when
+Inputs and outputs are matched to the model's by NAME, else in order. Every output must have the
+reference's dtype and shape. A floating output passes when max |onnxruntime - reference| <=
+tolerance * max(1, max |finite reference|), where a NaN matches only a NaN and an infinity only the
+same infinity (any other NaN or infinity fails); other outputs must be equal. With `--reference`,
+the reference outputs are onnxruntime's on ORIGINAL (matched by output name, else in order); when
 onnxruntime has no kernel for one of ORIGINAL's old-opset nodes, on ORIGINAL upgraded to opset 13
-by `onnx.version_converter`; when neither runs, the `--also` files stand in as the reference and
-"reference" says so. `--also` gives more outputs (another runtime's, e.g. Ascent's) to compare with
-the same reference. Prints one JSON line:
+by `onnx.version_converter`; when neither runs and ORIGINAL is one node in a form onnxruntime lost
+(Add-6 with `broadcast`/`axis`, Cast-5 with a type name), NumPy computes that node as the ONNX
+operator spec defines it; else the check fails. `--also` gives more outputs (another runtime's,
+e.g. Ascent's) to compare with the same reference, within `--also-tolerance` (default: the
+tolerance). Prints one JSON line:
 {"ok", "checker", "opset", "ir_version", "producer", "inputs", "outputs" (name, shape, dtype,
 reference_dtype, max_abs_diff, limit, ok), "also" (the same for the --also files), "reference"
-("files", "onnxruntime", "onnxruntime after onnx.version_converter", or "also: <why>"), "ops"
+("files", "onnxruntime", "onnxruntime after onnx.version_converter", or "numpy: <op>-<opset> per
+the ONNX spec"), "ops"
 (count per op type), "transpose_chains" (Transpose nodes reading another Transpose's output),
 "node_names", "error"}; exits 0 when everything passes, 1 otherwise, 2 on bad usage. `--batch` takes
-a JSON list of {"model", "inputs": [...], "outputs": [...], "reference"?, "also"?, "tolerance"?}
+a JSON list of {"model", "inputs": [...], "outputs": [...], "reference"?, "also"?, "tolerance"?,
+"also_tolerance"?}
 (same argument forms) and prints {"ok", "results": [one object as above per case, plus "model"]}.
 Used by the ONNX export tests (Tests/AscentONNXTests/ONNXExportTests.swift,
 Tests/IntegrationTests/ONNXExportRoundTripTests.swift).
@@ -52,12 +57,15 @@ def pairs(items, names, what):
 
 def compare(ours, reference, tolerance):
     entry = {"shape": list(ours.shape), "dtype": str(ours.dtype), "reference_dtype": str(reference.dtype)}
-    if ours.shape != reference.shape:
+    if ours.dtype != reference.dtype:
+        entry.update(ok=False)
+    elif ours.shape != reference.shape:
         entry.update(ok=False, reference_shape=list(reference.shape))
     elif np.issubdtype(reference.dtype, np.floating):
         a, b = ours.astype(np.float64), reference.astype(np.float64)
         same = (a == b) | (np.isnan(a) & np.isnan(b))
-        diff = np.where(same, 0.0, np.abs(a - b))
+        finite = np.isfinite(a) & np.isfinite(b)
+        diff = np.where(same, 0.0, np.where(finite, np.abs(a - b), np.inf))
         worst = float(np.max(diff)) if diff.size else 0.0
         finite = np.abs(b[np.isfinite(b)])
         limit = tolerance * max(1.0, float(np.max(finite)) if finite.size else 1.0)
@@ -97,7 +105,35 @@ def run_reference(original, feeds):
     return dict(zip(names, values)), how
 
 
-def check(path, inputs, outputs, tolerance, reference=None, also=()):
+def legacy_reference(original, feeds):
+    """ORIGINAL's output computed by NumPy as the ONNX operator spec defines the old form of its
+    one node, for forms onnxruntime and onnx.version_converter no longer handle; (None, why) else."""
+    model = onnx.load(original)
+    opset = {(o.domain or "ai.onnx"): o.version for o in model.opset_import}.get("ai.onnx", 0)
+    if len(model.graph.node) != 1:
+        return None, "not a one-node graph"
+    node = model.graph.node[0]
+    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    if node.op_type == "Add" and opset < 7:
+        # Add-1/6: with broadcast=1, B's shape matches a contiguous run of A's axes starting at
+        # `axis` (default: the trailing axes).
+        a, b = feeds[node.input[0]], feeds[node.input[1]]
+        if attributes.get("broadcast", 0):
+            axis = attributes.get("axis", a.ndim - b.ndim)
+            b = b.reshape((1,) * axis + b.shape + (1,) * (a.ndim - axis - b.ndim))
+        out = a + b
+    elif node.op_type == "Cast" and opset < 6:
+        # Cast-1/5: `to` names the type ("FLOAT") instead of numbering it.
+        to = attributes["to"]
+        to = to.decode() if isinstance(to, bytes) else to
+        code = onnx.TensorProto.DataType.Value(to) if isinstance(to, str) else to
+        out = feeds[node.input[0]].astype(onnx.helper.tensor_dtype_to_np_dtype(code))
+    else:
+        return None, f"no NumPy form of {node.op_type}-{opset}"
+    return {node.output[0]: out}, f"numpy: {node.op_type}-{opset} per the ONNX spec"
+
+
+def check(path, inputs, outputs, tolerance, reference=None, also=(), also_tolerance=None):
     result = {"ok": False, "checker": None}
     try:
         model = onnx.load(path)
@@ -131,13 +167,14 @@ def check(path, inputs, outputs, tolerance, reference=None, also=()):
             if reference:
                 ref, how = run_reference(reference, feeds)
                 if ref is None:
-                    result["reference"] = "also: " + how
-                    references = extra
-                    extra = {}
-                else:
-                    result["reference"] = how
-                    ordered = list(ref.values())
-                    references = {name: ref[name] if name in ref else ordered[i] for i, name in enumerate(output_names)}
+                    ref, legacy = legacy_reference(reference, feeds)
+                    if ref is None:
+                        result["error"] = f"no reference for {reference}: {how}; {legacy}"
+                        return result
+                    how = legacy
+                result["reference"] = how
+                ordered = list(ref.values())
+                references = {name: ref[name] if name in ref else ordered[i] for i, name in enumerate(output_names)}
             else:
                 result["reference"] = "files"
                 references = {name: np.load(p) for name, p in pairs(outputs, output_names, "output").items()}
@@ -154,7 +191,7 @@ def check(path, inputs, outputs, tolerance, reference=None, also=()):
         if extra:
             result["also"] = []
             for name, value in extra.items():
-                entry = {"name": name, **compare(value, references[name], tolerance)}
+                entry = {"name": name, **compare(value, references[name], also_tolerance or tolerance)}
                 ok = ok and entry["ok"]
                 result["also"].append(entry)
         if reference:
@@ -171,6 +208,7 @@ def main():
     parser.add_argument("--tolerance", type=float, default=1e-4)
     parser.add_argument("--reference")
     parser.add_argument("--also", action="append", default=[])
+    parser.add_argument("--also-tolerance", type=float)
     parser.add_argument("--batch")
     args = parser.parse_args()
     if (args.model is None) == (args.batch is None):
@@ -182,11 +220,13 @@ def main():
             results = []
             for case in cases:
                 r = check(case["model"], case.get("inputs", []), case.get("outputs", []),
-                          case.get("tolerance", args.tolerance), case.get("reference"), case.get("also", []))
+                          case.get("tolerance", args.tolerance), case.get("reference"), case.get("also", []),
+                          case.get("also_tolerance", args.also_tolerance))
                 results.append({"model": case["model"], **r})
             result = {"ok": all(r["ok"] for r in results), "results": results}
         else:
-            result = check(args.model, args.input, args.output, args.tolerance, args.reference, args.also)
+            result = check(args.model, args.input, args.output, args.tolerance, args.reference, args.also,
+                           args.also_tolerance)
     except Usage as e:
         print(f"check_onnx: {e}", file=sys.stderr)
         return 2
