@@ -133,9 +133,9 @@ public enum GradientBuilder {
         }
         let onPath = quantized.filter { $0.outputs.contains(where: feeds.contains) }
         if !onPath.isEmpty {
-            let list = onPath.prefix(5).map(\.label).joined(separator: ", ") + (onPath.count > 5 ? ", ..." : "")
-            throw AscentError.invalid("no gradient through quantized ops: \(list) on the path to '\(objective)' "
-                                      + "round\(onPath.count == 1 ? "s" : "") to integers (differentiate the float model instead)")
+            let list = onPath.prefix(3).map(\.label).joined(separator: ", ") + (onPath.count > 3 ? " and \(onPath.count - 3) more" : "")
+            throw AscentError.invalid("no gradient through quantized ops: \(list) on the path round\(onPath.count == 1 ? "s" : "") "
+                                      + "to integers (differentiate the float model instead)")
         }
         guard depends.contains(objective) else {
             let wrt = values.map { "'\($0)'" }.joined(separator: ", ")
