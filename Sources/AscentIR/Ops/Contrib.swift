@@ -145,10 +145,11 @@ extension OpDefinition {
         guard let shape = c.shape(0), shape.rank >= 3 else { throw c.error("QLinearGlobalAveragePool needs its input's rank") }
         let axes = a.channelsLast ? Array(1..<(shape.rank - 1)) : Array(2..<shape.rank)
         let x = centered(c, 0, zeroPoint: 2)
-        guard let dims = shape.concrete else {  // sizes known only when planned: the mean
+        let sizes = axes.compactMap { shape.dims[$0].value }
+        guard sizes.count == axes.count else {  // spatial sizes known only when planned: the mean
             return [requantized(c, x.mean(axes: axes) * (c.input(1) / c.input(3)), zeroPoint: 4)]
         }
-        let count = axes.reduce(1) { $0 * dims[$1] }
+        let count = sizes.reduce(1, *)
         return [requantized(c, x.sum(axes: axes) * (c.input(1) / (c.input(3) * Float(count))), zeroPoint: 4)]
     }
 
