@@ -86,6 +86,23 @@ import Testing
         #expect(!r.stdout.contains(" ?\n"), "\(c.name): an output type is unknown: \(r.stdout)")
     }
 
+    /// `inspect` counts a fused or quantized convolution's multiply-accumulates as the plain model's:
+    /// FusedConv, QLinearConv and ConvInteger carry Conv's cost rule.
+    @Test func inspectCountsConvolutionsOfEveryForm() throws {
+        func macs(_ model: String) throws -> String {
+            let r = try CLI.run(["inspect", model])
+            try #require(r.status == 0, "\(model): \(r.stderr)")
+            return try #require(r.stdout.split(separator: "\n").first { $0.contains("MACs per batch item") }.map(String.init), "\(r.stdout)")
+        }
+        let plain = try macs("Fixtures/explain/cnn/model.onnx")
+        #expect(plain.contains("2,318,496 MACs"), "\(plain)")
+        #expect(try macs("Fixtures/\(Self.folder)/cnn_extended/model.onnx").contains("2,318,496 MACs"))
+        // The quantized forms' Gemm is a QGemm or MatMulInteger, whose 160 MACs are not counted.
+        for form in ["cnn_qoperator", "cnn_dynamic"] {
+            #expect(try macs("Fixtures/\(Self.folder)/\(form)/model.onnx").contains("2,318,336 MACs"), "\(form)")
+        }
+    }
+
     /// onnxruntime's fused forms differentiate as the plain model does: `ascent grad` on the rewritten
     /// file equals `ascent grad` on the export it came from — FusedConv (Conv + Relu at
     /// ORT_ENABLE_EXTENDED), FusedMatMul and BiasGelu (the same level on the transformer block), and

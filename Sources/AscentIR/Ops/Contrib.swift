@@ -19,7 +19,7 @@ extension OpDefinition {
     public static let microsoftDomain = "com.microsoft"
 
     public static let fusedConv: OpDefinition = contrib("FusedConv", inputs: 2...4, attributes: FusedConvAttributes.self,
-                                                        traits: .spatial) { c in
+                                                        traits: .spatial, cost: convolutionCost(weights: 1)) { c in
         let a = try c.attributes(FusedConvAttributes.self)
         var attributes = c.node.attributes
         for name in ["activation", "activation_params"] { attributes[name] = nil }
@@ -210,10 +210,10 @@ extension OpDefinition {
 
     /// A contrib op defined by `decomposition`, its shape rule derived from it.
     static func contrib(_ name: String, inputs: ClosedRange<Int>, outputs: ClosedRange<Int> = 1...1,
-                        attributes: (any OpAttributes.Type)? = nil, traits: OpTraits = [],
+                        attributes: (any OpAttributes.Type)? = nil, traits: OpTraits = [], cost: CostRule? = nil,
                         decomposition: @escaping Decomposition) -> OpDefinition {
         OpDefinition(name, domain: microsoftDomain, inputs: inputs, outputs: outputs, attributes: attributes, traits: traits,
-                     shape: contribShape(decomposition), decomposition: decomposition)
+                     shape: contribShape(decomposition), decomposition: decomposition, cost: cost)
     }
 
     /// The shape rule of an op defined by its decomposition: the decomposition written into a

@@ -51,14 +51,15 @@ extension OpDefinition {
             }
             guard let t = try windowShape(ctx, a.window, kernel: kernel, channels: ws.dims[0]) else { return [nil] }
             return [ValueType(.int32, t.shape, layout: t.layout)]
-        })
+        },
+        cost: convolutionCost(weights: 1))
 
     /// `QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B?)`: the int32
     /// `ConvInteger` plus the int32 bias, times `x_scale·w_scale/y_scale` (per output channel when
     /// `w_scale` is), rounded half to even plus `y_zp`, saturated — onnxruntime's requantization.
     public static let qLinearConv: OpDefinition = OpDefinition(
         "QLinearConv", inputs: 8...9, attributes: ConvAttributes.self, traits: [.spatial, .quantized], onnx: ONNXHistory([10]),
-        shape: contribShape(qLinearConvDecomposition), decomposition: qLinearConvDecomposition)
+        shape: contribShape(qLinearConvDecomposition), decomposition: qLinearConvDecomposition, cost: convolutionCost(weights: 3))
 
     static let qLinearConvDecomposition: Decomposition = { c in
         guard let rank = c.rank(0), rank >= 3 else { throw c.error("QLinearConv needs its input's rank") }
