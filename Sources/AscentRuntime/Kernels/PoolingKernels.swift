@@ -151,28 +151,40 @@ struct PoolKernel: Kernel {
         let ranges = (0..<kw).map { g.validOutputs(axis: 2, tap: $0) }
         let offsets = (0..<kw).map { $0 * dw - g.padBegin[2] }
         context.parallelFor(g.batch * g.channels * od * oh, costPerItem: ow * g.kernelCount) { rows in
+            let column = UnsafeMutablePointer<Float>.allocate(capacity: ow)
+            defer { column.deallocate() }
             for r in rows {
                 let p = r / (od * oh), zd = (r / oh) % od, zh = r % oh
                 let plane = x + p * g.inputCount, out = y + r * ow
                 out.update(repeating: isMax ? -.infinity : 0, count: ow)
                 let dz = dAxis[zd], hz = hAxis[zh]
-                for a in dz.taps {
-                    for b in hz.taps {
-                        let src = plane + ((dz.start + a * dd) * ih + hz.start + b * dh) * iw
-                        for e in 0..<kw {
-                            let range = ranges[e], off = offsets[e]
-                            if isMax {
+                if isMax {
+                    for a in dz.taps {
+                        for b in hz.taps {
+                            let src = plane + ((dz.start + a * dd) * ih + hz.start + b * dh) * iw
+                            for e in 0..<kw {
+                                let range = ranges[e], off = offsets[e]
                                 for i in range { out[i] = Swift.max(out[i], src[i * sw + off]) }
-                            } else {
-                                for i in range { out[i] += src[i * sw + off] }
                             }
                         }
                     }
+                    continue
                 }
-                if !isMax {
-                    let rowShare = dz.share * hz.share
-                    for i in 0..<ow { out[i] /= Float(rowShare * wAxis[i].share) }
+                // Sums in onnxruntime's (MLAS's) order: each kernel column over the window's rows,
+                // then the columns in turn, so a float32 sum rounds as onnxruntime's does.
+                for e in 0..<kw {
+                    let range = ranges[e], off = offsets[e]
+                    for i in range { column[i] = 0 }
+                    for a in dz.taps {
+                        for b in hz.taps {
+                            let src = plane + ((dz.start + a * dd) * ih + hz.start + b * dh) * iw
+                            for i in range { column[i] += src[i * sw + off] }
+                        }
+                    }
+                    for i in range { out[i] += column[i] }
                 }
+                let rowShare = dz.share * hz.share
+                for i in 0..<ow { out[i] /= Float(rowShare * wAxis[i].share) }
             }
         }
     }
