@@ -31,6 +31,7 @@ import Testing
         }
         return [
             ("keras-layers", list(KerasLayers.table.keys)),
+            ("keras-operations", list(KerasOperations.table.keys)),
             ("keras-activations", list(KerasActivations.names)),
             ("ops", list(kernelOps)),
             ("gradient-ops", list(OpRegistry.all.filter { !$0.traits.contains(.backward) && ($0.vjp != nil || $0.decomposition != nil) }.map(\.name))),

@@ -1,0 +1,252 @@
+import AscentIR
+
+/// Recurrent layers onto the IR's ONNX-semantics `LSTM`, `GRU` and `RNN` ops (batch-first
+/// layout), and the wrappers `Bidirectional` and `TimeDistributed`.
+///
+/// Weights: Keras's `kernel [in, G·H]`, `recurrent_kernel [H, G·H]` and `bias` become ONNX's
+/// `W [1, G·H, in]`, `R [1, G·H, H]`, `B [1, 2·G·H]`; LSTM gate blocks are reordered from Keras's
+/// i, f, c, o to ONNX's i, o, f, c; GRU's are z, r, h in both, and `reset_after` is ONNX's
+/// `linear_before_reset` (its `[2, 3H]` bias: input then recurrent part). `activation` and
+/// `recurrent_activation` become ONNX's activation list (f = recurrent, g = h = activation).
+///
+/// Masks (a `mask` keyword input: Keras 3 saves `Embedding(mask_zero=True)` and `Masking` masks
+/// as op nodes) become `sequence_lens`, the count of unmasked steps: exact for masks that are
+/// true up to each sequence's end (post-padding, what `mask_zero` padding gives). Where Keras
+/// repeats the last output past a sequence's end (`zero_output_for_mask` false), the output does too.
+extension KerasLayers {
+    enum RecurrentCell {
+        case simple, gru, lstm
+        var op: String { self == .lstm ? "LSTM" : self == .gru ? "GRU" : "RNN" }
+        var gates: Int { self == .lstm ? 4 : self == .gru ? 3 : 1 }
+        var states: Int { self == .lstm ? 2 : 1 }
+    }
+
+    static func cell(_ className: String) -> RecurrentCell? {
+        ["LSTM": .lstm, "GRU": .gru, "SimpleRNN": .simple][className]
+    }
+
+    static func recurrent(_ cell: RecurrentCell) -> LayerConverter {
+        return { call, b in
+            let x = try call.input()
+            let mask = call.keywordInputs["mask"]?.first
+            return try recurrentOutputs(call, cell: cell, config: call.config, weights: call.weights[...], input: x,
+                                        mask: mask, initialStates: call.keywordInputs["initial_state"] ?? [],
+                                        inBidirectional: false, label: call.outputName, builder: &b)
+        }
+    }
+
+    /// The ONNX activation name with its alpha and beta for a Keras activation.
+    static func recurrentActivation(_ call: LayerCall, _ v: JSONValue, default name: String) throws -> (String, Double, Double) {
+        switch KerasActivations.name(v) ?? name {
+        case "tanh": return ("Tanh", 0, 0)
+        case "sigmoid": return ("Sigmoid", 0, 0)
+        case "relu": return ("Relu", 0, 0)
+        case "softsign": return ("Softsign", 0, 0)
+        case "softplus": return ("Softplus", 0, 0)
+        case "elu": return ("Elu", 1, 0)
+        case "linear": return ("Affine", 1, 0)
+        case "hard_sigmoid": return ("HardSigmoid", call.kerasMajor >= 3 ? 1.0 / 6.0 : 0.2, 0.5)
+        case let other: throw call.error("activation '\(other)' in a recurrent layer is not supported")
+        }
+    }
+
+    /// Columns of `[rows, G·H]` regrouped in gate blocks of `h` in `order`; returned transposed, `[G·H, rows]`.
+    static func gateMatrix(_ t: Tensor, hidden h: Int, order: [Int]) -> Tensor {
+        let rows = t.shape[0], cols = t.shape[1]
+        let v = t.floats()
+        var out = [Float](repeating: 0, count: rows * cols)
+        for (k, block) in order.enumerated() {
+            for j in 0..<h {
+                for r in 0..<rows { out[(k * h + j) * rows + r] = v[r * cols + block * h + j] }
+            }
+        }
+        return Tensor(shape: [1, cols, rows], scalars: out)
+    }
+
+    /// One recurrent layer (or one direction of a Bidirectional) as an IR node; returns Keras's
+    /// outputs: the sequence or last output, then with `return_state` the final states.
+    static func recurrentOutputs(_ call: LayerCall, cell: RecurrentCell, config: JSONValue, weights: ArraySlice<Tensor>,
+                                 input x: String, mask: String?, initialStates: [String], inBidirectional: Bool,
+                                 label: String, builder b: inout GraphBuilder) throws -> [String] {
+        guard let h = config["units"].int, h > 0 else { throw call.error("config has no 'units'") }
+        let g = cell.gates
+        let w = Array(weights)
+        guard w.count >= 2 else { throw call.error("missing weight 'kernel' (the file has \(w.count) weights for this layer)") }
+        func weight(_ i: Int, _ what: String, _ shape: [Int?]) throws -> Tensor {
+            var sub = call
+            sub.weights = w
+            return try sub.weight(i, what, shape: shape)
+        }
+        let kernel = try weight(0, "kernel", [nil, g * h]), recurrentKernel = try weight(1, "recurrent_kernel", [h, g * h])
+        let order = cell == .lstm ? [0, 3, 1, 2] : Array(0..<g)
+        var bias = [Float](repeating: 0, count: 2 * g * h)
+        let resetAfter = cell == .gru && config["reset_after"].bool != false
+        if config["use_bias"].bool != false {
+            if resetAfter {
+                bias = try weight(2, "bias", [2, g * h]).floats()
+            } else {
+                let v = try weight(2, "bias", [g * h]).floats()
+                for (k, block) in order.enumerated() {
+                    for j in 0..<h { bias[k * h + j] = v[block * h + j] }
+                }
+            }
+        }
+        let name = call.name + (inBidirectional ? "/" + (config["name"].string ?? "direction") : "")
+        let wValue = b.constant("\(name)/W", gateMatrix(kernel, hidden: h, order: order))
+        let rValue = b.constant("\(name)/R", gateMatrix(recurrentKernel, hidden: h, order: order))
+        let bValue = b.constant("\(name)/B", Tensor(shape: [1, 2 * g * h], scalars: bias))
+
+        var lengths = ""
+        if let mask {
+            let ints = try b.node("Cast", name: name, inputs: [mask], output: label + "/mask_int",
+                                  attributes: ["to": .int(DType.int32.onnxCode)])
+            lengths = try b.node("ReduceSum", name: name, inputs: [ints], output: label + "/lengths",
+                                 attributes: ["axes": .ints([1]), "keepdims": .int(0)])
+        }
+        guard initialStates.isEmpty || initialStates.count == cell.states else {
+            throw call.error("expects \(cell.states) initial states, got \(initialStates.count)")
+        }
+        let initial = try initialStates.enumerated().map { i, s in
+            try b.node("Unsqueeze", name: name, inputs: [s], output: label + "/initial_\(i)", attributes: ["axes": .ints([1])])
+        }
+        let act = try recurrentActivation(call, config["activation"], default: "tanh")
+        let recAct = try recurrentActivation(call, config["recurrent_activation"], default: "sigmoid")
+        let acts = cell == .simple ? [act] : cell == .gru ? [recAct, act] : [recAct, act, act]
+        let goBackwards = config["go_backwards"].bool == true
+        var attributes: [String: Attribute] = [
+            "hidden_size": .int(h), "layout": .int(1), "direction": .string(goBackwards ? "reverse" : "forward"),
+            "activations": .strings(acts.map(\.0)), "activation_alpha": .floats(acts.map(\.1)),
+            "activation_beta": .floats(acts.map(\.2)),
+        ]
+        if cell == .gru { attributes["linear_before_reset"] = .int(resetAfter ? 1 : 0) }
+        var inputs = [x, wValue, rValue, bValue, lengths] + initial
+        while inputs.last == "" { inputs.removeLast() }
+        let outputs = (0...cell.states).map { b.unique(label + ["/Y", "/Y_h", "/Y_c"][$0]) }
+        try b.add(Node(name: name, op: cell.op, inputs: inputs, outputs: outputs, attributes: attributes))
+
+        let returnSequences = config["return_sequences"].bool == true
+        let states = try outputs.dropFirst().enumerated().map { i, s in
+            try b.node("Squeeze", name: name, inputs: [s], output: label + (i == 0 ? "/h" : "/c"), attributes: ["axes": .ints([1])])
+        }
+        var y: String
+        if returnSequences {
+            y = try b.node("Squeeze", name: name, inputs: [outputs[0]], output: label + "/sequence", attributes: ["axes": .ints([2])])
+            if goBackwards && !inBidirectional {
+                // Keras returns a backward pass's outputs in its own (reversed) order.
+                y = try b.node("Slice", name: name, inputs: [
+                    y, b.constant("\(name)/rev_starts", Tensor(shape: [1], scalars: [Int64(-1)])),
+                    b.constant("\(name)/rev_ends", Tensor(shape: [1], scalars: [Int64.min])),
+                    b.constant("\(name)/rev_axes", Tensor(shape: [1], scalars: [Int64(1)])),
+                    b.constant("\(name)/rev_steps", Tensor(shape: [1], scalars: [Int64(-1)])),
+                ], output: label + "/reversed")
+            } else if let mask, config["zero_output_for_mask"].bool != true {
+                // Past a sequence's end Keras repeats its last output; ONNX gives zeros.
+                let kept = try b.node("Unsqueeze", name: name, inputs: [mask], output: label + "/mask_steps", attributes: ["axes": .ints([2])])
+                let last = try b.node("Unsqueeze", name: name, inputs: [states[0]], output: label + "/last", attributes: ["axes": .ints([1])])
+                y = try b.node("Where", name: name, inputs: [kept, y, last], output: label + "/masked")
+            }
+        } else {
+            y = states[0]
+        }
+        y = try b.node("Identity", name: name, inputs: [y], output: label)
+        return config["return_state"].bool == true ? [y] + states : [y]
+    }
+
+    /// `Bidirectional(layer, merge_mode)`: the wrapped layer forward and its `backward_layer`
+    /// (by default the same layer with `go_backwards`) as a reverse pass; outputs merged by
+    /// `concat` (default), `sum`, `mul`, `ave`, or returned both (`merge_mode` None), then the
+    /// states of each direction with `return_state`.
+    static let bidirectional: LayerConverter = { call, b in
+        let x = try call.input()
+        let forward = call.config["layer"]
+        guard let className = forward["class_name"].string, let cell = cell(className) else {
+            throw call.error("wrapping '\(forward["class_name"].string ?? "?")' is not supported (LSTM, GRU, SimpleRNN)")
+        }
+        var backward = call.config["backward_layer"]
+        if backward.isNull, case .object(var c) = forward["config"] {
+            c["go_backwards"] = .bool(!(forward["config"]["go_backwards"].bool ?? false))
+            c["name"] = .string("backward_" + (forward["config"]["name"].string ?? "layer"))
+            backward = .object(["class_name": forward["class_name"], "config": .object(c)])
+        }
+        guard backward["class_name"].string.flatMap(KerasLayers.cell) == cell else {
+            throw call.error("a backward layer of another class than the forward one is not supported")
+        }
+        let perLayer = 2 + (forward["config"]["use_bias"].bool == false ? 0 : 1)
+        guard call.weights.count == 2 * perLayer else {
+            throw call.error("expects \(2 * perLayer) weights (forward then backward), the file has \(call.weights.count)")
+        }
+        let mask = call.keywordInputs["mask"]?.first
+        let states = call.keywordInputs["initial_state"] ?? []
+        let half = states.count / 2
+        var fConfig = forward["config"], bConfig = backward["config"]
+        if case .object(var c) = fConfig, c["name"] == nil { c["name"] = .string("forward"); fConfig = .object(c) }
+        if case .object(var c) = bConfig, c["name"] == nil { c["name"] = .string("backward"); bConfig = .object(c) }
+        let f = try recurrentOutputs(call, cell: cell, config: fConfig, weights: call.weights[0..<perLayer], input: x, mask: mask,
+                                     initialStates: Array(states.prefix(half)), inBidirectional: true,
+                                     label: call.outputName + "/forward", builder: &b)
+        let r = try recurrentOutputs(call, cell: cell, config: bConfig, weights: call.weights[perLayer...], input: x, mask: mask,
+                                     initialStates: Array(states.suffix(from: half)), inBidirectional: true,
+                                     label: call.outputName + "/backward", builder: &b)
+        let merged: [String]
+        let mode = call.config.object?["merge_mode"] == nil ? "concat" : call.config["merge_mode"].string
+        switch mode {
+        case "concat":
+            merged = [try b.node("Concat", name: call.name, inputs: [f[0], r[0]], output: call.outputName, attributes: ["axis": .int(-1)])]
+        case "sum": merged = [try b.node("Add", name: call.name, inputs: [f[0], r[0]], output: call.outputName)]
+        case "mul": merged = [try b.node("Mul", name: call.name, inputs: [f[0], r[0]], output: call.outputName)]
+        case "ave": merged = [try b.node("Mean", name: call.name, inputs: [f[0], r[0]], output: call.outputName)]
+        case .none: merged = [f[0], r[0]]
+        case let other?: throw call.error("merge_mode '\(other)' is not supported")
+        }
+        return merged + f.dropFirst() + r.dropFirst()
+    }
+
+    /// `TimeDistributed(layer)`: the batch and time axes folded into one, the wrapped layer
+    /// applied, and the two axes restored.
+    static let timeDistributed: LayerConverter = { call, b in
+        let x = try call.input()
+        let inner = call.config["layer"]
+        guard let className = inner["class_name"].string, let convert = KerasLayers.table[className] else {
+            throw call.error("wrapping '\(inner["class_name"].string ?? "?")' is not supported")
+        }
+        guard let dims = b.type(x)?.shape?.dims, dims.count >= 3, let steps = dims[1].value,
+              dims.dropFirst(2).allSatisfy({ $0.value != nil }) else {
+            throw call.error("TimeDistributed needs the time and feature sizes known")
+        }
+        let folded = try b.node("Reshape", name: call.name, inputs: [
+            x, b.constant("\(call.name)/fold", Tensor(shape: [dims.count - 1], scalars: [Int64(-1)] + dims.dropFirst(2).map { Int64($0.value!) })),
+        ], output: call.outputName + "/folded")
+        var innerCall = call
+        let innerName = call.layer.name + "/" + (inner["config"]["name"].string ?? className)
+        innerCall.layer = KerasLayerSpec(className: className, name: innerName, config: inner["config"], calls: call.layer.calls)
+        innerCall.inputs = [folded]
+        innerCall.keywordInputs = [:]
+        let y = try convert(innerCall, &b)
+        guard y.count == 1, let outDims = b.type(y[0])?.shape?.dims, outDims.dropFirst().allSatisfy({ $0.value != nil }) else {
+            throw call.error("the wrapped layer's output sizes are unknown")
+        }
+        let shape = [Int64(-1), Int64(steps)] + outDims.dropFirst().map { Int64($0.value!) }
+        return [try b.node("Reshape", name: call.name, inputs: [
+            y[0], b.constant("\(call.name)/unfold", Tensor(shape: [shape.count], scalars: shape)),
+        ], output: call.outputName)]
+    }
+}
+
+extension KerasLayers {
+    /// `Masking(mask_value)`: zero where every feature of a step equals `mask_value`. (Its mask
+    /// reaches the layers after it as Keras 3 op nodes of its own.)
+    static let masking: LayerConverter = { call, b in
+        let x = try call.input()
+        let value = b.constant("\(call.name)/mask_value", Tensor(scalar: Float(call.config["mask_value"].double ?? 0)))
+        let equal = try b.node("Equal", name: call.name, inputs: [x, value], output: call.outputName + "/equal")
+        let differs = try b.node("Not", name: call.name, inputs: [equal], output: call.outputName + "/differs")
+        let ints = try b.node("Cast", name: call.name, inputs: [differs], output: call.outputName + "/differs_int",
+                              attributes: ["to": .int(DType.int32.onnxCode)])
+        let any = try b.node("ReduceMax", name: call.name, inputs: [ints], output: call.outputName + "/any_int",
+                             attributes: ["axes": .ints([-1]), "keepdims": .int(1)])
+        let keep = try b.node("Cast", name: call.name, inputs: [any], output: call.outputName + "/keep",
+                              attributes: ["to": .int(DType.bool.onnxCode)])
+        return [try b.node("Where", name: call.name, inputs: [keep, x, b.constant("\(call.name)/zero", Tensor(scalar: Float(0)))],
+                           output: call.outputName)]
+    }
+}
