@@ -1,7 +1,9 @@
 import AscentIR
 
-/// Recurrent layers onto the IR's ONNX-semantics `LSTM`, `GRU` and `RNN` ops (batch-first
-/// layout), and the wrappers `Bidirectional` and `TimeDistributed`.
+/// Recurrent layers onto the IR's ONNX-semantics `LSTM`, `GRU` and `RNN` ops, and the wrappers
+/// `Bidirectional` and `TimeDistributed`. The ops run time-major (`layout` 0, the one layout
+/// onnxruntime runs, so exports run there too): Keras's `[batch, time, features]` is transposed in
+/// and the outputs back.
 ///
 /// Weights: Keras's `kernel [in, G·H]`, `recurrent_kernel [H, G·H]` and `bias` become ONNX's
 /// `W [1, G·H, in]`, `R [1, G·H, H]`, `B [1, 2·G·H]`; LSTM gate blocks are reordered from Keras's
@@ -107,30 +109,33 @@ extension KerasLayers {
             throw call.error("expects \(cell.states) initial states, got \(initialStates.count)")
         }
         let initial = try initialStates.enumerated().map { i, s in
-            try b.node("Unsqueeze", name: name, inputs: [s], output: label + "/initial_\(i)", attributes: ["axes": .ints([1])])
+            try b.node("Unsqueeze", name: name, inputs: [s], output: label + "/initial_\(i)", attributes: ["axes": .ints([0])])
         }
+        let timeMajor = try b.node("Transpose", name: name, inputs: [x], output: label + "/time_major",
+                                   attributes: ["perm": .ints([1, 0, 2])])
         let act = try recurrentActivation(call, config["activation"], default: "tanh")
         let recAct = try recurrentActivation(call, config["recurrent_activation"], default: "sigmoid")
         let acts = cell == .simple ? [act] : cell == .gru ? [recAct, act] : [recAct, act, act]
         let goBackwards = config["go_backwards"].bool == true
         var attributes: [String: Attribute] = [
-            "hidden_size": .int(h), "layout": .int(1), "direction": .string(goBackwards ? "reverse" : "forward"),
+            "hidden_size": .int(h), "direction": .string(goBackwards ? "reverse" : "forward"),
             "activations": .strings(acts.map(\.0)), "activation_alpha": .floats(acts.map(\.1)),
             "activation_beta": .floats(acts.map(\.2)),
         ]
         if cell == .gru { attributes["linear_before_reset"] = .int(resetAfter ? 1 : 0) }
-        var inputs = [x, wValue, rValue, bValue, lengths] + initial
+        var inputs = [timeMajor, wValue, rValue, bValue, lengths] + initial
         while inputs.last == "" { inputs.removeLast() }
         let outputs = (0...cell.states).map { b.unique(label + ["/Y", "/Y_h", "/Y_c"][$0]) }
         try b.add(Node(name: name, op: cell.op, inputs: inputs, outputs: outputs, attributes: attributes))
 
         let returnSequences = config["return_sequences"].bool == true
         let states = try outputs.dropFirst().enumerated().map { i, s in
-            try b.node("Squeeze", name: name, inputs: [s], output: label + (i == 0 ? "/h" : "/c"), attributes: ["axes": .ints([1])])
+            try b.node("Squeeze", name: name, inputs: [s], output: label + (i == 0 ? "/h" : "/c"), attributes: ["axes": .ints([0])])
         }
         var y: String
         if returnSequences {
-            y = try b.node("Squeeze", name: name, inputs: [outputs[0]], output: label + "/sequence", attributes: ["axes": .ints([2])])
+            let steps = try b.node("Squeeze", name: name, inputs: [outputs[0]], output: label + "/steps", attributes: ["axes": .ints([1])])
+            y = try b.node("Transpose", name: name, inputs: [steps], output: label + "/sequence", attributes: ["perm": .ints([1, 0, 2])])
             if goBackwards && !inBidirectional {
                 // Keras returns a backward pass's outputs in its own (reversed) order.
                 y = try b.node("Slice", name: name, inputs: [
