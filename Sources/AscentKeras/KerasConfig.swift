@@ -25,6 +25,8 @@ struct KerasLayerSpec: Sendable {
     /// Per call site: the positional `args` list as written (Keras 3; `.null` in Keras 2), where
     /// constants sit between the tensors (`x + 3.0` saves `[<tensor>, 3.0]`).
     var arguments: [JSONValue] = []
+    /// Per call site: the `kwargs` object as saved (Keras 3), tensors and flags alike.
+    var keywordArguments: [JSONValue] = []
     /// Per call site: tensors passed as keyword arguments (`mask`, `initial_state`...), in order.
     var keywordInputs: [[String: [KerasTensorRef]]] = []
 
@@ -135,6 +137,7 @@ struct KerasModelSpec: Sendable {
             spec.isOperation = spec.module.map { $0.hasPrefix("keras.src.ops") }
                 ?? (inbound.first?.object != nil && !isModel(cls) && item["config"]["trainable"].isNull)
             spec.arguments = inbound.map { $0["args"] }
+            spec.keywordArguments = inbound.map { $0["kwargs"] }
             spec.keywordInputs = inbound.map(KerasModelSpec.keywordInputs)
             return spec
         }

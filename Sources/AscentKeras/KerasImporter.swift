@@ -215,6 +215,7 @@ public enum KerasImporter {
                              kerasMajor: context.kerasMajor, prefix: prefix)
         call.keywordInputs = keywords
         call.arguments = index < layer.arguments.count ? layer.arguments[index] : .null
+        call.keywordArguments = index < layer.keywordArguments.count ? layer.keywordArguments[index] : .null
         // Registered custom classes may be written as `Package>Class`.
         let shortName = layer.className.split(separator: ">").last.map(String.init) ?? layer.className
         if let custom = context.custom[layer.className] ?? context.custom[shortName] {

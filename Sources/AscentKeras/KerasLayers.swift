@@ -35,6 +35,15 @@ enum KerasLayers {
         "CustomScaleLayer": customScale, "LayerScale": layerScale,
         "LSTM": recurrent(.lstm), "GRU": recurrent(.gru), "SimpleRNN": recurrent(.simple),
         "Bidirectional": bidirectional, "TimeDistributed": timeDistributed, "Masking": masking,
+        "MaxPooling3D": pool("MaxPool"), "MaxPool3D": pool("MaxPool"),
+        "AveragePooling3D": pool("AveragePool"), "AvgPool3D": pool("AveragePool"),
+        "GlobalAveragePooling3D": globalPool("GlobalAveragePool"), "GlobalMaxPooling3D": globalPool("GlobalMaxPool"),
+        "UnitNormalization": unitNormalization, "GroupNormalization": groupNormalization, "Dot": dot,
+        "Attention": attention, "AdditiveAttention": additiveAttention, "MultiHeadAttention": multiHeadAttention,
+        "CenterCrop": centerCrop,
+        // Random augmentations are identities at inference.
+        "RandomFlip": identity, "RandomRotation": identity, "RandomZoom": identity, "RandomTranslation": identity,
+        "RandomContrast": identity, "RandomBrightness": identity,
     ]
 
     // MARK: - Core layers

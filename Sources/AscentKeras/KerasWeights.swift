@@ -66,16 +66,16 @@ struct Keras3Weights: KerasWeightStore {
     }
 
     /// The `vars` groups of the object at `path` and of its sub-objects (not its nested `layers`):
-    /// its own first, then `forward_layer` before `backward_layer` (Keras's order), then the
-    /// others by name.
+    /// its own first, then in Keras's attribute order where names sort otherwise (`forward_layer`
+    /// before `backward_layer`; MultiHeadAttention's query, key, value, output), then the others by name.
     private func varsGroups(_ path: String, depth: Int) throws -> [String] {
         guard depth < KerasModelSpec.maxDepth else { throw AscentError.invalid("weights nested too deep") }
         var out: [String] = []
         if try file.kind(at: path + "/vars") == .group { out.append(path + "/vars") }
-        let order = ["forward_layer": 0, "backward_layer": 1]
+        let order = ["forward_layer": 0, "backward_layer": 1, "query_dense": 2, "key_dense": 3, "value_dense": 4, "output_dense": 5]
         let subobjects = try file.group(at: path).children()
             .filter { $0.kind == .group && $0.name != "vars" && $0.name != "layers" }
-            .sorted { (order[$0.name] ?? 2, $0.name) < (order[$1.name] ?? 2, $1.name) }
+            .sorted { (order[String($0.name.drop { $0 == "_" })] ?? 6, $0.name) < (order[String($1.name.drop { $0 == "_" })] ?? 6, $1.name) }
         for child in subobjects { out += try varsGroups(path + "/" + child.name, depth: depth + 1) }
         return out
     }

@@ -17,6 +17,8 @@ struct LayerCall {
     var keywordInputs: [String: [String]] = [:]
     /// The call's positional arguments as saved (Keras 3), constants included; `.null` in Keras 2.
     var arguments: JSONValue = .null
+    /// The call's keyword arguments as saved (Keras 3: `{"mask": <tensor>, "use_causal_mask": true}`); `.null` in Keras 2.
+    var keywordArguments: JSONValue = .null
 
     /// The layer's name in the graph: its Keras name, behind its nested models' names.
     var name: String { prefix + layer.name }
