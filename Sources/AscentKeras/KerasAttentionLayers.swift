@@ -223,3 +223,31 @@ extension KerasLayers {
         return [try op(&b, call, "Identity", [y], "")]
     }
 }
+
+extension KerasLayers {
+    /// `Resizing(height, width, interpolation)` as TensorFlow's `tf.image.resize` without
+    /// antialiasing: `bilinear` is ONNX's linear mode with half-pixel centres, `nearest` picks
+    /// `floor((x + 0.5) / scale)` (half-pixel, ties up). Cropping or padding to the aspect ratio is refused.
+    static let resizing: LayerConverter = { call, b in
+        let x = try call.input()
+        guard let h = call.config["height"].int, let w = call.config["width"].int else { throw call.error("config has no height/width") }
+        for flag in ["crop_to_aspect_ratio", "pad_to_aspect_ratio"] where call.config[flag].bool == true {
+            throw call.error("\(flag)=True is not supported")
+        }
+        if call.config["antialias"].bool == true { throw call.error("antialias=True is not supported") }
+        var attributes: [String: Attribute] = ["axes": .ints(call.channelsFirst ? [2, 3] : [1, 2])]
+        switch call.config["interpolation"].string ?? "bilinear" {
+        case "bilinear":
+            attributes["mode"] = .string("linear")
+            attributes["coordinate_transformation_mode"] = .string("half_pixel")
+        case "nearest":
+            attributes["mode"] = .string("nearest")
+            // TensorFlow's floor((x + 0.5) / scale): half_pixel's (x + 0.5) / scale − 0.5, ties rounded up.
+            attributes["coordinate_transformation_mode"] = .string("half_pixel")
+            attributes["nearest_mode"] = .string("round_prefer_ceil")
+        case let other: throw call.error("interpolation '\(other)' is not supported (bilinear, nearest)")
+        }
+        let sizes = b.constant("\(call.name)/sizes", Tensor(shape: [2], scalars: [Int64(h), Int64(w)]))
+        return [try b.node("Resize", name: call.name, inputs: [x, "", "", sizes], output: call.outputName, attributes: attributes)]
+    }
+}

@@ -40,7 +40,7 @@ enum KerasLayers {
         "GlobalAveragePooling3D": globalPool("GlobalAveragePool"), "GlobalMaxPooling3D": globalPool("GlobalMaxPool"),
         "UnitNormalization": unitNormalization, "GroupNormalization": groupNormalization, "Dot": dot,
         "Attention": attention, "AdditiveAttention": additiveAttention, "MultiHeadAttention": multiHeadAttention,
-        "CenterCrop": centerCrop,
+        "CenterCrop": centerCrop, "Resizing": resizing,
         // Random augmentations are identities at inference.
         "RandomFlip": identity, "RandomRotation": identity, "RandomZoom": identity, "RandomTranslation": identity,
         "RandomContrast": identity, "RandomBrightness": identity,
