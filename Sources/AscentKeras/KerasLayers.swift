@@ -35,6 +35,7 @@ enum KerasLayers {
         "CustomScaleLayer": customScale, "LayerScale": layerScale,
         "LSTM": recurrent(.lstm), "GRU": recurrent(.gru), "SimpleRNN": recurrent(.simple),
         "Bidirectional": bidirectional, "TimeDistributed": timeDistributed, "Masking": masking,
+        "ConvLSTM1D": convLSTM, "ConvLSTM2D": convLSTM, "ConvLSTM3D": convLSTM,
         "MaxPooling3D": pool("MaxPool"), "MaxPool3D": pool("MaxPool"),
         "AveragePooling3D": pool("AveragePool"), "AvgPool3D": pool("AveragePool"),
         "GlobalAveragePooling3D": globalPool("GlobalAveragePool"), "GlobalMaxPooling3D": globalPool("GlobalMaxPool"),

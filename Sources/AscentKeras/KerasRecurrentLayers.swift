@@ -255,3 +255,99 @@ extension KerasLayers {
                            output: call.outputName)]
     }
 }
+
+extension KerasLayers {
+    /// `ConvLSTM1D/2D/3D` written out step by step (its gates are convolutions, which the IR's
+    /// `LSTM` op does not have): the input convolution of every step at once (batch and time
+    /// folded), then per step the recurrent convolution (`same` padding, no bias) of the state,
+    /// gates i, f, c, o in Keras's order with `recurrent_activation` and `activation`. Needs the
+    /// time and spatial sizes known; masks are refused.
+    static let convLSTM: LayerConverter = { call, b in
+        let x = try call.input()
+        if call.keywordInputs["mask"] != nil || call.keywordInputs["initial_state"] != nil {
+            throw call.error("masks and initial states are not supported")
+        }
+        if call.channelsFirst { throw call.error("channels_first is not supported") }
+        let rank = spatialRank(call.layer.className)
+        guard let dims = b.type(x)?.shape?.dims, dims.count == rank + 3, dims.dropFirst().allSatisfy({ $0.value != nil }) else {
+            throw call.error("needs a [batch, time, spatial..., channels] input with known sizes")
+        }
+        let steps = dims[1].value!, channels = dims.last!.value!
+        let filters = try call.require("filters").int ?? -1
+        guard let k = call.config["kernel_size"].ints(count: rank) else { throw call.error("bad kernel_size") }
+        let strides = call.config["strides"].ints(count: rank) ?? Array(repeating: 1, count: rank)
+        let dilations = call.config["dilation_rate"].ints(count: rank) ?? Array(repeating: 1, count: rank)
+        let kernel = try call.weight(0, "kernel", shape: k.map { $0 } + [channels, 4 * filters])
+        let recurrentKernel = try call.weight(1, "recurrent_kernel", shape: k.map { $0 } + [filters, 4 * filters])
+        var inputConv = [String]()
+        inputConv = [b.constant("\(call.name)/kernel", kernel)]
+        if call.config["use_bias"].bool != false {
+            inputConv.append(b.constant("\(call.name)/bias", try call.weight(2, "bias", shape: [4 * filters])))
+        }
+        let label = call.outputName
+        let folded = try b.node("Reshape", name: call.name, inputs: [x, b.constant("\(call.name)/fold",
+            Tensor(shape: [rank + 2], scalars: [Int64(-1)] + dims.dropFirst(2).map { Int64($0.value!) }))], output: label + "/folded")
+        let inputAttributes = try windowAttributes(call, rank: rank, kernel: k, strides: strides, dilations: dilations)
+        let projected = try b.node("Conv", name: call.name, inputs: [folded] + inputConv, output: label + "/input_conv", attributes: inputAttributes)
+        guard let outSpatial = b.type(projected)?.shape?.dims.dropFirst().dropLast().map(\.value), outSpatial.allSatisfy({ $0 != nil }) else {
+            throw call.error("the input convolution's output sizes are unknown")
+        }
+        let unfolded = try b.node("Reshape", name: call.name, inputs: [projected, b.constant("\(call.name)/unfold",
+            Tensor(shape: [rank + 3], scalars: [Int64(-1), Int64(steps)] + outSpatial.map { Int64($0!) } + [Int64(4 * filters)]))],
+            output: label + "/input_gates")
+        var recurrentCall = call
+        recurrentCall.layer.config = .object((call.config.object ?? [:]).merging(["padding": .string("same")]) { $1 })
+        let recurrentAttributes = try windowAttributes(recurrentCall, rank: rank, kernel: k, strides: Array(repeating: 1, count: rank),
+                                                       dilations: dilations)
+        let recurrentValue = b.constant("\(call.name)/recurrent_kernel", recurrentKernel)
+        let activation = KerasActivations.name(call.config["activation"]) ?? "tanh"
+        let recurrentActivation = KerasActivations.name(call.config["recurrent_activation"]) ?? "sigmoid"
+        func slice(_ v: String, _ start: Int, _ end: Int, axis: Int, _ out: String) throws -> String {
+            try b.node("Slice", name: call.name, inputs: [
+                v, b.constant("\(call.name)/s\(start)", Tensor(shape: [1], scalars: [Int64(start)])),
+                b.constant("\(call.name)/e\(end)", Tensor(shape: [1], scalars: [Int64(end)])),
+                b.constant("\(call.name)/axis\(axis)", Tensor(shape: [1], scalars: [Int64(axis)])),
+            ], output: out)
+        }
+        var h: String? = nil, c: String? = nil
+        var outputs: [String] = []
+        let order = config(call, "go_backwards") ? Array((0..<steps).reversed()) : Array(0..<steps)
+        for (i, t) in order.enumerated() {
+            let step = "\(label)/t\(i)"
+            var z = try b.node("Squeeze", name: call.name, inputs: [try slice(unfolded, t, t + 1, axis: 1, step + "/x")],
+                               output: step + "/xz", attributes: ["axes": .ints([1])])
+            if let h {
+                let hz = try b.node("Conv", name: call.name, inputs: [h, recurrentValue], output: step + "/hz", attributes: recurrentAttributes)
+                z = try b.node("Add", name: call.name, inputs: [z, hz], output: step + "/z")
+            }
+            func gate(_ g: Int, _ name: String) throws -> String { try slice(z, g * filters, (g + 1) * filters, axis: -1, step + "/" + name) }
+            let ig = try KerasActivations.apply(recurrentActivation, to: try gate(0, "zi"), call: call, output: step + "/i", builder: &b)
+            let fg = try KerasActivations.apply(recurrentActivation, to: try gate(1, "zf"), call: call, output: step + "/f", builder: &b)
+            let cand = try KerasActivations.apply(activation, to: try gate(2, "zc"), call: call, output: step + "/g", builder: &b)
+            let og = try KerasActivations.apply(recurrentActivation, to: try gate(3, "zo"), call: call, output: step + "/o", builder: &b)
+            var cNew = try b.node("Mul", name: call.name, inputs: [ig, cand], output: step + "/ig")
+            if let c {
+                cNew = try b.node("Add", name: call.name, inputs: [try b.node("Mul", name: call.name, inputs: [fg, c], output: step + "/fc"), cNew],
+                                  output: step + "/c")
+            }
+            let hNew = try b.node("Mul", name: call.name, inputs: [
+                og, try KerasActivations.apply(activation, to: cNew, call: call, output: step + "/act_c", builder: &b),
+            ], output: step + "/h")
+            h = hNew
+            c = cNew
+            outputs.append(hNew)
+        }
+        var y = h!
+        if config(call, "return_sequences") {
+            let expanded = try outputs.enumerated().map { i, o in
+                try b.node("Unsqueeze", name: call.name, inputs: [o], output: "\(label)/y\(i)", attributes: ["axes": .ints([1])])
+            }
+            y = expanded.count == 1 ? expanded[0]
+                : try b.node("Concat", name: call.name, inputs: expanded, output: label + "/sequence", attributes: ["axis": .int(1)])
+        }
+        y = try b.node("Identity", name: call.name, inputs: [y], output: label)
+        return config(call, "return_state") ? [y, h!, c!] : [y]
+    }
+
+    private static func config(_ call: LayerCall, _ flag: String) -> Bool { call.config[flag].bool == true }
+}
