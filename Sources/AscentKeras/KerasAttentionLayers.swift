@@ -235,7 +235,7 @@ extension KerasLayers {
             throw call.error("\(flag)=True is not supported")
         }
         if call.config["antialias"].bool == true { throw call.error("antialias=True is not supported") }
-        var attributes: [String: Attribute] = ["axes": .ints(call.channelsFirst ? [2, 3] : [1, 2])]
+        var attributes: [String: Attribute] = [:]
         switch call.config["interpolation"].string ?? "bilinear" {
         case "bilinear":
             attributes["mode"] = .string("linear")
@@ -247,7 +247,18 @@ extension KerasLayers {
             attributes["nearest_mode"] = .string("round_prefer_ceil")
         case let other: throw call.error("interpolation '\(other)' is not supported (bilinear, nearest)")
         }
-        let sizes = b.constant("\(call.name)/sizes", Tensor(shape: [2], scalars: [Int64(h), Int64(w)]))
+        // Sizes for every axis (no `axes` attribute, so it exports below opset 18): the batch and
+        // channel sizes from the input's shape around the new height and width.
+        let shape = try b.node("Shape", name: call.name, inputs: [x], output: call.outputName + "/shape")
+        func part(_ start: Int, _ end: Int) throws -> String {
+            try b.node("Slice", name: call.name, inputs: [
+                shape, b.constant("\(call.name)/from\(start)", Tensor(shape: [1], scalars: [Int64(start)])),
+                b.constant("\(call.name)/to\(end)", Tensor(shape: [1], scalars: [Int64(end)])),
+            ], output: call.outputName + "/shape\(start)")
+        }
+        let hw = b.constant("\(call.name)/size", Tensor(shape: [2], scalars: [Int64(h), Int64(w)]))
+        let pieces = call.channelsFirst ? [try part(0, 2), hw] : [try part(0, 1), hw, try part(3, 4)]
+        let sizes = try b.node("Concat", name: call.name, inputs: pieces, output: call.outputName + "/sizes", attributes: ["axis": .int(0)])
         return [try b.node("Resize", name: call.name, inputs: [x, "", "", sizes], output: call.outputName, attributes: attributes)]
     }
 }
