@@ -20,6 +20,23 @@ struct KerasLayerSpec: Sendable {
     /// Node index of call 0 in references to this layer's outputs: 1 for models used as
     /// layers in Keras 2 configs (their node 0 is their own construction), else 0.
     var nodeOffset = 0
+    /// Where the class is defined (`keras.layers`, `keras.src.ops.numpy`...); nil in Keras 2 configs.
+    var module: String? = nil
+    /// Per call site: the positional `args` list as written (Keras 3; `.null` in Keras 2), where
+    /// constants sit between the tensors (`x + 3.0` saves `[<tensor>, 3.0]`).
+    var arguments: [JSONValue] = []
+    /// Per call site: the `kwargs` object as saved (Keras 3), tensors and flags alike.
+    var keywordArguments: [JSONValue] = []
+    /// Per call site: tensors passed as keyword arguments (`mask`, `initial_state`...), in order.
+    var keywordInputs: [[String: [KerasTensorRef]]] = []
+
+    /// Every tensor call `index` needs: the positional ones, then the keyword ones.
+    func allInputs(_ index: Int) -> [KerasTensorRef] {
+        calls[index] + (index < keywordInputs.count ? keywordInputs[index].keys.sorted().flatMap { keywordInputs[index][$0]! } : [])
+    }
+
+    /// A Keras 3 op node (`keras.src.ops...`: `x + 3.0`, `ops.not_equal(x, 0)`), not a layer.
+    var isOperation = false
 }
 
 /// A model config (`Sequential`, `Functional` or `Model`) in any Keras 2.0–3.x dialect,
@@ -115,6 +132,13 @@ struct KerasModelSpec: Sendable {
             let calls = try inbound.map { try KerasModelSpec.callInputs($0, layer: layerName) }
             var spec = KerasLayerSpec(className: cls, name: layerName, config: isModel(cls) ? item : item["config"], calls: calls)
             if isModel(cls), inbound.first?.array != nil { spec.nodeOffset = 1 }
+            spec.module = item["module"].string
+            // Keras 3's legacy .h5 writer drops `module`; an op's config has no `trainable`, a layer's always does.
+            spec.isOperation = spec.module.map { $0.hasPrefix("keras.src.ops") }
+                ?? (inbound.first?.object != nil && !isModel(cls) && item["config"]["trainable"].isNull)
+            spec.arguments = inbound.map { $0["args"] }
+            spec.keywordArguments = inbound.map { $0["kwargs"] }
+            spec.keywordInputs = inbound.map(KerasModelSpec.keywordInputs)
             return spec
         }
         let inputs = try KerasModelSpec.refs(config["input_layers"], what: "input_layers")
@@ -140,17 +164,32 @@ struct KerasModelSpec: Sendable {
         guard call.object != nil else { throw AscentError.invalid("layer '\(layer)': malformed inbound node") }
         var refs: [KerasTensorRef] = []
         func collect(_ v: JSONValue) {
-            if v["class_name"].string == "__keras_tensor__" {
-                let h = v["config"]["keras_history"]
-                if let l = h[0].string, let n = h[1].int, let t = h[2].int {
-                    refs.append(KerasTensorRef(layer: l, node: n, tensor: t))
-                }
+            if let ref = tensorRef(v) {
+                refs.append(ref)
             } else if let a = v.array {
                 a.forEach(collect)
             }
         }
         collect(call["args"])
         return refs
+    }
+
+    /// A `__keras_tensor__` object as a reference, or nil for anything else.
+    static func tensorRef(_ v: JSONValue) -> KerasTensorRef? {
+        guard v["class_name"].string == "__keras_tensor__" else { return nil }
+        let h = v["config"]["keras_history"]
+        guard let l = h[0].string, let n = h[1].int, let t = h[2].int else { return nil }
+        return KerasTensorRef(layer: l, node: n, tensor: t)
+    }
+
+    /// The tensors of a Keras 3 call's `kwargs` (a tensor or a list of tensors per keyword).
+    static func keywordInputs(_ call: JSONValue) -> [String: [KerasTensorRef]] {
+        var out: [String: [KerasTensorRef]] = [:]
+        for (key, v) in call["kwargs"].object ?? [:] {
+            let refs = tensorRef(v).map { [$0] } ?? (v.array ?? []).compactMap(tensorRef)
+            if !refs.isEmpty { out[key] = refs }
+        }
+        return out
     }
 
     /// `[["a", 0, 0], ["b", 0, 0]]` or a single `["a", 0, 0]`.

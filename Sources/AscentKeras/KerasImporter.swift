@@ -167,12 +167,12 @@ public enum KerasImporter {
             var next: [(layer: KerasLayerSpec, call: Int)] = []
             for item in pending {
                 let layer = item.layer
-                let refs = layer.calls[item.call]
-                guard refs.allSatisfy({ values[$0] != nil }) else { next.append(item); continue }
-                let inputs = refs.map { values[$0]! }
+                guard layer.allInputs(item.call).allSatisfy({ values[$0] != nil }) else { next.append(item); continue }
+                let inputs = layer.calls[item.call].map { values[$0]! }
+                let keywords = item.call < layer.keywordInputs.count ? layer.keywordInputs[item.call].mapValues { $0.map { values[$0]! } } : [:]
                 let outputs: [String]
                 do {
-                    outputs = try convertCall(layer, call: item.call, inputs: inputs, scope: scope, prefix: prefix,
+                    outputs = try convertCall(layer, call: item.call, inputs: inputs, keywords: keywords, scope: scope, prefix: prefix,
                                               context: &context, builder: &builder)
                 } catch let e as AscentError {
                     throw e.context.isEmpty ? e.within("layer '\(prefix + layer.name)' (\(layer.className))") : e
@@ -183,7 +183,7 @@ public enum KerasImporter {
             }
             if next.count == pending.count {
                 let stuck = next[0]
-                let missing = stuck.layer.calls[stuck.call].first { values[$0] == nil }!
+                let missing = stuck.layer.allInputs(stuck.call).first { values[$0] == nil }!
                 throw AscentError.invalid("input \(missing) is never computed")
                     .within("layer '\(prefix + stuck.layer.name)' (\(stuck.layer.className))")
             }
@@ -197,8 +197,8 @@ public enum KerasImporter {
 
     /// Converts one call of one layer: a nested model recursively, a known layer class by
     /// its converter, anything else as an unsupported node.
-    static func convertCall(_ layer: KerasLayerSpec, call index: Int, inputs: [String], scope: [String], prefix: String,
-                            context: inout Context, builder: inout GraphBuilder) throws -> [String] {
+    static func convertCall(_ layer: KerasLayerSpec, call index: Int, inputs: [String], keywords: [String: [String]] = [:],
+                            scope: [String], prefix: String, context: inout Context, builder: inout GraphBuilder) throws -> [String] {
         if isModel(layer.className) {
             guard scope.count < KerasModelSpec.maxDepth else {
                 throw AscentError.invalid("models are nested more than \(KerasModelSpec.maxDepth) deep")
@@ -211,8 +211,11 @@ public enum KerasImporter {
         let weights = try layerWeights(layer.name, scope: scope, context.weights)
         let key = (scope + [layer.name]).joined(separator: "/")
         if context.counted.insert(key).inserted { context.parameters += weights.reduce(0) { $0 + $1.count } }
-        let call = LayerCall(layer: layer, inputs: inputs, weights: weights, callIndex: index,
+        var call = LayerCall(layer: layer, inputs: inputs, weights: weights, callIndex: index,
                              kerasMajor: context.kerasMajor, prefix: prefix)
+        call.keywordInputs = keywords
+        call.arguments = index < layer.arguments.count ? layer.arguments[index] : .null
+        call.keywordArguments = index < layer.keywordArguments.count ? layer.keywordArguments[index] : .null
         // Registered custom classes may be written as `Package>Class`.
         let shortName = layer.className.split(separator: ">").last.map(String.init) ?? layer.className
         if let custom = context.custom[layer.className] ?? context.custom[shortName] {
@@ -221,11 +224,13 @@ public enum KerasImporter {
             builder = context.builder
             return outputs
         }
-        if let convert = KerasLayers.table[layer.className] {
+        if layer.isOperation {
+            if let convert = KerasOperations.table[layer.className] { return try convert(call, &builder) }
+        } else if let convert = KerasLayers.table[layer.className] {
             return try convert(call, &builder)
         }
         let out = builder.unique(call.outputName)
-        try builder.add(.unsupported(name: call.name, sourceOp: layer.className, source: "Keras",
+        try builder.add(.unsupported(name: call.name, sourceOp: layer.isOperation ? "ops.\(layer.className)" : layer.className, source: "Keras",
                                      inputs: inputs, outputs: [out]))
         return [out]
     }

@@ -32,6 +32,19 @@ enum KerasLayers {
         "RepeatVector": repeatVector,
         "Embedding": embedding,
         "LayerNormalization": layerNorm,
+        "CustomScaleLayer": customScale, "LayerScale": layerScale,
+        "LSTM": recurrent(.lstm), "GRU": recurrent(.gru), "SimpleRNN": recurrent(.simple),
+        "Bidirectional": bidirectional, "TimeDistributed": timeDistributed, "Masking": masking,
+        "ConvLSTM1D": convLSTM, "ConvLSTM2D": convLSTM, "ConvLSTM3D": convLSTM,
+        "MaxPooling3D": pool("MaxPool"), "MaxPool3D": pool("MaxPool"),
+        "AveragePooling3D": pool("AveragePool"), "AvgPool3D": pool("AveragePool"),
+        "GlobalAveragePooling3D": globalPool("GlobalAveragePool"), "GlobalMaxPooling3D": globalPool("GlobalMaxPool"),
+        "UnitNormalization": unitNormalization, "GroupNormalization": groupNormalization, "Dot": dot,
+        "Attention": attention, "AdditiveAttention": additiveAttention, "MultiHeadAttention": multiHeadAttention,
+        "CenterCrop": centerCrop, "Resizing": resizing,
+        // Random augmentations are identities at inference.
+        "RandomFlip": identity, "RandomRotation": identity, "RandomZoom": identity, "RandomTranslation": identity,
+        "RandomContrast": identity, "RandomBrightness": identity,
     ]
 
     // MARK: - Core layers
@@ -88,17 +101,39 @@ enum KerasLayers {
                            output: call.outputName)]
     }
 
-    /// Keras's `Normalization` (adapted): `(x − mean) / √max(variance, ε)` along its axes,
-    /// with the mean and variance stored as weights (the third weight, `count`, is unused).
+    /// Keras's `Normalization`: `(x − mean) / max(√variance, ε)` (ε = 1e-7), or with `invert`
+    /// `mean + x · max(√variance, ε)`. The statistics are the layer's weights when it was adapted
+    /// (`mean`, `variance`, `count`), or its config's `mean`/`variance` when it was built with
+    /// them (keras.applications' EfficientNetV2 and ConvNeXt: no weights in the file). They are
+    /// laid along the kept `axis` (default -1) and broadcast over the others.
     static let normalization: LayerConverter = { call, b in
         let x = try call.input()
-        if call.config["invert"].bool == true { throw call.error("invert=True is not supported") }
-        let mean = try call.weight(0, "mean"), variance = try call.weight(1, "variance")
-        guard mean.count == variance.count else { throw call.error("mean and variance differ in size") }
-        let std = Tensor(shape: variance.shape, scalars: variance.floats().map { max($0, 1e-7).squareRoot() })
-        let centered = try b.node("Sub", name: call.name, inputs: [x, b.constant("\(call.name)/mean", mean)],
-                                  output: call.outputName + "/centered")
-        return [try b.node("Div", name: call.name, inputs: [centered, b.constant("\(call.name)/std", std)], output: call.outputName)]
+        guard let rank = b.type(x)?.shape?.rank else { throw call.error("input rank unknown") }
+        let axisJSON = call.config["axis"]
+        let kept = (axisJSON.int.map { [$0] } ?? axisJSON.array?.compactMap(\.int) ?? []).map { $0 < 0 ? $0 + rank : $0 }.sorted()
+        var mean: Tensor, variance: Tensor
+        if call.weights.isEmpty, let m = KerasOperations.numbers(call.config["mean"]),
+           let v = KerasOperations.numbers(call.config["variance"]) {
+            mean = Tensor(shape: m.0, scalars: m.1.map(Float.init))
+            variance = Tensor(shape: v.0, scalars: v.1.map(Float.init))
+        } else {
+            mean = try call.weight(0, "mean")
+            variance = try call.weight(1, "variance")
+        }
+        guard mean.shape == variance.shape else { throw call.error("mean and variance differ in shape") }
+        // Keras aligns the statistics' axes with the kept axes from the right.
+        guard mean.shape.count <= kept.count else { throw call.error("mean has more axes than 'axis' keeps") }
+        var broadcast = [Int](repeating: 1, count: rank)
+        for (i, n) in mean.shape.reversed().enumerated() { broadcast[kept[kept.count - 1 - i]] = n }
+        mean = try mean.reshaped(broadcast)
+        let std = try Tensor(shape: variance.shape, scalars: variance.floats().map { max($0.squareRoot(), 1e-7) }).reshaped(broadcast)
+        let meanValue = b.constant("\(call.name)/mean", mean), stdValue = b.constant("\(call.name)/std", std)
+        if call.config["invert"].bool == true {
+            let scaled = try b.node("Mul", name: call.name, inputs: [x, stdValue], output: call.outputName + "/scaled")
+            return [try b.node("Add", name: call.name, inputs: [scaled, meanValue], output: call.outputName)]
+        }
+        let centered = try b.node("Sub", name: call.name, inputs: [x, meanValue], output: call.outputName + "/centered")
+        return [try b.node("Div", name: call.name, inputs: [centered, stdValue], output: call.outputName)]
     }
 
     static let leakyRelu: LayerConverter = { call, b in

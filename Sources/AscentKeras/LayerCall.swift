@@ -13,6 +13,12 @@ struct LayerCall {
     var kerasMajor: Int
     /// `outer/` for layers of a nested model (empty at the top level).
     var prefix: String = ""
+    /// IR values passed as keyword arguments (`mask`, `initial_state`), by keyword.
+    var keywordInputs: [String: [String]] = [:]
+    /// The call's positional arguments as saved (Keras 3), constants included; `.null` in Keras 2.
+    var arguments: JSONValue = .null
+    /// The call's keyword arguments as saved (Keras 3: `{"mask": <tensor>, "use_causal_mask": true}`); `.null` in Keras 2.
+    var keywordArguments: JSONValue = .null
 
     /// The layer's name in the graph: its Keras name, behind its nested models' names.
     var name: String { prefix + layer.name }

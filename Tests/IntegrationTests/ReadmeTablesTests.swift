@@ -31,6 +31,7 @@ import Testing
         }
         return [
             ("keras-layers", list(KerasLayers.table.keys)),
+            ("keras-operations", list(KerasOperations.table.keys)),
             ("keras-activations", list(KerasActivations.names)),
             ("ops", list(kernelOps)),
             // Ops defined by decomposition alone (contrib ops, QLinearConv): the planner writes them out.
