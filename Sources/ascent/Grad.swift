@@ -51,8 +51,10 @@ extension Ascent {
                 let objective: Objective
                 let gradient: GradientGraph
                 do {
-                    // Planned on the inputs' own shapes, so every size of the gradient graph is known.
-                    let fixed = try loaded.graph.fixingInputShapes(feeds.mapValues(\.shape))
+                    // Planned on the inputs' own shapes, so every size of the gradient graph is known,
+                    // and on their values where they decide control flow (the taken branch of an If,
+                    // a Loop's or Scan's iterations).
+                    let fixed = try loaded.graph.fixingInputShapes(feeds.mapValues(\.shape)).resolvingControlFlow(feeds: feeds)
                     objective = try Objective(parsed, on: fixed)
                     gradient = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: [respect])
                     outputs = try Session(graph: gradient.graph, options: threads.session).run(feeds)

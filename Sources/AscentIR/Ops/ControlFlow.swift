@@ -202,16 +202,21 @@ public enum LoopTripCount {
     public static func known(_ ctx: ShapeContext, body: Graph) -> Int? {
         guard let m = ctx.ints(0), m.count == 1 else { return nil }
         if ctx.has(1) { guard let c = ctx.constant(1), c.count == 1, c.doubles()[0] != 0 else { return nil } }
-        return bodyKeepsGoing(body) ? max(0, m[0]) : nil
+        return bodyKeepsGoing(body, inputValue: ctx.constant) ? max(0, m[0]) : nil
     }
 
-    /// True when the body's condition output is always true given a true condition input.
-    public static func bodyKeepsGoing(_ body: Graph) -> Bool {
+    /// True when the body's condition output is always true given a true condition input: it is
+    /// that input, a constant true, or an outer value (a body input `i`, the node's input `i`)
+    /// whose `inputValue` is true — through Identity nodes.
+    public static func bodyKeepsGoing(_ body: Graph, inputValue: (Int) -> Tensor?) -> Bool {
         guard body.inputs.count >= 2, let out = body.outputs.first?.name else { return false }
         var name = out
         let producers = body.producers
         while true {
             if name == body.inputs[1].name { return true }
+            if let i = body.inputs.firstIndex(where: { $0.name == name }) {
+                return inputValue(i).map { $0.count == 1 && $0.doubles()[0] != 0 } ?? false
+            }
             if let t = body.initializers[name] { return t.count == 1 && t.doubles()[0] != 0 }
             guard let p = producers[name] else { return false }
             let node = body.nodes[p]
