@@ -19,6 +19,9 @@ public struct GraphSummary: Sendable {
         /// leading batch dimension counts as 1); nil when other sizes are unknown.
         public var macs: Int?
         public var unsupported: Bool
+        /// For a node of a nested graph: `<node>/<attribute>` (`/If_3/then_branch`), and how deep it nests.
+        public var scope: String? = nil
+        public var depth = 0
     }
 
     /// A node as the imported file lists it.
@@ -84,6 +87,7 @@ public struct GraphSummary: Sendable {
                                     parameters: firstUse(node.inputs, among: source.initializers.contains),
                                     macs: macs.isEmpty || macs.contains(nil) ? nil : macs.reduce(0) { $0 + $1! },
                                     unsupported: made.contains(where: \.isUnsupported)))
+                for n in made { rows += GraphSummary.nestedRows(n, types, depth: 1) }
             }
             parameters = source.initializers.reduce(0) { $0 + (graph.initializers[$1]?.count ?? 0) }
         } else {
@@ -93,6 +97,7 @@ public struct GraphSummary: Sendable {
                                     outputTypes: node.outputs.map { types[$0] },
                                     parameters: firstUse(node.inputs) { _ in true },
                                     macs: GraphSummary.macs(node, types), unsupported: node.isUnsupported))
+                rows += GraphSummary.nestedRows(node, types, depth: 1)
             }
             parameters = graph.parameterCount
         }
@@ -125,6 +130,22 @@ public struct GraphSummary: Sendable {
             previous = i
         }
         return groups
+    }
+
+    /// The rows of `node`'s nested graphs (and theirs, deeper), each under its scope.
+    static func nestedRows(_ node: Node, _ types: [String: ValueType], depth: Int) -> [NodeRow] {
+        var rows: [NodeRow] = []
+        for (attribute, g) in node.subgraphs {
+            let inner = node.nestedTypes(g, outer: types)
+            for n in g.nodes {
+                let op = n.isUnsupported ? (n.attributes["source_op"]?.string ?? n.op) : n.op
+                rows.append(NodeRow(name: n.name, op: op, inputs: n.inputs, outputs: n.outputs, outputTypes: n.outputs.map { inner[$0] },
+                                    parameters: 0, macs: GraphSummary.macs(n, inner), unsupported: n.isUnsupported,
+                                    scope: "\(node.name)/\(attribute)", depth: depth))
+                rows += nestedRows(n, inner, depth: depth + 1)
+            }
+        }
+        return rows
     }
 
     /// Multiply-accumulates of a node (its op's ``OpDefinition/cost``), from the inferred shapes.
@@ -190,6 +211,8 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         public var inputs: [String]
         public var outputs: [String]
         public var shapes: [[Dimension]?]
+        /// For a node of a nested graph: `<node>/<attribute>`; absent at the top level.
+        public var graph: String?
     }
 
     /// `onnx`, `keras-h5`, `keras` or `ascent`: the file the graph was read from.
@@ -218,7 +241,8 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         inputs = graph.inputs.map(value)
         outputs = graph.outputs.map(value)
         nodes = summary.rows.map {
-            Node(name: $0.name, op: $0.op, inputs: $0.inputs, outputs: $0.outputs, shapes: $0.outputTypes.map { shape($0?.shape) })
+            Node(name: $0.name, op: $0.op, inputs: $0.inputs, outputs: $0.outputs, shapes: $0.outputTypes.map { shape($0?.shape) },
+                 graph: $0.scope)
         }
         parameters = summary.parameters
         unsupported = summary.unsupported

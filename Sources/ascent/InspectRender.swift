@@ -19,10 +19,16 @@ enum InspectText {
         let nameWidth = max(10, width - (typeWidth + paramsWidth + macsWidth + opWidth + 5))
         out += heading("\n" + pad("name", nameWidth) + " " + pad("op", opWidth) + " " + pad("output", typeWidth)
                        + " " + lpad("params", paramsWidth) + " " + lpad("MACs", macsWidth)) + "\n"
+        var scope: String?
         for row in s.rows {
+            let indent = String(repeating: "  ", count: row.depth)
+            if row.scope != scope, let inner = row.scope {
+                out += String(indent.dropLast(2)) + "[" + inner + "]\n"
+            }
+            scope = row.scope
             let type = row.outputTypes.first.map { $0?.description ?? "?" } ?? ""
             let op = row.unsupported ? row.op + " (!)" : row.op
-            let line = pad(row.name, nameWidth) + " " + pad(op, opWidth) + " " + pad(type, typeWidth) + " "
+            let line = pad(indent + row.name, nameWidth) + " " + pad(op, opWidth) + " " + pad(type, typeWidth) + " "
                 + lpad(row.parameters == 0 ? "" : grouped(row.parameters), paramsWidth) + " "
                 + lpad(row.macs.map(grouped) ?? "", macsWidth)
             out += String(line.reversed().drop { $0 == " " }.reversed()) + "\n"

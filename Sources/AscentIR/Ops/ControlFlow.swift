@@ -297,6 +297,31 @@ extension Node {
 
     /// The outer values the node's nested graphs read, as the node names them.
     public var capturedValues: ArraySlice<String> { inputs.suffix(capturedCount) }
+
+    /// The types of nested graph `g`'s values when this node runs it with inputs of `types`: its
+    /// inputs typed as the node's inputs they stand for (`If`: all; `Loop`: the carried and
+    /// captured values; `Scan`: all, a scanned input without its scan axis), the rest as declared.
+    public func nestedTypes(_ g: Graph, outer types: [String: ValueType]) -> [String: ValueType] {
+        var facts = ValueFacts(g)
+        let offset = `is`(.if) ? 1 : 0
+        let scanned = `is`(.scan) ? (attributes["num_scan_inputs"]?.int ?? 0) : 0
+        let state = inputs.count - capturedCount - scanned
+        for (i, info) in g.inputs.enumerated() {
+            let k = i + offset
+            if `is`(.loop), k < 2 { continue }
+            if `is`(.scan), k >= state, k < state + scanned {
+                if let t = types[inputs[k]], let s = t.shape, let a = try? ScanAttributes(self),
+                   let axis = try? ScanLayout.axis(a.inputAxes?[k - state] ?? 0, s.rank) {
+                    var dims = s.dims
+                    dims.remove(at: axis)
+                    facts.types[info.name] = ValueType(t.dtype, Shape(dims))
+                }
+                continue
+            }
+            if k < inputs.count, let t = types[inputs[k]] { facts.types[info.name] = t }
+        }
+        return (try? g.inferFacts(from: facts).types) ?? facts.types
+    }
 }
 
 extension Graph {
