@@ -52,13 +52,14 @@ public struct GraphSummary: Sendable {
         }
     }
 
+    /// The nodes, each followed by the nodes of its nested graphs (``NodeRow/scope``).
     public var rows: [NodeRow]
     public var types: [String: ValueType]
     /// Weight scalars: ``Graph/parameterCount``, or those of the source's initializers.
     public var parameters: Int
-    /// Total multiply-accumulates over nodes whose count is known.
+    /// Total multiply-accumulates over (top-level) nodes whose count is known.
     public var macs: Int
-    /// Op name → node count, sorted by count then name.
+    /// Op name → (top-level) node count, sorted by count then name.
     public var histogram: [(op: String, count: Int)]
     /// Labels of the unsupported nodes.
     public var unsupported: [String]
@@ -103,8 +104,9 @@ public struct GraphSummary: Sendable {
         }
         self.rows = rows
         self.types = types
-        macs = rows.compactMap(\.macs).reduce(0, +)
-        let counts = rows.reduce(into: [String: Int]()) { $0[$1.op, default: 0] += 1 }
+        let top = rows.filter { $0.scope == nil }
+        macs = top.compactMap(\.macs).reduce(0, +)
+        let counts = top.reduce(into: [String: Int]()) { $0[$1.op, default: 0] += 1 }
         histogram = counts.map { ($0.key, $0.value) }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
         unsupported = graph.unsupportedNodes.map(\.label)
     }
@@ -222,12 +224,15 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     public var inputs: [Value]
     public var outputs: [Value]
     public var nodes: [Node]
+    /// The nodes of nested graphs (If branches, Loop and Scan bodies), each naming its ``Node/graph``;
+    /// written only when there are some.
+    public var nested: [Node]?
     /// Weight scalars (Keras: `count_params()`).
     public var parameters: Int
     /// Labels of the unsupported nodes.
     public var unsupported: [String]
 
-    enum CodingKeys: String, CodingKey { case format, producer, inputs, outputs, nodes, parameters, unsupported }
+    enum CodingKeys: String, CodingKey { case format, producer, inputs, outputs, nodes, nested, parameters, unsupported }
 
     /// The description of `graph`, read from a `format` file, with the types `summary` inferred.
     public init(_ graph: Graph, _ summary: GraphSummary, format: String) {
@@ -240,10 +245,13 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         producer = graph.metadata["producer"]
         inputs = graph.inputs.map(value)
         outputs = graph.outputs.map(value)
-        nodes = summary.rows.map {
+        let all = summary.rows.map {
             Node(name: $0.name, op: $0.op, inputs: $0.inputs, outputs: $0.outputs, shapes: $0.outputTypes.map { shape($0?.shape) },
                  graph: $0.scope)
         }
+        nodes = all.filter { $0.graph == nil }
+        let inner = all.filter { $0.graph != nil }
+        nested = inner.isEmpty ? nil : inner
         parameters = summary.parameters
         unsupported = summary.unsupported
     }
@@ -256,6 +264,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         try c.encode(inputs, forKey: .inputs)
         try c.encode(outputs, forKey: .outputs)
         try c.encode(nodes, forKey: .nodes)
+        if let nested { try c.encode(nested, forKey: .nested) }
         try c.encode(parameters, forKey: .parameters)
         try c.encode(unsupported, forKey: .unsupported)
     }

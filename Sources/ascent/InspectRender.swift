@@ -35,7 +35,9 @@ enum InspectText {
         }
         // A symbolic batch size counts as 1 (GraphSummary.perItemCount); a fixed one is counted in.
         let batched = g.inputs.contains { $0.type.shape?.dims.first.map { $0.value == nil } ?? false }
-        out += "\n\(grouped(s.rows.count)) node\(s.rows.count == 1 ? "" : "s"), \(grouped(s.parameters)) parameters, "
+        let top = s.rows.filter { $0.scope == nil }.count, nested = s.rows.count - top
+        out += "\n\(grouped(top)) node\(top == 1 ? "" : "s")" + (nested > 0 ? " (and \(grouped(nested)) in nested graphs)" : "")
+            + ", \(grouped(s.parameters)) parameters, "
             + "\(grouped(s.macs)) MACs" + (s.macs > 0 && batched ? " per batch item\n" : "\n")
         out += "ops: " + s.histogram.map { "\($0.op) ×\($0.count)" }.joined(separator: ", ") + "\n"
         out += s.unsupported.isEmpty ? "unsupported: none\n"

@@ -98,12 +98,14 @@ enum ONNXFixtures {
             "'fancy' (FancyOp, ai.onnx opset 17)",
             "'ms_gelu' (Gelu, com.microsoft opset 1)",
             "'ml_norm' (Normalizer, ai.onnx.ml opset 3)",
-            "'branch' (If, ai.onnx opset 17)",
             "'literal' (Unsupported, ai.onnx opset 17)",
         ])
         let fancy = try #require(g.nodes.first { $0.name == "fancy" })
         #expect(fancy.inputs == ["a"] && fancy.outputs == ["b"])
         #expect(g.nodes.last?.op == "Sigmoid")
+        // If is control flow the IR holds: its branches are graph attributes.
+        let branch = try #require(g.nodes.first { $0.name == "branch" })
+        #expect(branch.op == "If" && branch.subgraphs.map(\.attribute) == ["else_branch", "then_branch"])
         #expect(g.metadata["opsets"] == "ai.onnx 17, com.microsoft 1, ai.onnx.ml 3")
     }
 
