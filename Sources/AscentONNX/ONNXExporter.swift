@@ -169,7 +169,8 @@ public enum ONNXExporter {
 
     /// `graph` rewritten into ONNX's forms at `opset` (still an IR graph: ONNX op names, NCHW Conv and
     /// pooling, opset-specific attributes), optimized and checked by ``Graph/validate(limits:)``.
-    /// A `nested` graph (a branch or loop body) may declare inputs and outputs without a shape.
+    /// A `nested` graph (a branch or loop body) may declare inputs without a shape, and its outputs
+    /// are declared without one.
     package static func onnxGraph(_ graph: Graph, opset: Int, nested: Bool = false) throws -> Graph {
         guard supportedOpsets.contains(opset) else {
             throw AscentError(.usage, "ONNX opset \(opset) is not supported (Ascent writes opsets "
@@ -182,7 +183,10 @@ public enum ONNXExporter {
             throw AscentError.invalid("cannot export to ONNX: graph inputs or outputs of unknown rank: "
                                       + unshaped.joined(separator: ", "))
         }
-        let optimized = try ONNXExportOptimizer.optimize(lowered, suffixed: suffixed)
+        var optimized = try ONNXExportOptimizer.optimize(lowered, suffixed: suffixed)
+        // A nested graph's outputs are declared by dtype alone: their sizes may depend on which
+        // branch runs or on the enclosing graph's values, which the graph on its own does not know.
+        if nested { for i in optimized.outputs.indices { optimized.outputs[i].type.shape = nil } }
         do {
             try optimized.validate()
         } catch let e as AscentError {
