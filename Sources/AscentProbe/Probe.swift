@@ -121,7 +121,10 @@ public final class Probe {
             throw AscentError.invalid("input '\(inputInfo.name)' is \(inputInfo.type), not an image [N,H,W,C] or [N,C,H,W]: image options (Fourier parametrization, transforms, jitter, blur, TV) need one; use the keras-example preset")
         }
         self.options = options
-        objective = try Objective(goal, on: try graph.fixingInputShapes([inputInfo.name: shape]), border: options.border)
+        // Control flow the input's shape decides (a loop over its length) is written out for the
+        // gradient; what its values decide cannot be, as they change every step.
+        let fixed = try graph.fixingInputShapes([inputInfo.name: shape]).resolvingControlFlow(feeds: nil)
+        objective = try Objective(goal, on: fixed, border: options.border)
         let gradient = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: [inputName])
         gradientName = gradient.gradients[inputName]!
         var sessionOptions = Session.Options()

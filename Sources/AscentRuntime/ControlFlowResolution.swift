@@ -8,9 +8,11 @@ extension Graph {
     /// the inputs' concrete shapes.
     ///
     /// Conditions and trip counts computed from the inputs' values are found by running the graph
-    /// up to them. A `Loop` stays when its body decides when to stop (a condition computed in the
-    /// body) or it has no trip count: the gradient builder then names it.
-    public func resolvingControlFlow(feeds: [String: Tensor]) throws -> Graph {
+    /// up to them; with `feeds` nil only those known without running (constants, sizes of the
+    /// inputs' fixed shapes) decide — what holds for any input of those shapes, as a probe whose
+    /// input changes every step needs. A `Loop` stays when its body decides when to stop (a
+    /// condition computed in the body) or it has no trip count: the gradient builder then names it.
+    public func resolvingControlFlow(feeds: [String: Tensor]?) throws -> Graph {
         var g = self
         while g.hasControlFlow {
             let facts = try g.inferFacts()
@@ -21,7 +23,7 @@ extension Graph {
                 for v in decisive where !known(v) && !wanted.contains(v) { wanted.append(v) }
             }
             var values = facts.constants
-            if !wanted.isEmpty {
+            if !wanted.isEmpty, let feeds {
                 var probe = g
                 probe.outputs = wanted.map { ValueInfo(name: $0, type: facts.types[$0] ?? ValueType(.bool, nil)) }
                 let inputs = Set(g.inputs.map(\.name))

@@ -123,6 +123,38 @@ import Testing
         #expect(json.stdout.contains("\"graph\":\""), "nested nodes name their graph: \(json.stdout)")
     }
 
+    /// A Loop with no carried values, only a scan output (each iteration's number times x), runs its
+    /// trip count; unrolled for the gradient, d(Σ_i i·x₀)/dx₀ = 0 + 1 + 2 + 3.
+    @Test func loopWithOnlyScanOutputs() throws {
+        let body = Graph(name: "body",
+                         inputs: [ValueInfo(name: "i", type: ValueType(.int64, Shape([Int]()))),
+                                  ValueInfo(name: "c", type: ValueType(.bool, Shape([Int]()))),
+                                  ValueInfo(name: "x", type: ValueType(.float32, Shape([2])))],
+                         outputs: [ValueInfo(name: "c", type: ValueType(.bool, Shape([Int]()))),
+                                   ValueInfo(name: "scaled", type: ValueType(.float32, Shape([2])))],
+                         nodes: [Node(name: "float", op: "Cast", inputs: ["i"], outputs: ["f"], attributes: ["to": .int(1)]),
+                                 Node(name: "scale", op: "Mul", inputs: ["x", "f"], outputs: ["scaled"])])
+        let graph = Graph(name: "steps", inputs: [ValueInfo(name: "x", type: ValueType(.float32, Shape([2])))],
+                          outputs: [ValueInfo(name: "ys", type: ValueType(.float32, Shape([4, 2])))],
+                          initializers: ["m": Tensor(scalar: Int64(4))],
+                          nodes: [Node(name: "loop", op: "Loop", inputs: ["m", "", "x"], outputs: ["ys"],
+                                       attributes: ["body": .graph(body), "captured": .int(1)])])
+        try graph.validate()
+        let dir = try TestPaths.temporaryDirectory("control-flow-scan-only")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("steps.ascent").path, x = dir.appendingPathComponent("x.npy").path
+        try AscentFile.write(graph, to: model)
+        try NumPy.write(Tensor(shape: [2], scalars: [Float(1.5), -2]), to: x)
+        let run = try CLI.run(["run", model, "--input", x, "--output-dir", dir.path])
+        try #require(run.status == 0, "\(run.stderr)")
+        expectClose(try NumPy.read(path: dir.appendingPathComponent("ys.npy").path),
+                    Tensor(shape: [4, 2], scalars: [Float(0), 0, 1.5, -2, 3, -4, 4.5, -6]), rtol: 0, atol: 0, "i·x for i = 0..3")
+        let g = dir.appendingPathComponent("g.npy").path
+        let grad = try CLI.run(["grad", model, "--input", x, "--target", "output:ys:0", "--output", g])
+        try #require(grad.status == 0, "\(grad.stderr)")
+        expectClose(try NumPy.read(path: g), Tensor(shape: [2], scalars: [Float(6), 0]), rtol: 0, atol: 0, "Σ_i i")
+    }
+
     /// A loop whose body decides when to stop has no trip count when the gradient is planned:
     /// `ascent grad` refuses it in one line naming the Loop (not "does not depend"), while
     /// `ascent run` runs it.

@@ -108,7 +108,7 @@ struct LoopKernel: Kernel {
         while condition, trips.map({ i < $0 }) ?? true {
             let out = try body.run([Tensor(scalar: Int64(i)), Tensor(scalar: condition)] + values + outer, threads: context.threads)
             condition = try truth(out[0], "the body's condition")
-            values = Array(out[1...carried])
+            values = Array(out[1..<1 + carried])
             for k in 0..<scanCount { scans[k].append(out[1 + carried + k]) }
             i += 1
         }
