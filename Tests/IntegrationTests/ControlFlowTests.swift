@@ -155,6 +155,32 @@ import Testing
         expectClose(try NumPy.read(path: g), Tensor(shape: [2], scalars: [Float(6), 0]), rtol: 0, atol: 0, "Σ_i i")
     }
 
+    /// `maximize` unrolls the loop its input's length decides (Loop and Scan), so the objective
+    /// climbs; an If decided by the input's values (which change every step) is refused, naming it.
+    @Test func maximizeThroughLoopsAndRefusesDataDependentIfs() throws {
+        let dir = try TestPaths.temporaryDirectory("control-flow-maximize")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (model, target) in [("gru_loop_script", "output:y:2"), ("gru_scan_dynamo", "output:h:3")] {
+            let r = try CLI.run(["maximize", Self.modelPath(model), "--target", target, "--init",
+                                 TestPaths.fixture("onnx-control-flow/\(model)/seq6_batch2/input_0.npy").path,
+                                 "--preset", "keras-example", "--steps", "20", "--output", dir.appendingPathComponent("x.npy").path])
+            try #require(r.status == 0, "\(model): \(r.stderr)")
+            // "output:y:2: objective 0.090211 → 1.109, 0.50058 → 1.109 in 20 steps ..."
+            let line = try #require(r.stdout.split(separator: "\n").first { $0.contains("objective") }, "\(r.stdout)")
+            let pairs = line.split(separator: "objective ")[1].split(separator: " in ")[0].split(separator: ", ")
+            #expect(pairs.count == 2, "\(line)")
+            for pair in pairs {
+                let ends = pair.split(separator: " → ").compactMap { Double($0) }
+                #expect(ends.count == 2 && ends[1] > ends[0] + 0.1, "\(model): \(line)")
+            }
+        }
+        let vad = try CLI.run(["maximize", Self.modelPath("vad_dynamo"), "--target", "output:logits:1", "--init",
+                               TestPaths.fixture("onnx-control-flow/vad_dynamo/sr16000_loud/input_0.npy").path,
+                               "--preset", "keras-example", "--steps", "5", "--output", dir.appendingPathComponent("v.npy").path])
+        #expect(vad.status == 65 && vad.stderr.contains("'node_cond__0' (If) (its condition is not known when the gradient is planned)"),
+                "\(vad.stderr)")
+    }
+
     /// A loop whose body decides when to stop has no trip count when the gradient is planned:
     /// `ascent grad` refuses it in one line naming the Loop (not "does not depend"), while
     /// `ascent run` runs it.
