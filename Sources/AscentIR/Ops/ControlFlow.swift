@@ -94,12 +94,6 @@ extension OpDefinition {
         })
 }
 
-extension OpTraits {
-    /// Has nested graphs (graph attributes): `If`, `Loop`, `Scan`. Passes that do not look into
-    /// nested graphs leave graphs with such nodes alone.
-    public static let subgraphs = OpTraits(rawValue: 1 << 9)
-}
-
 /// `If`: the two branches and how many trailing inputs are captured outer values (all but `cond`).
 public struct IfAttributes: OpAttributes {
     public static let specs: [AttributeSpec] = [.required("then_branch", kind: "graph"), .required("else_branch", kind: "graph")]
