@@ -1,4 +1,5 @@
-/// A typed node attribute. Integers are `Int` (64-bit), reals `Double`.
+/// A typed node attribute. Integers are `Int` (64-bit), reals `Double`; `graph` is a nested graph
+/// (the branches of `If`, the body of `Loop` and `Scan`).
 public enum Attribute: Sendable, CustomStringConvertible {
     case int(Int)
     case float(Double)
@@ -7,6 +8,7 @@ public enum Attribute: Sendable, CustomStringConvertible {
     case floats([Double])
     case strings([String])
     case tensor(Tensor)
+    case graph(Graph)
 
     public var int: Int? { if case .int(let v) = self { return v }; return nil }
     public var float: Double? {
@@ -21,6 +23,7 @@ public enum Attribute: Sendable, CustomStringConvertible {
     public var floats: [Double]? { if case .floats(let v) = self { return v }; return nil }
     public var strings: [String]? { if case .strings(let v) = self { return v }; return nil }
     public var tensor: Tensor? { if case .tensor(let v) = self { return v }; return nil }
+    public var graph: Graph? { if case .graph(let v) = self { return v }; return nil }
 
     /// The kind name used by the printer and the `.ascent` JSON.
     public var kind: String {
@@ -32,6 +35,7 @@ public enum Attribute: Sendable, CustomStringConvertible {
         case .floats: return "floats"
         case .strings: return "strings"
         case .tensor: return "tensor"
+        case .graph: return "graph"
         }
     }
 
@@ -45,6 +49,7 @@ public enum Attribute: Sendable, CustomStringConvertible {
         case .floats(let v): return "[" + v.map(Attribute.format).joined(separator: ",") + "]"
         case .strings(let v): return "[" + v.map(Attribute.quote).joined(separator: ",") + "]"
         case .tensor(let t): return t.description
+        case .graph(let g): return "graph \(Attribute.quote(g.name)) (\(g.nodes.count) nodes)"
         }
     }
 
@@ -79,6 +84,7 @@ extension Attribute: Equatable {
         case let (.floats(x), .floats(y)): return x.map(\.bitPattern) == y.map(\.bitPattern)
         case let (.strings(x), .strings(y)): return x == y
         case let (.tensor(x), .tensor(y)): return x.bitwiseEqual(y)
+        case let (.graph(x), .graph(y)): return x == y
         default: return false
         }
     }

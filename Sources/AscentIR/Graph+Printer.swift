@@ -11,26 +11,33 @@ extension Graph {
     /// }
     /// ```
     /// Two graphs that print the same have the same structure, attributes and types
-    /// (initializer values are not printed, only their types).
-    public func printed() -> String {
+    /// (initializer values are not printed, only their types). A node's nested graphs (`If`
+    /// branches, `Loop` and `Scan` bodies) follow its line, indented, each as `attribute: graph ...`.
+    public func printed() -> String { printed(indent: "") }
+
+    func printed(indent: String) -> String {
         let types = (try? inferTypes()) ?? [:]
         var out = "graph \(Attribute.quote(name)) {\n"
+        let pad = indent + "  "
         for key in metadata.keys.sorted() {
-            out += "  meta   \(key) = \(Attribute.quote(metadata[key]!))\n"
+            out += pad + "meta   \(key) = \(Attribute.quote(metadata[key]!))\n"
         }
         for input in inputs {
-            out += "  input  \(Graph.valueName(input.name)): \(input.type)\n"
+            out += pad + "input  \(Graph.valueName(input.name)): \(input.type)\n"
         }
         for name in initializers.keys.sorted() {
-            out += "  init   \(Graph.valueName(name)): \(initializers[name]!)\n"
+            out += pad + "init   \(Graph.valueName(name)): \(initializers[name]!)\n"
         }
         for node in nodes {
-            out += "  " + Graph.line(for: node, types: types) + "\n"
+            out += pad + Graph.line(for: node, types: types) + "\n"
+            for (attribute, g) in node.subgraphs {
+                out += pad + "  \(attribute): " + g.printed(indent: pad + "  ")
+            }
         }
         for output in outputs {
-            out += "  output \(Graph.valueName(output.name)): \(types[output.name] ?? output.type)\n"
+            out += pad + "output \(Graph.valueName(output.name)): \(types[output.name] ?? output.type)\n"
         }
-        return out + "}\n"
+        return out + indent + "}\n"
     }
 
     static func line(for node: Node, types: [String: ValueType]) -> String {
@@ -57,6 +64,7 @@ extension Graph {
 
     /// Attributes as text; small tensors show their values.
     static func attributeText(_ a: Attribute) -> String {
+        if case .graph(let g) = a { return "graph " + Attribute.quote(g.name) }
         guard case .tensor(let t) = a else { return a.description }
         guard t.count <= 8 else { return t.description }
         let values = t.doubles().map { t.dtype.isFloatingPoint ? Attribute.format($0) : String(Int64($0)) }

@@ -19,6 +19,9 @@ public struct GraphSummary: Sendable {
         /// leading batch dimension counts as 1); nil when other sizes are unknown.
         public var macs: Int?
         public var unsupported: Bool
+        /// For a node of a nested graph: `<node>/<attribute>` (`/If_3/then_branch`), and how deep it nests.
+        public var scope: String? = nil
+        public var depth = 0
     }
 
     /// A node as the imported file lists it.
@@ -49,13 +52,14 @@ public struct GraphSummary: Sendable {
         }
     }
 
+    /// The nodes, each followed by the nodes of its nested graphs (``NodeRow/scope``).
     public var rows: [NodeRow]
     public var types: [String: ValueType]
     /// Weight scalars: ``Graph/parameterCount``, or those of the source's initializers.
     public var parameters: Int
-    /// Total multiply-accumulates over nodes whose count is known.
+    /// Total multiply-accumulates over (top-level) nodes whose count is known.
     public var macs: Int
-    /// Op name → node count, sorted by count then name.
+    /// Op name → (top-level) node count, sorted by count then name.
     public var histogram: [(op: String, count: Int)]
     /// Labels of the unsupported nodes.
     public var unsupported: [String]
@@ -84,6 +88,7 @@ public struct GraphSummary: Sendable {
                                     parameters: firstUse(node.inputs, among: source.initializers.contains),
                                     macs: macs.isEmpty || macs.contains(nil) ? nil : macs.reduce(0) { $0 + $1! },
                                     unsupported: made.contains(where: \.isUnsupported)))
+                for n in made { rows += GraphSummary.nestedRows(n, types, depth: 1) }
             }
             parameters = source.initializers.reduce(0) { $0 + (graph.initializers[$1]?.count ?? 0) }
         } else {
@@ -93,13 +98,15 @@ public struct GraphSummary: Sendable {
                                     outputTypes: node.outputs.map { types[$0] },
                                     parameters: firstUse(node.inputs) { _ in true },
                                     macs: GraphSummary.macs(node, types), unsupported: node.isUnsupported))
+                rows += GraphSummary.nestedRows(node, types, depth: 1)
             }
             parameters = graph.parameterCount
         }
         self.rows = rows
         self.types = types
-        macs = rows.compactMap(\.macs).reduce(0, +)
-        let counts = rows.reduce(into: [String: Int]()) { $0[$1.op, default: 0] += 1 }
+        let top = rows.filter { $0.scope == nil }
+        macs = top.compactMap(\.macs).reduce(0, +)
+        let counts = top.reduce(into: [String: Int]()) { $0[$1.op, default: 0] += 1 }
         histogram = counts.map { ($0.key, $0.value) }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
         unsupported = graph.unsupportedNodes.map(\.label)
     }
@@ -125,6 +132,22 @@ public struct GraphSummary: Sendable {
             previous = i
         }
         return groups
+    }
+
+    /// The rows of `node`'s nested graphs (and theirs, deeper), each under its scope.
+    static func nestedRows(_ node: Node, _ types: [String: ValueType], depth: Int) -> [NodeRow] {
+        var rows: [NodeRow] = []
+        for (attribute, g) in node.subgraphs {
+            let inner = node.nestedTypes(g, outer: types)
+            for n in g.nodes {
+                let op = n.isUnsupported ? (n.attributes["source_op"]?.string ?? n.op) : n.op
+                rows.append(NodeRow(name: n.name, op: op, inputs: n.inputs, outputs: n.outputs, outputTypes: n.outputs.map { inner[$0] },
+                                    parameters: 0, macs: GraphSummary.macs(n, inner), unsupported: n.isUnsupported,
+                                    scope: "\(node.name)/\(attribute)", depth: depth))
+                rows += nestedRows(n, inner, depth: depth + 1)
+            }
+        }
+        return rows
     }
 
     /// Multiply-accumulates of a node (its op's ``OpDefinition/cost``), from the inferred shapes.
@@ -190,6 +213,8 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         public var inputs: [String]
         public var outputs: [String]
         public var shapes: [[Dimension]?]
+        /// For a node of a nested graph: `<node>/<attribute>`; absent at the top level.
+        public var graph: String?
     }
 
     /// `onnx`, `keras-h5`, `keras` or `ascent`: the file the graph was read from.
@@ -199,12 +224,15 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     public var inputs: [Value]
     public var outputs: [Value]
     public var nodes: [Node]
+    /// The nodes of nested graphs (If branches, Loop and Scan bodies), each naming its ``Node/graph``;
+    /// written only when there are some.
+    public var nested: [Node]?
     /// Weight scalars (Keras: `count_params()`).
     public var parameters: Int
     /// Labels of the unsupported nodes.
     public var unsupported: [String]
 
-    enum CodingKeys: String, CodingKey { case format, producer, inputs, outputs, nodes, parameters, unsupported }
+    enum CodingKeys: String, CodingKey { case format, producer, inputs, outputs, nodes, nested, parameters, unsupported }
 
     /// The description of `graph`, read from a `format` file, with the types `summary` inferred.
     public init(_ graph: Graph, _ summary: GraphSummary, format: String) {
@@ -217,9 +245,13 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         producer = graph.metadata["producer"]
         inputs = graph.inputs.map(value)
         outputs = graph.outputs.map(value)
-        nodes = summary.rows.map {
-            Node(name: $0.name, op: $0.op, inputs: $0.inputs, outputs: $0.outputs, shapes: $0.outputTypes.map { shape($0?.shape) })
+        let all = summary.rows.map {
+            Node(name: $0.name, op: $0.op, inputs: $0.inputs, outputs: $0.outputs, shapes: $0.outputTypes.map { shape($0?.shape) },
+                 graph: $0.scope)
         }
+        nodes = all.filter { $0.graph == nil }
+        let inner = all.filter { $0.graph != nil }
+        nested = inner.isEmpty ? nil : inner
         parameters = summary.parameters
         unsupported = summary.unsupported
     }
@@ -232,6 +264,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         try c.encode(inputs, forKey: .inputs)
         try c.encode(outputs, forKey: .outputs)
         try c.encode(nodes, forKey: .nodes)
+        if let nested { try c.encode(nested, forKey: .nested) }
         try c.encode(parameters, forKey: .parameters)
         try c.encode(unsupported, forKey: .unsupported)
     }

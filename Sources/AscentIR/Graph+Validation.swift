@@ -13,8 +13,12 @@ extension Graph {
     public func inferTypes() throws -> [String: ValueType] { try inferFacts().types }
 
     /// Infers types, constants and symbolic values of every value (see ``ValueFacts``).
-    public func inferFacts() throws -> ValueFacts {
-        var facts = ValueFacts(self)
+    public func inferFacts() throws -> ValueFacts { try inferFacts(from: ValueFacts(self)) }
+
+    /// Infers facts node by node, starting from `facts` (a nested graph's inputs typed, and
+    /// valued where constant, as its node's inputs are).
+    public func inferFacts(from start: ValueFacts) throws -> ValueFacts {
+        var facts = start
         let declared = outputs.reduce(into: valueInfo) { $0[$1.name] = $1.type }
         for node in nodes {
             guard !node.isUnsupported, let definition = node.definition else {
@@ -74,6 +78,11 @@ extension Graph {
                 }
                 for spec in definition.attributes where spec.required && node.attributes[spec.name] == nil {
                     throw AscentError.invalid("missing attribute '\(spec.name)'").within("node \(node.label)")
+                }
+            }
+            for (attribute, g) in node.subgraphs {
+                do { try g.validate(limits: limits) } catch let e as AscentError {
+                    throw e.within("attribute '\(attribute)'").within("node \(node.label)")
                 }
             }
             for output in node.outputs where !output.isEmpty { try define(output, by: "node \(node.label)") }

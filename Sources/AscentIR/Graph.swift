@@ -75,3 +75,13 @@ public struct Graph: Sendable {
         return copy
     }
 }
+
+extension Graph: Equatable {
+    /// Same name, interface, nodes (nested graphs included), declared types, metadata and
+    /// initializers bit for bit.
+    public static func == (a: Graph, b: Graph) -> Bool {
+        a.name == b.name && a.inputs == b.inputs && a.outputs == b.outputs && a.nodes == b.nodes
+            && a.valueInfo == b.valueInfo && a.metadata == b.metadata && a.initializers.count == b.initializers.count
+            && a.initializers.allSatisfy { name, t in b.initializers[name].map { $0.bitwiseEqual(t) } ?? false }
+    }
+}

@@ -79,6 +79,9 @@ struct GraphJSON: Codable {
         var strings: [String]?
         /// The safetensors key holding the tensor's data.
         var tensor: String?
+        /// A nested graph; its initializers and tensor attributes are stored under keys prefixed
+        /// `__graph__/<node index>/<attribute>/`.
+        var graph: GraphJSON?
     }
 
     struct RealJSON: Codable {
@@ -106,9 +109,11 @@ struct GraphJSON: Codable {
 }
 
 extension GraphJSON {
-    /// The JSON form of `graph`, and the tensor attributes to store under their keys.
-    static func make(_ graph: Graph) -> (GraphJSON, [String: Tensor]) {
+    /// The JSON form of `graph`, and the tensor attributes (and nested graphs' tensors) to store
+    /// under their keys. A nested graph's keys start with `prefix`.
+    static func make(_ graph: Graph, prefix: String = "") -> (GraphJSON, [String: Tensor]) {
         var attributeTensors: [String: Tensor] = [:]
+        if !prefix.isEmpty { for (name, t) in graph.initializers { attributeTensors[prefix + name] = t } }
         let nodes = graph.nodes.enumerated().map { index, node in
             var attrs: [String: AttributeJSON] = [:]
             for (key, value) in node.attributes {
@@ -121,9 +126,13 @@ extension GraphJSON {
                 case .floats(let v): a.floats = v.map(RealJSON.init)
                 case .strings(let v): a.strings = v
                 case .tensor(let t):
-                    let k = "__attr__/\(index)/\(key)"
+                    let k = "\(prefix)__attr__/\(index)/\(key)"
                     attributeTensors[k] = t
                     a.tensor = k
+                case .graph(let g):
+                    let (json, tensors) = make(g, prefix: "\(prefix)__graph__/\(index)/\(key)/")
+                    a.graph = json
+                    attributeTensors.merge(tensors) { a, _ in a }
                 }
                 attrs[key] = a
             }
@@ -139,8 +148,9 @@ extension GraphJSON {
         return (json, attributeTensors)
     }
 
-    /// The graph, with tensors taken from `tensors` by key.
-    func graph(tensors: [String: Tensor]) throws -> Graph {
+    /// The graph, with tensors taken from `tensors` by key (a nested graph's initializers under
+    /// `prefix` + name).
+    func graph(tensors: [String: Tensor], prefix: String = "") throws -> Graph {
         guard version == GraphJSON.currentVersion else {
             throw AscentError.invalid("graph format version \(version) is not supported (this Ascent reads version \(GraphJSON.currentVersion))")
         }
@@ -149,12 +159,12 @@ extension GraphJSON {
             return t
         }
         var initializerTensors: [String: Tensor] = [:]
-        for name in initializers { initializerTensors[name] = try tensor(name) }
-        let graphNodes = try nodes.map { n -> Node in
+        for name in initializers { initializerTensors[name] = try tensor(prefix + name) }
+        let graphNodes = try nodes.enumerated().map { index, n -> Node in
             var attrs: [String: Attribute] = [:]
             for (key, a) in n.attributes {
                 let kinds = [a.int != nil, a.float != nil, a.string != nil, a.ints != nil,
-                             a.floats != nil, a.strings != nil, a.tensor != nil].filter { $0 }.count
+                             a.floats != nil, a.strings != nil, a.tensor != nil, a.graph != nil].filter { $0 }.count
                 guard kinds == 1 else {
                     throw AscentError.invalid("attribute '\(key)' of node '\(n.name)' must have exactly one kind")
                 }
@@ -165,6 +175,9 @@ extension GraphJSON {
                 else if let v = a.floats { attrs[key] = .floats(v.map(\.value)) }
                 else if let v = a.strings { attrs[key] = .strings(v) }
                 else if let k = a.tensor { attrs[key] = .tensor(try tensor(k)) }
+                else if let g = a.graph {
+                    attrs[key] = .graph(try g.graph(tensors: tensors, prefix: "\(prefix)__graph__/\(index)/\(key)/"))
+                }
             }
             return Node(name: n.name, op: n.op, inputs: n.inputs, outputs: n.outputs, attributes: attrs)
         }

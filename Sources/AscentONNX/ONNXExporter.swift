@@ -169,7 +169,9 @@ public enum ONNXExporter {
 
     /// `graph` rewritten into ONNX's forms at `opset` (still an IR graph: ONNX op names, NCHW Conv and
     /// pooling, opset-specific attributes), optimized and checked by ``Graph/validate(limits:)``.
-    package static func onnxGraph(_ graph: Graph, opset: Int) throws -> Graph {
+    /// A `nested` graph (a branch or loop body) may declare inputs without a shape, and its outputs
+    /// are declared without one.
+    package static func onnxGraph(_ graph: Graph, opset: Int, nested: Bool = false) throws -> Graph {
         guard supportedOpsets.contains(opset) else {
             throw AscentError(.usage, "ONNX opset \(opset) is not supported (Ascent writes opsets "
                               + "\(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound))")
@@ -177,11 +179,14 @@ public enum ONNXExporter {
         let (lowered, suffixed) = try ONNXExportLowering.lower(graph, opset: opset)
         // ONNX declares every graph input and output with a shape (the checker insists).
         let unshaped = (lowered.inputs + lowered.outputs).filter { $0.type.shape == nil }.map { "'\($0.name)'" }
-        guard unshaped.isEmpty else {
+        guard unshaped.isEmpty || nested else {
             throw AscentError.invalid("cannot export to ONNX: graph inputs or outputs of unknown rank: "
                                       + unshaped.joined(separator: ", "))
         }
-        let optimized = try ONNXExportOptimizer.optimize(lowered, suffixed: suffixed)
+        var optimized = try ONNXExportOptimizer.optimize(lowered, suffixed: suffixed)
+        // A nested graph's outputs are declared by dtype alone: their sizes may depend on which
+        // branch runs or on the enclosing graph's values, which the graph on its own does not know.
+        if nested { for i in optimized.outputs.indices { optimized.outputs[i].type.shape = nil } }
         do {
             try optimized.validate()
         } catch let e as AscentError {
@@ -210,9 +215,38 @@ public enum ONNXExporter {
     }
 
     static func proto(_ node: Node) throws -> ONNXNodeProto {
-        var p = ONNXNodeProto(name: node.name, opType: node.op, inputs: node.inputs, outputs: node.outputs)
-        p.attributes = node.attributes.keys.sorted().map { attribute($0, node.attributes[$0]!) }
+        let captured = node.capturedValues
+        var p = ONNXNodeProto(name: node.name, opType: node.op, inputs: Array(node.inputs.dropLast(captured.count)),
+                              outputs: node.outputs)
+        var attributes = node.attributes
+        if node.hasSubgraphs { attributes["captured"] = nil }
+        p.attributes = try attributes.keys.sorted().map { key in
+            guard let g = attributes[key]!.graph else { return attribute(key, attributes[key]!) }
+            var a = ONNXAttributeProto(name: key)
+            (a.type, a.g) = (.graph, try proto(opening: g, captured: captured))
+            return a
+        }
         return p
+    }
+
+    /// A nested graph in ONNX's form: its last inputs, the node's captured values, become reads of
+    /// the enclosing scope's values (by the names the node reads them under); an output that is
+    /// such a value is copied by an Identity first.
+    static func proto(opening g: Graph, captured: ArraySlice<String>) throws -> ONNXGraphProto {
+        var g = g
+        let inner = g.inputs.suffix(captured.count).map(\.name)
+        g.inputs.removeLast(captured.count)
+        var outer: [String: String] = [:]
+        for (i, o) in zip(inner, captured) { outer[i] = o }
+        for n in g.nodes.indices { g.nodes[n].inputs = g.nodes[n].inputs.map { outer[$0] ?? $0 } }
+        let builder = GraphBuilder(g, reserved: Set(captured))
+        for k in g.outputs.indices {
+            guard let o = outer[g.outputs[k].name] else { continue }
+            let copy = builder.fresh(g.outputs[k].name + "/copy")
+            builder.graph.nodes.append(Node(name: copy, op: OpDefinition.identity.name, inputs: [o], outputs: [copy]))
+            builder.graph.outputs[k].name = copy
+        }
+        return try proto(builder.graph)
     }
 
     static func attribute(_ name: String, _ value: Attribute) -> ONNXAttributeProto {
@@ -225,6 +259,7 @@ public enum ONNXExporter {
         case .floats(let v): (a.type, a.floats) = (.floats, v.map { Float($0) })
         case .strings(let v): (a.type, a.strings) = (.strings, v.map { Array($0.utf8) })
         case .tensor(let t): (a.type, a.t) = (.tensor, tensor(t, name: ""))
+        case .graph: preconditionFailure("nested graphs are written by proto(opening:captured:)")
         }
         return a
     }

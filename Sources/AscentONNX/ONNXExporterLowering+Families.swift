@@ -323,6 +323,8 @@ extension ONNXExportLowering {
             throw ONNXExportRefusal("Resize needs opset 11 (opset 10's form takes scales only)")
         case .tile1:
             throw ONNXExportRefusal("Tile needs opset 6")
+        case .scan8:
+            throw ONNXExportRefusal("Scan needs opset 9 (opset 8's form has a batch axis and sequence lengths)")
         }
     }
 }

@@ -118,6 +118,11 @@ struct ONNXExportLowering {
         var node = node
         for key in node.attributes.keys where key.hasPrefix("_") { node.attributes[key] = nil }  // private annotations
         for change in history.changes { try apply(change, to: &node, definition) }
+        for (key, g) in node.subgraphs {
+            do { node.attributes[key] = .graph(try ONNXExporter.onnxGraph(g, opset: opset, nested: true)) } catch let e as AscentError {
+                throw ONNXExportRefusal("\(key): \(e.description)")
+            }
+        }
         builder.add(node)
     }
 

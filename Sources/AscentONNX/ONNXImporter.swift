@@ -12,9 +12,12 @@ import AscentIR
 ///   `QLinearAdd`, `SkipLayerNormalization`...; see `Ops/Contrib.swift`) import as those ops;
 ///   `com.microsoft` `Gelu`, `QuantizeLinear` and `DequantizeLinear` as ai.onnx's.
 /// - **Unknown ops never fail the import**: an op type Ascent does not know, a node of another
-///   domain (`ai.onnx.ml`...) or another contrib op, and nodes with graph attributes (If, Loop, Scan)
+///   domain (`ai.onnx.ml`...) or another contrib op
 ///   become ``Node/unsupported(name:sourceOp:source:inputs:outputs:)`` placeholders whose source
 ///   is `<domain> opset <N>`; ``Graph/unsupportedNodes`` lists them.
+/// - **Control flow** (`If`, `Loop`, `Scan` from opset 9): each subgraph becomes a graph attribute,
+///   converted like the main graph; the outer values a subgraph reads become the node's last inputs
+///   and the subgraph's last inputs, under the same names (see `Ops/ControlFlow.swift`).
 /// - **Floating values are float32**: Ascent computes in float32, so float16, bfloat16 and float64
 ///   initializers, constants and tensor attributes are converted to float32 at import, and declared
 ///   float16/bfloat16/float64 values (graph inputs and outputs, `value_info`, Cast targets) are
@@ -98,29 +101,58 @@ public enum ONNXImporter {
         var metadata = self.metadata(model)
         if !untyped.isEmpty { metadata["unsupported_outputs"] = untyped.joined(separator: ", ") }
 
-        var names = Set(g.inputs.map(\.name)).union(g.outputs.map(\.name)).union(initializers.keys).union(g.valueInfo.map(\.name))
-        var consumed = Set(g.outputs.map(\.name))
-        for node in g.nodes {
-            names.formUnion(node.inputs)
-            names.formUnion(node.outputs)
-            consumed.formUnion(node.inputs)
-        }
+        var file = FileScope(opset: opset, opsets: opsets, reader: reader)
+        file.collect(g)
         let graph = Graph(name: g.name.isEmpty ? stem(fileName) : g.name, inputs: inputs, outputs: outputs,
                           initializers: initializers, valueInfo: valueInfo, metadata: metadata)
-        var builder = ONNXGraphBuilder(graph: graph, names: names, consumed: consumed)
-        builder.source = "ai.onnx opset \(opset)"
+        let sorted = try convertNodes(g, into: graph, file: file)
+        try sorted.validate()
+        return sorted
+    }
+
+    /// What every graph of a file shares while it is converted: the opsets, the tensor reader,
+    /// and every value name in the file and which of them some node (at any depth) reads.
+    struct FileScope {
+        let opset: Int
+        let opsets: [String: Int64]
+        let reader: ONNXTensorReader
+        var names: Set<String> = []
+        var consumed: Set<String> = []
+
+        init(opset: Int, opsets: [String: Int64], reader: ONNXTensorReader) {
+            self.opset = opset
+            self.opsets = opsets
+            self.reader = reader
+        }
+
+        mutating func collect(_ g: ONNXGraphProto) {
+            names.formUnion(g.inputs.map(\.name) + g.outputs.map(\.name) + g.initializers.map(\.name) + g.valueInfo.map(\.name))
+            consumed.formUnion(g.outputs.map(\.name))
+            for node in g.nodes {
+                names.formUnion(node.inputs + node.outputs)
+                consumed.formUnion(node.inputs)
+                for a in node.attributes {
+                    for sub in (a.g.map { [$0] } ?? []) + a.graphs { collect(sub) }
+                }
+            }
+        }
+    }
+
+    /// Converts the nodes of `g` onto `graph` (its interface and initializers already set) and
+    /// returns it in topological order.
+    private static func convertNodes(_ g: ONNXGraphProto, into graph: Graph, file: FileScope) throws -> Graph {
+        var builder = ONNXGraphBuilder(graph: graph, names: file.names, consumed: file.consumed)
+        builder.source = "ai.onnx opset \(file.opset)"
         for (index, proto) in g.nodes.enumerated() {
             let name = proto.name.isEmpty ? "\(proto.opType)_\(index)" : proto.name
             do {
-                try convert(proto, name: name, opset: opset, opsets: opsets, reader: reader, builder: &builder)
+                try convert(proto, name: name, file: file, builder: &builder)
             } catch let e as AscentError {
                 throw e.within("node '\(name)' (\(proto.opType))")
             }
         }
         // ONNX requires topological order; a file that breaks it is reordered (stably) rather than refused.
-        let sorted = try builder.graph.topologicallySorted()
-        try sorted.validate()
-        return sorted
+        return try builder.graph.topologicallySorted()
     }
 
     /// The initializers by name; each must be named once.
@@ -163,8 +195,8 @@ public enum ONNXImporter {
     }
 
     /// Adds the IR form of one node: its converter's nodes, or an unsupported placeholder.
-    private static func convert(_ proto: ONNXNodeProto, name: String, opset: Int, opsets: [String: Int64],
-                                reader: ONNXTensorReader, builder: inout ONNXGraphBuilder) throws {
+    private static func convert(_ proto: ONNXNodeProto, name: String, file: FileScope, builder: inout ONNXGraphBuilder) throws {
+        let (opset, opsets, reader) = (file.opset, file.opsets, file.reader)
         let domain = proto.domain.isEmpty ? "ai.onnx" : proto.domain
         func placeholder() -> Node {
             let version = opsets[domain].map(String.init) ?? "?"
@@ -174,12 +206,103 @@ public enum ONNXImporter {
         guard let convert = ONNXOps.converter(op: proto.opType, domain: proto.domain, opset: opset) else {
             return builder.add(placeholder())
         }
+        if let definition = OpRegistry.definition(proto.opType), definition.traits.contains(.subgraphs),
+           !(definition.onnx?.changes.contains { if case .conversion(_, let until) = $0 { return opset < until } else { return false } } ?? false) {
+            return try convertControlFlow(proto, name: name, file: file, builder: &builder)
+        }
         switch try ONNXAttributes.translate(proto.attributes, tensors: reader) {
         case .untranslatable:
             builder.add(placeholder())
         case .translated(let attributes):
             try convert(ONNXNodeContext(proto: proto, name: name, opset: opset, attributes: attributes), &builder)
         }
+    }
+
+    /// An `If`, `Loop` or `Scan` node: its subgraphs converted, the outer values they read appended
+    /// to the node's inputs and to each subgraph's inputs (see ``OpDefinition/if``).
+    private static func convertControlFlow(_ proto: ONNXNodeProto, name: String, file: FileScope,
+                                           builder: inout ONNXGraphBuilder) throws {
+        var attributes: [String: Attribute] = [:]
+        var subgraphs: [(String, ONNXGraphProto)] = []
+        for a in proto.attributes where !ONNXAttributes.ignored.contains(a.name) {
+            if ONNXAttributes.effectiveType(a) == .graph, let g = a.g {
+                subgraphs.append((a.name, g))
+                continue
+            }
+            guard let value = try ONNXAttributes.translate(a, tensors: file.reader) else {
+                return builder.add(Node.unsupported(name: name, sourceOp: proto.opType, source: "ai.onnx opset \(file.opset)",
+                                                    inputs: proto.inputs, outputs: proto.outputs))
+            }
+            attributes[a.name] = value
+        }
+        var captured: [String] = []
+        for (_, g) in subgraphs { for v in outerValues(g) where !captured.contains(v) { captured.append(v) } }
+        var inputs = proto.inputs
+        let isLoop = proto.opType == OpDefinition.loop.name
+        if isLoop { while inputs.count < 2 { inputs.append("") } }
+        for (key, g) in subgraphs {
+            // A formal input without a type takes the node's: Loop's iteration count and condition,
+            // the carried and state values (scan elements keep an unknown shape).
+            func fallback(_ i: Int) -> ValueType? {
+                if isLoop {
+                    if i == 0 { return ValueType(.int64, Shape([Int]())) }
+                    if i == 1 { return ValueType(.bool, Shape([Int]())) }
+                }
+                guard i < inputs.count, !inputs[i].isEmpty, let t = builder.type(inputs[i]) else { return nil }
+                return isLoop || i < inputs.count - (attributes["num_scan_inputs"]?.int ?? 0) ? t : ValueType(t.dtype, nil)
+            }
+            var formal: [ValueInfo] = []
+            for (i, v) in g.inputs.enumerated() {
+                guard let type = try ONNXAttributes.valueType(v).type ?? fallback(i) else {
+                    throw AscentError.invalid("input '\(v.name)' of subgraph '\(key)' has no type")
+                }
+                formal.append(ValueInfo(name: v.name, type: type))
+            }
+            let outer = captured.map { ValueInfo(name: $0, type: builder.type($0) ?? ValueType(.float32, nil)) }
+            do {
+                attributes[key] = .graph(try subgraph(g, inputs: formal + outer, file: file))
+            } catch let e as AscentError {
+                throw e.within("attribute '\(key)'")
+            }
+        }
+        if proto.opType != OpDefinition.if.name { attributes["captured"] = .int(captured.count) }
+        builder.add(Node(name: name, op: proto.opType, inputs: inputs + captured, outputs: proto.outputs, attributes: attributes))
+    }
+
+    /// A subgraph with the given inputs (its own, then the outer values it reads), converted.
+    private static func subgraph(_ g: ONNXGraphProto, inputs: [ValueInfo], file: FileScope) throws -> Graph {
+        let initializers = try readInitializers(g, reader: file.reader)
+        var declared: [String: ValueType] = [:]
+        for v in g.valueInfo { if let t = try ONNXAttributes.valueType(v).type { declared[v.name] = t } }
+        var outputs: [ValueInfo] = []
+        for v in g.outputs {
+            outputs.append(ValueInfo(name: v.name, type: try ONNXAttributes.valueType(v).type ?? ValueType(.float32, nil)))
+        }
+        var graph = try convertNodes(g, into: Graph(name: g.name, inputs: inputs, outputs: outputs, initializers: initializers,
+                                                    valueInfo: declared), file: file)
+        // Outputs the file leaves untyped take the inferred type.
+        let types = (try? graph.inferTypes()) ?? [:]
+        for (k, v) in g.outputs.enumerated() where (try? ONNXAttributes.valueType(v).type) == nil {
+            if let t = types[v.name] { graph.outputs[k].type = t }
+        }
+        return graph
+    }
+
+    /// The values a subgraph (and the subgraphs inside it) reads from enclosing scopes, in order
+    /// of first use.
+    static func outerValues(_ g: ONNXGraphProto) -> [String] {
+        var defined = Set(g.inputs.map(\.name)).union(g.initializers.map(\.name))
+        var seen = Set<String>(), out: [String] = []
+        func use(_ name: String) {
+            if !name.isEmpty, !defined.contains(name), seen.insert(name).inserted { out.append(name) }
+        }
+        for node in g.nodes {
+            for i in node.inputs { use(i) }
+            for a in node.attributes { for sub in (a.g.map { [$0] } ?? []) + a.graphs { for v in outerValues(sub) { use(v) } } }
+            defined.formUnion(node.outputs)
+        }
+        for o in g.outputs { use(o.name) }
+        return out
     }
 
     /// The file name without folder and extension (`digits` for `a/digits.onnx`).

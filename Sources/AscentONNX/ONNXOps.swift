@@ -85,7 +85,7 @@ enum ONNXOps {
         case .splitForms: return attributeToInput("split")
         case .topKAttribute: return passThrough  // the IR's TopK reads a `k` attribute too
         case .gemmBroadcast: return removing("broadcast")
-        case .tile1: return unsupported
+        case .tile1, .scan8: return unsupported
         }
     }
 

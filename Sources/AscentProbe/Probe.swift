@@ -144,8 +144,11 @@ public final class Probe {
         }
         self.options = options
         self.fixedInputs = fixedInputs
+        // Control flow the inputs' shapes decide (a loop over its length) is written out for the
+        // gradient; what the optimized input's values decide cannot be, as they change every step.
         let shapes = fixedInputs.mapValues(\.shape).merging([inputInfo.name: shape]) { _, new in new }
-        objective = try Objective(goal, on: try graph.fixingInputShapes(shapes), border: options.border)
+        let fixed = try graph.fixingInputShapes(shapes).resolvingControlFlow(feeds: nil)
+        objective = try Objective(goal, on: fixed, border: options.border)
         let gradient = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: [inputName])
         gradientName = gradient.gradients[inputName]!
         var sessionOptions = Session.Options()

@@ -75,12 +75,18 @@ protocol Kernel: Sendable {
     /// A kernel specialized once per plan for these concrete inputs (and constant values), such
     /// as a oneDNN primitive with its weights reordered; nil keeps this kernel.
     func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)?
+
+    /// True for a kernel that gives its outputs' types by running (If, Loop, Scan: the branch or
+    /// the number of iterations decides them): when they are not known before, it runs with no
+    /// output types and the results' types are the outputs'.
+    var computesOutputTypes: Bool { get }
 }
 
 extension Kernel {
     func check(_ inputs: KernelInputs) throws -> [TensorType]? { nil }
     var inPlaceInputs: [Int] { [] }
     func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? { nil }
+    var computesOutputTypes: Bool { false }
 }
 
 /// Builds a kernel from a node: decodes the op's attribute struct and checks what the kernel
@@ -95,7 +101,7 @@ enum KernelRegistry {
     static let families: [[(OpDefinition, KernelFactory)]] = [
         elementwise, activation, arithmetic, convolution, convolutionBackward, pooling, poolingBackward, linear,
         normalization, reduction, reductionBackward, movement, movementBackward, constants, indexing, cast,
-        resampling, resamplingBackward, recurrent, attention, quantization, signal, loss, detection,
+        resampling, resamplingBackward, recurrent, attention, quantization, signal, loss, detection, controlFlow,
     ]
 
     /// The factories by op name.

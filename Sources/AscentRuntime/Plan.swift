@@ -60,6 +60,12 @@ final class Plan: Sendable {
                     continue
                 }
                 let outs = try step.outputTypes(known)
+                let allKnown = known.values.enumerated().allSatisfy { $0.element != nil || step.inputs[$0.offset] == nil }
+                if outs == nil, step.kernel.computesOutputTypes, allKnown {
+                    let results = try step.kernel.run(known.values, outputs: [], context: context)
+                    try assign(results.map(\.type), results)
+                    continue
+                }
                 if let outs, known.values.enumerated().allSatisfy({ $0.element != nil || step.inputs[$0.offset] == nil }) {
                     let results = try step.kernel.run(known.values, outputs: outs, context: context)
                     try assign(outs, results)
@@ -118,6 +124,8 @@ final class Plan: Sendable {
                 let outputTypes: [TensorType]
                 if let t = s.outputTypes {
                     outputTypes = t
+                } else if step.kernel.computesOutputTypes {
+                    outputTypes = []
                 } else {
                     let ins = step.inputs.map { $0.flatMap { env[$0] } }
                     guard let t = try step.outputTypes(KernelInputs(types: ins.map { $0?.type }, values: ins)) else {

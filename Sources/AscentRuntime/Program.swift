@@ -48,7 +48,8 @@ final class Program: Sendable {
         }
         try graph.validate()
         var lowered = Program.lowerFloat64(graph)
-        if fuse {
+        // The passes do not look into nested graphs (those are fused and planned by their own sessions).
+        if fuse, !graph.hasControlFlow {
             lowered = Fusion.apply(lowered)
             if layout { lowered = LayoutPass.apply(lowered) }
         }

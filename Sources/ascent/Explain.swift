@@ -199,7 +199,7 @@ extension Ascent {
                     emit("wrote \(save) (\(map.values))\n")
                 }
                 if let output {
-                    let item = try Tensor(shape: [1] + Array(x.shape.dropFirst()),
+                    let item = Tensor(shape: [1] + Array(x.shape.dropFirst()),
                                           scalars: Array(x.floats().prefix(x.count / max(1, x.shape[0]))))
                     let picture = try attribution.picture(of: map, method: chosen, input: item, colormap: Colormap(rawValue: colormap)!,
                                                           alpha: alpha, caption: "\(method) \(parsedTarget)")

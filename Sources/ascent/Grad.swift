@@ -57,7 +57,9 @@ extension Ascent {
                 let objective: Objective
                 let gradient: GradientGraph
                 do {
-                    // Planned on the inputs' own shapes, so every size of the gradient graph is known.
+                    // Planned on the inputs' own shapes, so every size of the gradient graph is known,
+                    // and on their values where they decide control flow (the taken branch of an If,
+                    // a Loop's or Scan's iterations).
                     var sizes = feeds.mapValues(\.shape)
                     for (name, shape) in try shapes.shapes() {
                         if let fed = sizes[name], fed != shape {
@@ -65,7 +67,7 @@ extension Ascent {
                         }
                         sizes[name] = shape
                     }
-                    let fixed = try loaded.graph.fixingInputShapes(sizes)
+                    let fixed = try loaded.graph.fixingInputShapes(sizes).resolvingControlFlow(feeds: feeds)
                     objective = try Objective(parsed, on: fixed)
                     gradient = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: [respect])
                     outputs = try Session(graph: gradient.graph, options: threads.session).run(feeds)

@@ -19,17 +19,25 @@ enum InspectText {
         let nameWidth = max(10, width - (typeWidth + paramsWidth + macsWidth + opWidth + 5))
         out += heading("\n" + pad("name", nameWidth) + " " + pad("op", opWidth) + " " + pad("output", typeWidth)
                        + " " + lpad("params", paramsWidth) + " " + lpad("MACs", macsWidth)) + "\n"
+        var scope: String?
         for row in s.rows {
+            let indent = String(repeating: "  ", count: row.depth)
+            if row.scope != scope, let inner = row.scope {
+                out += String(indent.dropLast(2)) + "[" + inner + "]\n"
+            }
+            scope = row.scope
             let type = row.outputTypes.first.map { $0?.description ?? "?" } ?? ""
             let op = row.unsupported ? row.op + " (!)" : row.op
-            let line = pad(row.name, nameWidth) + " " + pad(op, opWidth) + " " + pad(type, typeWidth) + " "
+            let line = pad(indent + row.name, nameWidth) + " " + pad(op, opWidth) + " " + pad(type, typeWidth) + " "
                 + lpad(row.parameters == 0 ? "" : grouped(row.parameters), paramsWidth) + " "
                 + lpad(row.macs.map(grouped) ?? "", macsWidth)
             out += String(line.reversed().drop { $0 == " " }.reversed()) + "\n"
         }
         // A symbolic batch size counts as 1 (GraphSummary.perItemCount); a fixed one is counted in.
         let batched = g.inputs.contains { $0.type.shape?.dims.first.map { $0.value == nil } ?? false }
-        out += "\n\(grouped(s.rows.count)) node\(s.rows.count == 1 ? "" : "s"), \(grouped(s.parameters)) parameters, "
+        let top = s.rows.filter { $0.scope == nil }.count, nested = s.rows.count - top
+        out += "\n\(grouped(top)) node\(top == 1 ? "" : "s")" + (nested > 0 ? " (and \(grouped(nested)) in nested graphs)" : "")
+            + ", \(grouped(s.parameters)) parameters, "
             + "\(grouped(s.macs)) MACs" + (s.macs > 0 && batched ? " per batch item\n" : "\n")
         out += "ops: " + s.histogram.map { "\($0.op) ×\($0.count)" }.joined(separator: ", ") + "\n"
         out += s.unsupported.isEmpty ? "unsupported: none\n"

@@ -97,7 +97,6 @@ enum ONNXFixtures {
         #expect(g.unsupportedNodes.map(\.label) == [
             "'fancy' (FancyOp, ai.onnx opset 17)",
             "'ml_norm' (Normalizer, ai.onnx.ml opset 3)",
-            "'branch' (If, ai.onnx opset 17)",
             "'literal' (Unsupported, ai.onnx opset 17)",
         ])
         // com.microsoft's Gelu is ai.onnx's (onnxruntime's contrib ops import: Ops/Contrib.swift).
@@ -105,6 +104,9 @@ enum ONNXFixtures {
         let fancy = try #require(g.nodes.first { $0.name == "fancy" })
         #expect(fancy.inputs == ["a"] && fancy.outputs == ["b"])
         #expect(g.nodes.last?.op == "Sigmoid")
+        // If is control flow the IR holds: its branches are graph attributes.
+        let branch = try #require(g.nodes.first { $0.name == "branch" })
+        #expect(branch.op == "If" && branch.subgraphs.map(\.attribute) == ["else_branch", "then_branch"])
         #expect(g.metadata["opsets"] == "ai.onnx 17, com.microsoft 1, ai.onnx.ml 3")
     }
 

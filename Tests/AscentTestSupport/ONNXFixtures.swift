@@ -111,6 +111,14 @@ public enum ONNXFixtures {
                                   inputFiles: files(folder, "input_"), references: files(folder, "output_")))
             }
         }
+        // Control flow (If, Loop, Scan): PyTorch exports, onnxruntime's outputs per case.
+        for model in subfolders("onnx-control-flow") {
+            for name in subfolders("onnx-control-flow/\(model)") {
+                let folder = "onnx-control-flow/\(model)/\(name)"
+                cases.append(Case(name: folder, model: "onnx-control-flow/\(model)/model.onnx",
+                                  inputFiles: files(folder, "input_"), references: files(folder, "output_")))
+            }
+        }
         // The PyTorch models of the attribution references (their logits as PyTorch computed them).
         for model in ["cnn", "conv1d"] {
             cases.append(Case(name: "explain/\(model)", model: "explain/\(model)/model.onnx",

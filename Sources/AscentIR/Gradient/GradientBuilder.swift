@@ -46,7 +46,12 @@ public enum GradientBuilder {
         }
         let missing = active.nodes.filter { $0.definition?.vjp == nil }
         if !missing.isEmpty {
-            let list = missing.map(\.label).joined(separator: ", ")
+            let list = missing.map { node in
+                // Control flow is differentiated once resolved (Graph.resolvingControlFlow in the runtime).
+                guard node.hasSubgraphs else { return node.label }
+                let what = node.is(.if) ? "its condition" : node.is(.loop) ? "its trip count" : "its number of slices"
+                return "\(node.label) (\(what) is not known when the gradient is planned)"
+            }.joined(separator: ", ")
             throw AscentError.invalid("no gradient rule for \(missing.count) node\(missing.count == 1 ? "" : "s") on the path: \(list)")
         }
 

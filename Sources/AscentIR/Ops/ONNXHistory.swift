@@ -62,4 +62,6 @@ public enum ONNXConversion: String, Sendable {
     case gemmBroadcast
     /// Tile-1: `tiles` and `axis` inputs.
     case tile1
+    /// Scan-8: a batch axis and a `sequence_lens` input.
+    case scan8
 }

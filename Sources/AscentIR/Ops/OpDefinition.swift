@@ -130,4 +130,7 @@ public struct OpTraits: OptionSet, Sendable, Hashable {
     /// Reads or writes quantized integers standing for reals (QuantizeLinear, QLinearConv,
     /// QLinearAdd...): gradients refuse a path through it rather than treat it as integer data.
     public static let quantized = OpTraits(rawValue: 1 << 9)
+    /// Has nested graphs (graph attributes): `If`, `Loop`, `Scan`. Passes that do not look into
+    /// nested graphs leave graphs with such nodes alone.
+    public static let subgraphs = OpTraits(rawValue: 1 << 10)
 }

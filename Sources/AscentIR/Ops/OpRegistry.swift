@@ -39,6 +39,7 @@ public enum OpRegistry {
         ("signal", [.dft, .stft, .hannWindow, .hammingWindow, .blackmanWindow, .melWeightMatrix]),
         ("loss", [.negativeLogLikelihoodLoss, .softmaxCrossEntropyLoss]),
         ("detection", [.nonMaxSuppression, .tfIdfVectorizer]),
+        ("control flow", [.if, .loop, .scan]),
     ]
 
     /// Every definition, by op name.
