@@ -21,6 +21,10 @@ import AscentIR
 /// - **Layout**: a 4-D floating graph input is tagged `NCHW` when a Conv or pooling node reads it
 ///   directly; other values carry no tag. Conv and pooling nodes keep the IR's default
 ///   `data_format` (`NCHW`, ONNX's own).
+/// - **Declared types are hints**: a `value_info` entry or graph output whose declared type
+///   disagrees with what the shape rules compute is replaced by the computed type, noted under
+///   ``Graph/importNotesKey`` (`inspect` prints the notes); `dim_param` names are symbols that do
+///   not force two sizes equal at run time, and `-1`, `0` and missing dims are unknown.
 /// - **Metadata**: `source_format` = `onnx`, `producer` = `<producer_name> <producer_version>`,
 ///   `opsets` (`ai.onnx 17, ai.onnx.ml 2`), `ir_version`; `unsupported_outputs` lists graph outputs
 ///   Ascent cannot type (sequences, maps, strings), which are left out of ``Graph/outputs``.
@@ -115,9 +119,11 @@ public enum ONNXImporter {
             }
         }
         // ONNX requires topological order; a file that breaks it is reordered (stably) rather than refused.
-        let sorted = try builder.graph.topologicallySorted()
-        try sorted.validate()
-        return sorted
+        // Declared types are hints (exporters write stale and partial ones): the computed type wins.
+        var (reconciled, notes) = try builder.graph.topologicallySorted().reconcilingDeclarations()
+        if !notes.isEmpty { reconciled.metadata[Graph.importNotesKey] = notes.joined(separator: "\n") }
+        try reconciled.validate()
+        return reconciled
     }
 
     /// The initializers by name; each must be named once.

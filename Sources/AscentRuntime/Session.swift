@@ -114,7 +114,6 @@ public final class Session: Sendable {
         }
         var bound: [Int: Tensor] = [:]
         var key: PlanCache.Key = []
-        var symbols: [String: (size: Int, input: String)] = [:]
         for input in program.inputs {
             let name = input.info.name, declared = input.info.type
             guard var t = feeds[name] else {
@@ -130,17 +129,10 @@ public final class Session: Sendable {
                 guard t.shape.count == shape.rank else {
                     throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected rank \(shape.rank) (\(shape))")
                 }
-                for (size, dim) in zip(t.shape, shape.dims) {
-                    switch dim {
-                    case .known(let v) where v != size:
-                        throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected \(shape)")
-                    case .symbol(let s):
-                        if let seen = symbols[s], seen.size != size {
-                            throw AscentError.invalid("input '\(name)' has \(s)=\(size) but input '\(seen.input)' has \(s)=\(seen.size)")
-                        }
-                        symbols[s] = (size, name)
-                    default: break
-                    }
+                // Only known sizes bind: a symbol (`dim_param`) on two axes does not force them equal
+                // unless the graph does (its kernels then refuse the sizes), as in onnxruntime.
+                for (size, dim) in zip(t.shape, shape.dims) where dim.value.map({ $0 != size }) ?? false {
+                    throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected \(shape)")
                 }
             }
             bound[input.id] = t

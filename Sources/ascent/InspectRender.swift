@@ -34,6 +34,7 @@ enum InspectText {
         out += "ops: " + s.histogram.map { "\($0.op) ×\($0.count)" }.joined(separator: ", ") + "\n"
         out += s.unsupported.isEmpty ? "unsupported: none\n"
             : "unsupported (\(s.unsupported.count)): " + s.unsupported.joined(separator: ", ") + "\n"
+        for note in g.importNotes { out += "note: \(note)\n" }
         return out
     }
 

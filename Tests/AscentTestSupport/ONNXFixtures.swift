@@ -96,6 +96,12 @@ public enum ONNXFixtures {
             if let op = oldKernels[name] { c.onnxruntimeRefuses = "onnxruntime 1.32 has no \(op) kernel (opset < 7)" }
             cases.append(c)
         }
+        // Exporter-style declarations and every dtype at the boundary (Tools/fixtures/onnx_boundary.py).
+        for name in subfolders("onnx-boundary") {
+            cases.append(Case(name: "onnx-boundary/\(name)", model: "onnx-boundary/\(name)/model.onnx",
+                              inputFiles: files("onnx-boundary/\(name)", "input_"),
+                              references: files("onnx-boundary/\(name)", "output_")))
+        }
         cases.append(Case(name: "onnx/graph", model: "onnx/graph.onnx",
                           generated: [GeneratedInput(name: "x", shape: [2, 3, 8, 8]), GeneratedInput(name: "y", shape: [2, 4, 6, 6])]))
         cases.append(Case(name: "onnx/constants", model: "onnx/constants.onnx", references: files("onnx/constants", "out_")))
