@@ -87,19 +87,18 @@ extension Graph {
     }
 
     /// The declared types (``valueInfo`` and graph outputs) that disagree with what the shape
-    /// rules compute: another dtype, another rank, or a known size where another is computed.
+    /// rules compute: another dtype, another rank, or a known size where another is computed (both
+    /// with a shape; a declaration without one is not checked).
     /// Sorted by name.
     public func declarationConflicts() throws -> [(name: String, declared: ValueType, computed: ValueType)] {
         let types = try inferTypes()
         var conflicts: [(name: String, declared: ValueType, computed: ValueType)] = []
         for (name, declared) in valueInfo.merging(outputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }) {
-            guard let inferred = types[name] else { continue }
-            var conflict = inferred.dtype != declared.dtype
-            if let si = inferred.shape, let sd = declared.shape {
-                conflict = conflict || si.rank != sd.rank || zip(si.dims, sd.dims).contains { a, b in
-                    if case .known(let x) = a, case .known(let y) = b { return x != y }
-                    return false
-                }
+            // A declaration without a shape (or a value inferred without one) is not checked.
+            guard let inferred = types[name], let si = inferred.shape, let sd = declared.shape else { continue }
+            let conflict = inferred.dtype != declared.dtype || si.rank != sd.rank || zip(si.dims, sd.dims).contains { a, b in
+                if case .known(let x) = a, case .known(let y) = b { return x != y }
+                return false
             }
             if conflict { conflicts.append((name, declared, inferred)) }
         }

@@ -12,10 +12,10 @@ import AscentIR
 ///   domain (`com.microsoft`, `ai.onnx.ml`...), and nodes with graph attributes (If, Loop, Scan)
 ///   become ``Node/unsupported(name:sourceOp:source:inputs:outputs:)`` placeholders whose source
 ///   is `<domain> opset <N>`; ``Graph/unsupportedNodes`` lists them.
-/// - **Floating values are float32**: Ascent computes in float32, so float16, bfloat16 and float64
-///   initializers, constants and tensor attributes are converted to float32 at import, and declared
-///   float16/bfloat16/float64 values (graph inputs and outputs, `value_info`, Cast targets) are
-///   declared float32, so the graph stays consistent. Unsigned 16/32/64-bit integers become int64.
+/// - **Every numeric type is kept as declared** (float16, bfloat16, float64, uint16/32/64 included):
+///   initializers, constants, graph inputs and outputs, `value_info` and Cast targets. The runtime
+///   computes float16/bfloat16/float64 in float32 and converts at the graph's boundary
+///   (``DType/computeDType``).
 /// - **Initializers that are also graph inputs** (an input with a default value) stay initializers
 ///   and are dropped from ``Graph/inputs``: Ascent treats them as the model's weights.
 /// - **Layout**: a 4-D floating graph input is tagged `NCHW` when a Conv or pooling node reads it

@@ -1,6 +1,7 @@
 import AscentIR
 
-/// A graph prepared for execution, independent of input shapes: float64 lowered to float32,
+/// A graph prepared for execution, independent of input shapes: float16, bfloat16 and float64
+/// lowered to float32 (``DType/computeDType``),
 /// values numbered, one kernel per node.
 final class Program: Sendable {
     /// A graph input: its value id, declared type, and whether an initializer provides a default.
@@ -8,15 +9,16 @@ final class Program: Sendable {
         let id: Int
         let info: ValueInfo
         let hasDefault: Bool
-        /// The dtype the caller passes (float64 inputs are declared float64 but computed as float32).
+        /// The dtype the caller passes (a float16/bfloat16/float64 input is computed as float32).
         var declared: DType { info.type.dtype }
     }
 
     struct Output: Sendable {
         let id: Int
         let name: String
-        /// float64 outputs are computed as float32 and converted back on exit.
-        let convertToFloat64: Bool
+        /// The declared dtype: float16/bfloat16/float64 outputs are computed as float32 and
+        /// converted back on exit.
+        let declared: DType
     }
 
     struct Step: Sendable {
@@ -36,7 +38,7 @@ final class Program: Sendable {
     let steps: [Step]
 
     /// Prepares `graph`: checks that every node has a kernel (listing all that do not, at once),
-    /// validates it, lowers float64 to float32, applies the ``Fusion`` rewrites when `fuse` (and
+    /// validates it, lowers float16/bfloat16/float64 to float32, applies the ``Fusion`` rewrites when `fuse` (and
     /// then the ``LayoutPass`` when `layout`), and builds the kernels.
     init(graph: Graph, fuse: Bool = true, layout: Bool = true) throws {
         let missing = graph.nodes.filter { $0.isUnsupported || $0.definition == nil || !KernelRegistry.has($0.op) }
@@ -45,7 +47,7 @@ final class Program: Sendable {
             throw AscentError.invalid(what + ": " + missing.map(\.label).joined(separator: ", "))
         }
         try graph.validate()
-        var lowered = Program.lowerFloat64(graph)
+        var lowered = Program.lowerToComputeTypes(graph)
         if fuse {
             lowered = Fusion.apply(lowered)
             if layout { lowered = LayoutPass.apply(lowered) }
@@ -71,25 +73,45 @@ final class Program: Sendable {
                  inputs: node.inputs.map { $0.isEmpty ? nil : id($0) },
                  outputs: node.outputs.map { $0.isEmpty ? nil : id($0) })
         }
-        outputs = graph.outputs.map { Output(id: id($0.name), name: $0.name, convertToFloat64: $0.type.dtype == .float64) }
+        outputs = graph.outputs.map { Output(id: id($0.name), name: $0.name, declared: $0.type.dtype) }
         valueNames = names
     }
 
-    /// The graph with float64 initializers, constants, casts and inputs turned into float32.
-    static func lowerFloat64(_ graph: Graph) -> Graph {
+    /// Attributes holding a `TensorProto.DataType` code of a value a node computes.
+    static let dtypeAttributes = ["to", "dtype", "output_datatype", "output_dtype"]
+
+    /// The graph computed in ``DType/computeDType``: float16, bfloat16 and float64 initializers,
+    /// tensor attributes, inputs and dtype attributes (`Cast` `to`, `EyeLike` `dtype`...) become
+    /// float32. A Cast to float16 or bfloat16 keeps its rounding: it becomes that Cast followed by
+    /// a Cast back to float32 (`<output>/computed` is the narrow value).
+    static func lowerToComputeTypes(_ graph: Graph) -> Graph {
         var g = graph
-        for (name, t) in g.initializers where t.dtype == .float64 { g.initializers[name] = t.converted(to: .float32) }
-        for i in g.inputs.indices where g.inputs[i].type.dtype == .float64 { g.inputs[i].type.dtype = .float32 }
-        for i in g.nodes.indices {
-            for (key, attribute) in g.nodes[i].attributes {
-                if let t = attribute.tensor, t.dtype == .float64 {
-                    g.nodes[i].attributes[key] = .tensor(t.converted(to: .float32))
+        func lowered(_ dtype: DType) -> DType { dtype.computeDType }
+        for (name, t) in g.initializers where lowered(t.dtype) != t.dtype { g.initializers[name] = t.converted(to: lowered(t.dtype)) }
+        for i in g.inputs.indices { g.inputs[i].type.dtype = lowered(g.inputs[i].type.dtype) }
+        var nodes: [Node] = []
+        nodes.reserveCapacity(g.nodes.count)
+        for var node in g.nodes {
+            var rounding: Node?
+            for (key, attribute) in node.attributes {
+                if let t = attribute.tensor, lowered(t.dtype) != t.dtype {
+                    node.attributes[key] = .tensor(t.converted(to: lowered(t.dtype)))
+                }
+                guard Program.dtypeAttributes.contains(key), let code = attribute.int, let dtype = DType(onnxCode: code),
+                      lowered(dtype) != dtype else { continue }
+                if node.is(.cast), dtype != .float64, let output = node.outputs.first {
+                    let narrow = output + "/computed"
+                    rounding = Node(name: node.name + "/computed", op: OpDefinition.cast.name, inputs: [narrow], outputs: [output],
+                                    attributes: ["to": .int(DType.float32.onnxCode)])
+                    node.outputs[0] = narrow
+                } else {
+                    node.attributes[key] = .int(lowered(dtype).onnxCode)
                 }
             }
-            if g.nodes[i].is(.cast), g.nodes[i].attributes["to"]?.int == DType.float64.onnxCode {
-                g.nodes[i].attributes["to"] = .int(DType.float32.onnxCode)
-            }
+            nodes.append(node)
+            if let rounding { nodes.append(rounding) }
         }
+        g.nodes = nodes
         return g
     }
 }
