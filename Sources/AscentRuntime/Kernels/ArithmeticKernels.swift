@@ -41,10 +41,10 @@ enum BinaryOp: Sendable {
             return .bool
         }
         if self == .pow {
-            guard a == .float32, b == .float32 || b.isInteger else {
-                throw AscentError.invalid("needs a float32 base and a float32 or integer exponent, got \(a.rawValue) and \(b.rawValue)")
+            guard a == .float32 || a.isInteger, b == .float32 || b.isInteger else {
+                throw AscentError.invalid("needs a float32 or integer base and exponent, got \(a.rawValue) and \(b.rawValue)")
             }
-            return .float32
+            return a
         }
         guard a == b else { throw AscentError.invalid("inputs mix \(a.rawValue) and \(b.rawValue)") }
         let numeric: Set<DType> = self == .prelu ? [.float32] : BinaryOp.numeric
@@ -186,7 +186,7 @@ private func row<T, U>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, 
     }
 }
 
-/// A two-input elementwise op.
+/// A two-input elementwise op (Pow also with an integer base).
 struct BinaryKernel: Kernel {
     let op: BinaryOp
 
@@ -203,6 +203,13 @@ struct BinaryKernel: Kernel {
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let a = inputs[0], var b = inputs[1] else { throw AscentError.invalid("missing input") }
+        if op == .pow, a.dtype.isInteger {
+            // An integer base: pow in float64, truncated to the base's type (as onnxruntime does).
+            let shape = outputs[0].shape
+            let ia = broadcastOffsets(a.shape, to: shape), ib = broadcastOffsets(b.shape, to: shape)
+            let x = a.doubles(), e = b.doubles()
+            return [tensor(outputs[0], doubles: (0..<ia.count).map { Glibc.pow(x[ia[$0]], e[ib[$0]]) })]
+        }
         if op == .pow, b.dtype != .float32 { b = b.converted(to: .float32) }
         let y = context.allocate(outputs[0])
         op.compute(a, b, into: y, context: context)
