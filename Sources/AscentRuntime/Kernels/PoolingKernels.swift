@@ -29,7 +29,8 @@ struct PoolKernel: Kernel {
     }
 
     func geometry(_ x: TensorType) throws -> WindowGeometry {
-        guard x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
+        // 8-bit integers max-pool exactly in float32.
+        guard x.dtype == .float32 || (isMax && (x.dtype == .uint8 || x.dtype == .int8)) else { throw KernelError.dtype(x.dtype) }
         return try window.geometry(input: x.shape, kernel: kernel)
     }
 
@@ -39,15 +40,18 @@ struct PoolKernel: Kernel {
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
-        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        guard var x = inputs[0] else { throw AscentError.invalid("missing input") }
         let g = try geometry(x.type)
-        let y = context.allocate(outputs[0])
+        let integer = x.dtype != .float32
+        if integer { x = x.converted(to: .float32) }
+        var y = context.allocate(TensorType(.float32, outputs[0].shape))
         let indices = wantsIndices ? context.allocate(outputs[1]) : nil
         if window.channelsLast {
             poolNHWC(g, x.floats, y.mutableFloats, context: context)
         } else {
             poolNCHW(g, x.floats, y.mutableFloats, indices?.mutablePointer(Int64.self), context: context)
         }
+        if integer { y = y.converted(to: outputs[0].dtype) }
         return indices.map { [y, $0] } ?? [y]
     }
 
