@@ -46,8 +46,10 @@ final class Program: Sendable {
             let what = missing.count == 1 ? "1 unsupported op" : "\(missing.count) unsupported ops"
             throw AscentError.invalid(what + ": " + missing.map(\.label).joined(separator: ", "))
         }
-        try graph.validate()
-        var lowered = Program.lowerToComputeTypes(graph)
+        // The graph as it is computed is what must be consistent (a gradient graph built on the
+        // computed types declares its inputs in their original types).
+        var lowered = graph.loweredToComputeTypes()
+        try lowered.validate()
         if fuse {
             lowered = Fusion.apply(lowered)
             if layout { lowered = LayoutPass.apply(lowered) }
@@ -75,43 +77,5 @@ final class Program: Sendable {
         }
         outputs = graph.outputs.map { Output(id: id($0.name), name: $0.name, declared: $0.type.dtype) }
         valueNames = names
-    }
-
-    /// Attributes holding a `TensorProto.DataType` code of a value a node computes.
-    static let dtypeAttributes = ["to", "dtype", "output_datatype", "output_dtype"]
-
-    /// The graph computed in ``DType/computeDType``: float16, bfloat16 and float64 initializers,
-    /// tensor attributes, inputs and dtype attributes (`Cast` `to`, `EyeLike` `dtype`...) become
-    /// float32. A Cast to float16 or bfloat16 keeps its rounding: it becomes that Cast followed by
-    /// a Cast back to float32 (`<output>/computed` is the narrow value).
-    static func lowerToComputeTypes(_ graph: Graph) -> Graph {
-        var g = graph
-        func lowered(_ dtype: DType) -> DType { dtype.computeDType }
-        for (name, t) in g.initializers where lowered(t.dtype) != t.dtype { g.initializers[name] = t.converted(to: lowered(t.dtype)) }
-        for i in g.inputs.indices { g.inputs[i].type.dtype = lowered(g.inputs[i].type.dtype) }
-        var nodes: [Node] = []
-        nodes.reserveCapacity(g.nodes.count)
-        for var node in g.nodes {
-            var rounding: Node?
-            for (key, attribute) in node.attributes {
-                if let t = attribute.tensor, lowered(t.dtype) != t.dtype {
-                    node.attributes[key] = .tensor(t.converted(to: lowered(t.dtype)))
-                }
-                guard Program.dtypeAttributes.contains(key), let code = attribute.int, let dtype = DType(onnxCode: code),
-                      lowered(dtype) != dtype else { continue }
-                if node.is(.cast), dtype != .float64, let output = node.outputs.first {
-                    let narrow = output + "/computed"
-                    rounding = Node(name: node.name + "/computed", op: OpDefinition.cast.name, inputs: [narrow], outputs: [output],
-                                    attributes: ["to": .int(DType.float32.onnxCode)])
-                    node.outputs[0] = narrow
-                } else {
-                    node.attributes[key] = .int(lowered(dtype).onnxCode)
-                }
-            }
-            nodes.append(node)
-            if let rounding { nodes.append(rounding) }
-        }
-        g.nodes = nodes
-        return g
     }
 }

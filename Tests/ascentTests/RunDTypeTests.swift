@@ -65,6 +65,19 @@ import Testing
         #expect(converted["probs.npy"]?.dtype == .float16)
     }
 
+    /// `ascent grad` on a float64 model: the input given in float64, the gradient computed (and
+    /// written) in float32, against NumPy's float64 gradient (Fixtures/onnx-boundary/float64/grad_x.npy).
+    @Test func gradOfAFloat64ModelIsComputedInFloat32() throws {
+        let f = Self.folder("float64"), dir = try TestPaths.temporaryDirectory()
+        let out = dir.appendingPathComponent("g.npy").path
+        let r = try CLI.run(["grad", "\(f)/model.onnx", "--input", "\(f)/input_0.npy", "--target", "output:y:0", "--output", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let g = try NumPy.read(path: out)
+        #expect(g.dtype == .float32)
+        // Widths differ on purpose: Ascent's float32 gradient against NumPy's float64 one.
+        expectClose(g, try NumPy.read(path: "\(f)/grad_x.npy"), scaledTolerance: 1e-5, dtypes: .anyFloatingPoint, "d(sum y)/dx vs NumPy")
+    }
+
     @Test func inspectSaysWhereAscentComputesInFloat32() throws {
         for (name, dtype) in [("float16", "float16"), ("float64", "float64")] {
             let r = try CLI.run(["inspect", "\(Self.folder(name))/model.onnx"])
