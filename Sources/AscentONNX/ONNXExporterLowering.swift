@@ -14,7 +14,8 @@ struct ONNXExportRefusal: Error {
 /// Every op with an ONNX history exports: as it is when the target opset has the op, in its older
 /// form where the history records one (``ONNXChange``: inputs that were attributes, attributes and
 /// inputs added later, named conversions), or as its decomposition when the op is newer than the
-/// target. The IR's own extensions (channels-last `data_format`, BatchNormalization on another
+/// target; onnxruntime's contrib ops (``OpDefinition/microsoftDomain``) as their decomposition at
+/// every opset. The IR's own extensions (channels-last `data_format`, BatchNormalization on another
 /// axis, attribute forms of axes) have rules of their own (`ONNXExporterLowering+Families.swift`).
 /// Backward primitives and Ascent's own ops are refused with that reason.
 ///
@@ -104,6 +105,8 @@ struct ONNXExportLowering {
     /// form: as it is, in an older form, or decomposed when the op is newer than the opset.
     mutating func write(_ node: Node) throws {
         guard let definition = node.definition, let history = definition.onnx else {
+            // Contrib ops are written as their decomposition, in standard ONNX.
+            if node.definition?.decomposition != nil { return try decompose(node) }
             throw ONNXExportRefusal("no ONNX form")
         }
         guard history.version(atOpset: opset) != nil else {

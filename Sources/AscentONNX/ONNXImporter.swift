@@ -8,8 +8,11 @@ import AscentIR
 ///   the latest forms the IR uses (attributes that became inputs turn into constants named
 ///   `<node>/<attribute>`); Softmax/LogSoftmax before opset 13 and pre-opset-7 aligned broadcasting
 ///   expand into a few nodes named `<node>/<step>`.
-/// - **Unknown ops never fail the import**: an op type Ascent does not know, any node of another
-///   domain (`com.microsoft`, `ai.onnx.ml`...), and nodes with graph attributes (If, Loop, Scan)
+/// - **Contrib ops**: `com.microsoft` nodes of the contrib ops the IR defines (`FusedConv`,
+///   `QLinearAdd`, `SkipLayerNormalization`...; see `Ops/Contrib.swift`) import as those ops;
+///   `com.microsoft` `Gelu`, `QuantizeLinear` and `DequantizeLinear` as ai.onnx's.
+/// - **Unknown ops never fail the import**: an op type Ascent does not know, a node of another
+///   domain (`ai.onnx.ml`...) or another contrib op, and nodes with graph attributes (If, Loop, Scan)
 ///   become ``Node/unsupported(name:sourceOp:source:inputs:outputs:)`` placeholders whose source
 ///   is `<domain> opset <N>`; ``Graph/unsupportedNodes`` lists them.
 /// - **Every numeric type is kept as declared** (float16, bfloat16, float64, uint16/32/64 included):
@@ -145,7 +148,8 @@ public enum ONNXImporter {
     /// Tags 4-D floating inputs that a Conv or pooling node reads directly as `NCHW`.
     private static func tagLayouts(_ inputs: inout [ValueInfo], nodes: [ONNXNodeProto]) {
         let read = Set(nodes.filter {
-            ($0.domain.isEmpty || $0.domain == "ai.onnx") && (OpRegistry.definition($0.opType)?.traits.contains(.spatial) ?? false)
+            ($0.domain.isEmpty || $0.domain == "ai.onnx" || $0.domain == OpDefinition.microsoftDomain)
+                && (OpRegistry.definition($0.opType)?.traits.contains(.spatial) ?? false)
         }
             .compactMap(\.inputs.first))
         for i in inputs.indices where inputs[i].type.dtype.isFloatingPoint && inputs[i].type.shape?.rank == 4

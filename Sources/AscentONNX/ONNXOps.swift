@@ -38,6 +38,20 @@ enum ONNXOps {
         "Scatter": ONNXOpHandler((9, renamed(OpDefinition.scatterElements.name))),
     ]
 
+    /// onnxruntime's contrib ops (`com.microsoft`) that are ai.onnx ops under the same name and
+    /// meaning (Gelu in its exact form; the QDQ pair the quantizer writes for 16-bit types).
+    static let microsoftAliases: Set<String> = [
+        OpDefinition.gelu.name, OpDefinition.quantizeLinear.name, OpDefinition.dequantizeLinear.name,
+    ]
+
+    /// How a `com.microsoft` node converts: as the contrib op the IR defines (by decomposition), or
+    /// as the ai.onnx op it aliases; nil for other contrib ops.
+    static func microsoft(_ op: String) -> ONNXConverter? {
+        if microsoftAliases.contains(op) { return passThrough }
+        guard let definition = OpRegistry.definition(op), definition.domain == OpDefinition.microsoftDomain else { return nil }
+        return passThrough
+    }
+
     /// IR ops whose ONNX nodes need translating at every version.
     static let everyVersion: [String: ONNXConverter] = [
         OpDefinition.constant.name: constant,
@@ -78,6 +92,7 @@ enum ONNXOps {
     /// How a node of `domain` converts for a model of the given opset, or nil when Ascent has no
     /// such op.
     static func converter(op: String, domain: String, opset: Int) -> ONNXConverter? {
+        if domain == OpDefinition.microsoftDomain { return microsoft(op) }
         guard domain.isEmpty || domain == "ai.onnx" else { return nil }
         if let handler = aliases[op] { return handler.converter(opset: opset) }
         guard let definition = OpRegistry.definition(op), !definition.isInternal, let history = definition.onnx else { return nil }

@@ -37,10 +37,12 @@ final class Program: Sendable {
     let initializers: [Int: Tensor]
     let steps: [Step]
 
-    /// Prepares `graph`: checks that every node has a kernel (listing all that do not, at once),
-    /// validates it, lowers float16/bfloat16/float64 to float32, applies the ``Fusion`` rewrites when `fuse` (and
+    /// Prepares `graph`: writes out ops that have no kernel but a decomposition (contrib ops,
+    /// QLinearConv), checks that every node has a kernel (listing all that do not, at once),
+    /// lowers float16/bfloat16/float64 to float32 and validates that, applies the ``Fusion`` rewrites when `fuse` (and
     /// then the ``LayoutPass`` when `layout`), and builds the kernels.
-    init(graph: Graph, fuse: Bool = true, layout: Bool = true) throws {
+    init(graph source: Graph, fuse: Bool = true, layout: Bool = true) throws {
+        let graph = try Program.decomposingKernelless(source)
         let missing = graph.nodes.filter { $0.isUnsupported || $0.definition == nil || !KernelRegistry.has($0.op) }
         if !missing.isEmpty {
             let what = missing.count == 1 ? "1 unsupported op" : "\(missing.count) unsupported ops"
@@ -77,5 +79,18 @@ final class Program: Sendable {
         }
         outputs = graph.outputs.map { Output(id: id($0.name), name: $0.name, declared: $0.type.dtype) }
         valueNames = names
+    }
+
+    /// `graph` with every node whose op has no kernel but a decomposition replaced by that
+    /// decomposition, until none is left (a decomposition may use such ops in turn).
+    static func decomposingKernelless(_ graph: Graph) throws -> Graph {
+        func expandable(_ node: Node) -> Bool {
+            !node.isUnsupported && !KernelRegistry.has(node.op) && node.definition?.decomposition != nil
+        }
+        var g = graph
+        for _ in 0..<8 where g.nodes.contains(where: expandable) {
+            g = try Decomposer.expand(g, where: expandable)
+        }
+        return g
     }
 }

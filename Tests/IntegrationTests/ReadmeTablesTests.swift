@@ -33,7 +33,12 @@ import Testing
             ("keras-layers", list(KerasLayers.table.keys)),
             ("keras-activations", list(KerasActivations.names)),
             ("ops", list(kernelOps)),
-            ("gradient-ops", list(OpRegistry.all.filter { !$0.traits.contains(.backward) && ($0.vjp != nil || $0.decomposition != nil) }.map(\.name))),
+            // Ops defined by decomposition alone (contrib ops, QLinearConv): the planner writes them out.
+            ("decomposed-ops", list(OpRegistry.all.filter { $0.name != Node.unsupportedOp && !KernelRegistry.has($0.name) }.map(\.name))),
+            // Quantized ops have no gradient, even where a decomposition would give one.
+            ("gradient-ops", list(OpRegistry.all.filter {
+                !$0.traits.contains(.backward) && !$0.traits.contains(.quantized) && ($0.vjp != nil || $0.decomposition != nil)
+            }.map(\.name))),
         ]
     }
 

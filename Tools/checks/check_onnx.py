@@ -24,7 +24,8 @@ the ONNX spec"), "ops"
 (count per op type), "transpose_chains" (Transpose nodes reading another Transpose's output),
 "node_names", "error"}; exits 0 when everything passes, 1 otherwise, 2 on bad usage. `--batch` takes
 a JSON list of {"model", "inputs": [...], "outputs": [...], "reference"?, "also"?, "tolerance"?,
-"also_tolerance"?}
+"also_tolerance"?, "optimizations"?} ("optimizations": "off" runs both files with onnxruntime's
+graph optimizations off)
 (same argument forms) and prints {"ok", "results": [one object as above per case, plus "model"]}.
 Used by the ONNX export tests (Tests/AscentONNXTests/ONNXExportTests.swift,
 Tests/IntegrationTests/ONNXExportRoundTripTests.swift).
@@ -75,21 +76,24 @@ def compare(ours, reference, tolerance):
     return entry
 
 
-def session(model):
-    """An onnxruntime CPU session for a path or a ModelProto."""
+def session(model, optimize=True):
+    """An onnxruntime CPU session for a path or a ModelProto; `optimize` False turns its graph
+    optimizations off (ORT_DISABLE_ALL: the file's ops as written, e.g. QDQ pairs not fused)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     source = model if isinstance(model, str) else model.SerializeToString()
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
-def run_reference(original, feeds):
+def run_reference(original, feeds, optimize=True):
     """onnxruntime's outputs of ORIGINAL by output name, and how they were made; (None, why) when
     neither ORIGINAL nor its opset-13 upgrade runs."""
     try:
-        s = session(original)
+        s = session(original, optimize)
         how = "onnxruntime"
     except Exception as first:
         try:
@@ -133,7 +137,7 @@ def legacy_reference(original, feeds):
     return {node.output[0]: out}, f"numpy: {node.op_type}-{opset} per the ONNX spec"
 
 
-def check(path, inputs, outputs, tolerance, reference=None, also=(), also_tolerance=None):
+def check(path, inputs, outputs, tolerance, reference=None, also=(), also_tolerance=None, optimize=True):
     result = {"ok": False, "checker": None}
     try:
         model = onnx.load(path)
@@ -158,14 +162,14 @@ def check(path, inputs, outputs, tolerance, reference=None, also=(), also_tolera
     ok = True
     if inputs or outputs or reference:
         try:
-            s = session(path)
+            s = session(path, optimize)
             input_names = [i.name for i in s.get_inputs()]
             output_names = [o.name for o in s.get_outputs()]
             feeds = {name: np.load(p) for name, p in pairs(inputs, input_names, "input").items()}
             values = dict(zip(output_names, s.run(output_names, feeds)))
             extra = {name: np.load(p) for name, p in pairs(list(also), output_names, "also").items()}
             if reference:
-                ref, how = run_reference(reference, feeds)
+                ref, how = run_reference(reference, feeds, optimize)
                 if ref is None:
                     ref, legacy = legacy_reference(reference, feeds)
                     if ref is None:
@@ -221,7 +225,7 @@ def main():
             for case in cases:
                 r = check(case["model"], case.get("inputs", []), case.get("outputs", []),
                           case.get("tolerance", args.tolerance), case.get("reference"), case.get("also", []),
-                          case.get("also_tolerance", args.also_tolerance))
+                          case.get("also_tolerance", args.also_tolerance), case.get("optimizations", "on") != "off")
                 results.append({"model": case["model"], **r})
             result = {"ok": all(r["ok"] for r in results), "results": results}
         else:

@@ -122,12 +122,25 @@ public enum GradientBuilder {
     static func path(_ forward: Graph, _ types: [String: ValueType], objective: String,
                      values: [String]) throws -> (nodes: [Node], depends: Set<String>) {
         var depends = Set(values)
+        // Quantized ops pass dependence on through their integer values, so that a path through
+        // them is refused by name rather than cut silently.
+        var quantized: [Node] = []
         for node in forward.nodes where node.inputs.contains(where: depends.contains) {
-            for o in node.outputs where !o.isEmpty && (types[o]?.dtype.isFloatingPoint ?? false) { depends.insert(o) }
+            let throughIntegers = node.definition?.traits.contains(.quantized) ?? false
+            if throughIntegers { quantized.append(node) }
+            for o in node.outputs where !o.isEmpty && (throughIntegers || (types[o]?.dtype.isFloatingPoint ?? false)) {
+                depends.insert(o)
+            }
         }
         var feeds: Set<String> = [objective]
         for node in forward.nodes.reversed() where node.outputs.contains(where: feeds.contains) {
             for i in node.inputs where !i.isEmpty { feeds.insert(i) }
+        }
+        let onPath = quantized.filter { $0.outputs.contains(where: feeds.contains) }
+        if !onPath.isEmpty {
+            let list = onPath.prefix(3).map(\.label).joined(separator: ", ") + (onPath.count > 3 ? " and \(onPath.count - 3) more" : "")
+            throw AscentError.invalid("no gradient through quantized ops: \(list) on the path round\(onPath.count == 1 ? "s" : "") "
+                                      + "to integers (differentiate the float model instead)")
         }
         guard depends.contains(objective) else {
             let wrt = values.map { "'\($0)'" }.joined(separator: ", ")

@@ -18,14 +18,19 @@ extension OpDefinition {
             return [g.when(0) { g.emit(.convGradInput, [g.dy, g.input(1), g.x], attributes) },
                     g.when(1) { g.emit(.convGradFilter, [g.x, g.dy, g.input(1)], attributes) }, db]
         },
-        cost: { node, types in
-            guard node.inputs.count >= 2, let w = types[node.inputs[1]]?.shape?.concrete, w.count >= 3,
+        cost: convolutionCost(weights: 1))
+
+    /// Multiply-accumulates of a convolution whose weights are input `weights` (Conv, ConvInteger,
+    /// QLinearConv, FusedConv): per output element, kernel spatial size × input channels per group.
+    static func convolutionCost(weights: Int) -> CostRule {
+        { node, types in
+            guard node.inputs.count > weights, let w = types[node.inputs[weights]]?.shape?.concrete, w.count >= 3,
                   let out = node.outputs.first.flatMap({ types[$0]?.shape }).flatMap(perItemCount) else { return nil }
-            // Per output element: kernel spatial size × input channels per group.
             let channelsLast = node.attributes["data_format"]?.string == DataFormat.channelsLast.rawValue
             let perOutput = channelsLast ? w.dropLast().reduce(1, *) : w.dropFirst().reduce(1, *)
             return out.multipliedReportingOverflow(by: perOutput).overflow ? nil : out * perOutput
-        })
+        }
+    }
 
     public static let convGradInput: OpDefinition = backward("ConvGradInput", inputs: 3...3, attributes: ConvAttributes.self, like: 2)
     public static let convGradFilter: OpDefinition = backward("ConvGradFilter", inputs: 3...3, attributes: ConvAttributes.self, like: 2)

@@ -116,6 +116,15 @@ extension OpDefinition {
                         return d * r - (x * (r * (r * r))) * (d * x).mean(axes: axes)
                     },
                     g.when(1) { g.dy * (x * r) }]
+        },
+        decomposition: { c in  // x / √(mean(x²) + ε) · scale, for export before opset 23
+            let a = try c.attributes(RMSNormalizationAttributes.self)
+            let axes: [Int]
+            if a.axis < 0 { axes = Array(a.axis..<0) } else {
+                guard let rank = c.rank(0) else { throw c.error("decomposing RMSNormalization needs the input rank") }
+                axes = Array(a.axis..<rank)
+            }
+            return [c.x / (c.x.squared().mean(axes: axes) + a.epsilon).sqrt() * c.input(1)]
         })
 
     public static let meanVarianceNormalization: OpDefinition = OpDefinition(

@@ -127,4 +127,7 @@ public struct OpTraits: OptionSet, Sendable, Hashable {
     /// Reads input 0 as an image-like `[N, C, spatial...]` value (`[N, spatial..., C]` with
     /// `data_format` NHWC): convolutions and pools.
     public static let spatial = OpTraits(rawValue: 1 << 8)
+    /// Reads or writes quantized integers standing for reals (QuantizeLinear, QLinearConv,
+    /// QLinearAdd...): gradients refuse a path through it rather than treat it as integer data.
+    public static let quantized = OpTraits(rawValue: 1 << 9)
 }

@@ -1,9 +1,10 @@
 /// Quantized arithmetic: `QuantizeLinear` (`saturate(round(x/scale) + zero_point)`, ties to even;
 /// per tensor, per axis or blocked), `DequantizeLinear`, `DynamicQuantizeLinear`, `QLinearMatMul`,
-/// `MatMulInteger`, `ConvInteger`.
+/// `MatMulInteger`, `ConvInteger`, `QLinearConv` (defined by its decomposition into `ConvInteger`).
+/// All carry ``OpTraits/quantized``: gradients refuse a path through them.
 extension OpDefinition {
     public static let quantizeLinear: OpDefinition = OpDefinition(
-        "QuantizeLinear", inputs: 2...3, attributes: QuantizeAttributes.self,
+        "QuantizeLinear", inputs: 2...3, attributes: QuantizeAttributes.self, traits: .quantized,
         onnx: ONNXHistory([10, 13, 19, 21, 23, 24, 25, 28], changes: [.attributeAdded("axis", since: 13),
                                                                      .attributeAdded("block_size", since: 21),
                                                                      .attributeAdded("output_dtype", since: 21)]),
@@ -15,30 +16,30 @@ extension OpDefinition {
         })
 
     public static let dequantizeLinear: OpDefinition = OpDefinition(
-        "DequantizeLinear", inputs: 2...3, attributes: QuantizeAttributes.self,
+        "DequantizeLinear", inputs: 2...3, attributes: QuantizeAttributes.self, traits: .quantized,
         onnx: ONNXHistory([10, 13, 19, 21, 23, 24, 25, 28], changes: [.attributeAdded("axis", since: 13),
                                                                      .attributeAdded("block_size", since: 21)]),
         shape: { ctx in [ctx.input(0).map { ValueType(.float32, $0.shape) }] })
 
     public static let dynamicQuantizeLinear: OpDefinition = OpDefinition(
-        "DynamicQuantizeLinear", inputs: 1...1, outputs: 3...3, onnx: ONNXHistory([11]),
+        "DynamicQuantizeLinear", inputs: 1...1, outputs: 3...3, traits: .quantized, onnx: ONNXHistory([11]),
         shape: { ctx in
             [ctx.input(0).map { ValueType(.uint8, $0.shape) }, ValueType(.float32, Shape([Dim]())), ValueType(.uint8, Shape([Dim]()))]
         })
 
     public static let qLinearMatMul: OpDefinition = OpDefinition(
-        "QLinearMatMul", inputs: 8...8, onnx: ONNXHistory([10, 21]),
+        "QLinearMatMul", inputs: 8...8, traits: .quantized, onnx: ONNXHistory([10, 21]),
         shape: { ctx in
             guard let zp = ctx.input(7) else { return [nil] }
             return [ValueType(zp.dtype, try matMulShape(ctx))]
         })
 
     public static let matMulInteger: OpDefinition = OpDefinition(
-        "MatMulInteger", inputs: 2...4, onnx: ONNXHistory([10]),
+        "MatMulInteger", inputs: 2...4, traits: .quantized, onnx: ONNXHistory([10]),
         shape: { ctx in [ValueType(.int32, try matMulShape(ctx))] })
 
     public static let convInteger: OpDefinition = OpDefinition(
-        "ConvInteger", inputs: 2...4, attributes: ConvAttributes.self, traits: .spatial, onnx: ONNXHistory([10]),
+        "ConvInteger", inputs: 2...4, attributes: ConvAttributes.self, traits: [.spatial, .quantized], onnx: ONNXHistory([10]),
         shape: { ctx in
             guard let xs = ctx.shape(0), let ws = ctx.shape(1), ws.rank == xs.rank, xs.rank >= 3 else {
                 return [ValueType(.int32, ctx.shape(0).map { Shape(Array(repeating: Dim.unknown, count: $0.rank)) })]
@@ -50,7 +51,26 @@ extension OpDefinition {
             }
             guard let t = try windowShape(ctx, a.window, kernel: kernel, channels: ws.dims[0]) else { return [nil] }
             return [ValueType(.int32, t.shape, layout: t.layout)]
-        })
+        },
+        cost: convolutionCost(weights: 1))
+
+    /// `QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B?)`: the int32
+    /// `ConvInteger` plus the int32 bias, times `x_scale·w_scale/y_scale` (per output channel when
+    /// `w_scale` is), rounded half to even plus `y_zp`, saturated — onnxruntime's requantization.
+    public static let qLinearConv: OpDefinition = OpDefinition(
+        "QLinearConv", inputs: 8...9, attributes: ConvAttributes.self, traits: [.spatial, .quantized], onnx: ONNXHistory([10]),
+        shape: contribShape(qLinearConvDecomposition), decomposition: qLinearConvDecomposition, cost: convolutionCost(weights: 3))
+
+    static let qLinearConvDecomposition: Decomposition = { c in
+        guard let rank = c.rank(0), rank >= 3 else { throw c.error("QLinearConv needs its input's rank") }
+        let channelAxes = Array(1..<(rank - 1))  // [M] → [M, 1, ...] against [N, M, spatial...]
+        func perChannel(_ i: Int) -> ValueRef { c.rank(i) == 1 ? c.input(i).unsqueezed(channelAxes) : c.input(i) }
+        var acc = c.emit(.convInteger, names: [c.node.inputs[0], c.node.inputs[3], c.node.inputs[2], c.node.inputs[5]],
+                         c.node.attributes)
+        if c.has(8) { acc = acc + perChannel(8) }
+        let scale = c.input(1) * perChannel(4) / c.input(6)
+        return [requantized(c, acc.cast(to: .float32) * scale, zeroPoint: 7)]
+    }
 
     /// The shape of the matrix product of input 0 and the B operand (input 3 for QLinearMatMul,
     /// input 1 otherwise), or nil when unknown.

@@ -6,7 +6,8 @@ import Glibc
 // Kernels of the pooling ops (Ops/Pooling.swift): MaxPool, AveragePool, LpPool, the global pools, MaxUnpool.
 
 /// MaxPool, AveragePool (1-D to 3-D, `NCHW` or `NHWC`, strides, dilations, pads, `auto_pad`,
-/// `ceil_mode`, `count_include_pad`; MaxPool's optional `Indices` output for `NCHW`), and
+/// `ceil_mode`, `count_include_pad`; MaxPool's optional `Indices` output for `NCHW`; MaxPool also
+/// on int8/uint8), and
 /// GlobalAveragePool / GlobalMaxPool.
 struct PoolKernel: Kernel {
     let window: Window
@@ -29,10 +30,12 @@ struct PoolKernel: Kernel {
     }
 
     func geometry(_ x: TensorType) throws -> WindowGeometry {
-        // 8-bit integers max-pool exactly in float32.
-        guard x.dtype == .float32 || (isMax && (x.dtype == .uint8 || x.dtype == .int8)) else { throw KernelError.dtype(x.dtype) }
+        guard x.dtype == .float32 || (isMax && PoolKernel.viaFloat32.contains(x.dtype)) else { throw KernelError.dtype(x.dtype) }
         return try window.geometry(input: x.shape, kernel: kernel)
     }
+
+    /// Integer types MaxPool computes through float32 (exactly: every value is a float32).
+    static let viaFloat32: Set<DType> = [.int8, .uint8]
 
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         _ = try geometry(try inputs.type(0))
@@ -40,18 +43,22 @@ struct PoolKernel: Kernel {
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
-        guard var x = inputs[0] else { throw AscentError.invalid("missing input") }
+        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        if x.dtype != .float32 {  // int8/uint8 MaxPool (quantized models)
+            var types = outputs
+            types[0].dtype = .float32
+            var results = try run([x.converted(to: .float32)], outputs: types, context: context)
+            results[0] = results[0].converted(to: x.dtype)
+            return results
+        }
         let g = try geometry(x.type)
-        let integer = x.dtype != .float32
-        if integer { x = x.converted(to: .float32) }
-        var y = context.allocate(TensorType(.float32, outputs[0].shape))
+        let y = context.allocate(outputs[0])
         let indices = wantsIndices ? context.allocate(outputs[1]) : nil
         if window.channelsLast {
             poolNHWC(g, x.floats, y.mutableFloats, context: context)
         } else {
             poolNCHW(g, x.floats, y.mutableFloats, indices?.mutablePointer(Int64.self), context: context)
         }
-        if integer { y = y.converted(to: outputs[0].dtype) }
         return indices.map { [y, $0] } ?? [y]
     }
 
@@ -144,28 +151,40 @@ struct PoolKernel: Kernel {
         let ranges = (0..<kw).map { g.validOutputs(axis: 2, tap: $0) }
         let offsets = (0..<kw).map { $0 * dw - g.padBegin[2] }
         context.parallelFor(g.batch * g.channels * od * oh, costPerItem: ow * g.kernelCount) { rows in
+            let column = UnsafeMutablePointer<Float>.allocate(capacity: ow)
+            defer { column.deallocate() }
             for r in rows {
                 let p = r / (od * oh), zd = (r / oh) % od, zh = r % oh
                 let plane = x + p * g.inputCount, out = y + r * ow
                 out.update(repeating: isMax ? -.infinity : 0, count: ow)
                 let dz = dAxis[zd], hz = hAxis[zh]
-                for a in dz.taps {
-                    for b in hz.taps {
-                        let src = plane + ((dz.start + a * dd) * ih + hz.start + b * dh) * iw
-                        for e in 0..<kw {
-                            let range = ranges[e], off = offsets[e]
-                            if isMax {
+                if isMax {
+                    for a in dz.taps {
+                        for b in hz.taps {
+                            let src = plane + ((dz.start + a * dd) * ih + hz.start + b * dh) * iw
+                            for e in 0..<kw {
+                                let range = ranges[e], off = offsets[e]
                                 for i in range { out[i] = Swift.max(out[i], src[i * sw + off]) }
-                            } else {
-                                for i in range { out[i] += src[i * sw + off] }
                             }
                         }
                     }
+                    continue
                 }
-                if !isMax {
-                    let rowShare = dz.share * hz.share
-                    for i in 0..<ow { out[i] /= Float(rowShare * wAxis[i].share) }
+                // Sums in onnxruntime's (MLAS's) order: each kernel column over the window's rows,
+                // then the columns in turn, so a float32 sum rounds as onnxruntime's does.
+                for e in 0..<kw {
+                    let range = ranges[e], off = offsets[e]
+                    for i in range { column[i] = 0 }
+                    for a in dz.taps {
+                        for b in hz.taps {
+                            let src = plane + ((dz.start + a * dd) * ih + hz.start + b * dh) * iw
+                            for i in range { column[i] += src[i * sw + off] }
+                        }
+                    }
+                    for i in range { out[i] += column[i] }
                 }
+                let rowShare = dz.share * hz.share
+                for i in 0..<ow { out[i] /= Float(rowShare * wAxis[i].share) }
             }
         }
     }

@@ -65,10 +65,12 @@ struct QuantizeKernel: Kernel {
         guard let x = inputs[0], let scale = inputs[1] else { throw AscentError.invalid("missing input") }
         let zp = inputs.count > 2 ? inputs[2] : nil
         let index = try quantizationIndex(x.shape, parameter: scale.shape, axis: axis, blockSize: blockSize)
-        let s = scale.doubles(), z = zp?.doubles(), v = x.doubles()
+        let s = scale.floats(), z = zp?.doubles(), v = x.floats()
         let (lo, hi) = integerRange(outputs[0].dtype)
         let q = (0..<v.count).map { i -> Int64 in
-            let r = (v[i] / s[index[i]]).rounded(.toNearestOrEven) + (z?[index[i]] ?? 0)
+            // The quotient in float32, as the ONNX reference and onnxruntime divide: a quotient just
+            // below a half in exact arithmetic may round to the half in float32, and then to even.
+            let r = Double((v[i] / s[index[i]]).rounded(.toNearestOrEven)) + (z?[index[i]] ?? 0)
             return Int64(min(max(r, lo), hi))
         }
         let y = context.allocate(outputs[0])
