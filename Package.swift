@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "AscentProbeTests", dependencies: ["AscentProbe", "AscentKeras", "AscentONNX", "AscentImage", "AscentRuntime", "AscentIR", "AscentTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "AscentIR", "AscentKeras", "AscentONNX", "AscentRuntime", "AscentTestSupport",
-        ], exclude: ["onnx-node-tests.txt"]),
+        ], exclude: ["onnx-node-tests.txt", "onnx-export-tests.txt"]),
         .testTarget(name: "AscentModelTests", dependencies: ["AscentModel", "AscentImage", "AscentIR", "AscentProbe", "AscentRuntime", "AscentTestSupport"]),
         .testTarget(name: "ascentTests", dependencies: ["AscentIR", "AscentImage", "AscentProbe", "AscentTestSupport"]),
     ],

@@ -48,4 +48,38 @@ public enum Picture {
         }
         return try Image(width: width, height: height, channels: g.channels, pixels: pixels)
     }
+
+    /// The channel axis (1 or 2) and channel count of a 1-D signal input `[N,T]`, `[N,C,T]` or
+    /// `[N,T,C]`: the layout tag's axis when there is one (`channelsLast`), else the shorter of
+    /// axes 1 and 2 (a signal is longer than its channel count). Nil for other shapes.
+    public static func signalChannels(shape: [Int], channelsLast: Bool?) -> (axis: Int, count: Int)? {
+        switch shape.count {
+        case 2: return (1, 1)
+        case 3:
+            let last = channelsLast ?? (shape[2] < shape[1])
+            return last ? (2, shape[2]) : (1, shape[1])
+        default: return nil
+        }
+    }
+
+    /// Line plots of 1-D signal inputs: one panel per batch item and channel, captioned
+    /// `caption[k]` (and the channel when there are several).
+    /// - Throws: when the input is not `[N,T]`, `[N,C,T]` or `[N,T,C]`.
+    public static func signalPlot(from input: Tensor, channelsLast: Bool?, captions: [String]) throws -> Image {
+        let shape = input.shape
+        guard let (axis, channels) = signalChannels(shape: shape, channelsLast: channelsLast), channels <= 16 else {
+            throw AscentError.invalid("input \(input) is not a 1-D signal (needs [N,T], [N,C,T] or [N,T,C])")
+        }
+        let x = input.floats()
+        let perItem = x.count / max(shape[0], 1), length = perItem / channels
+        var panels: [(curves: [LinePlot.Curve], caption: String)] = []
+        for k in 0..<shape[0] {
+            for c in 0..<channels {
+                let series = (0..<length).map { i in x[k * perItem + (axis == 2 ? i * channels + c : c * length + i)] }
+                let caption = (k < captions.count ? captions[k] : "item \(k)") + (channels > 1 ? " channel \(c)" : "")
+                panels.append(([LinePlot.Curve(series, color: (40, 90, 200))], caption))
+            }
+        }
+        return try LinePlot.render(panels: panels)
+    }
 }

@@ -23,6 +23,14 @@ public final class Probe {
     public var inputIsPicture: Bool {
         ImageGeometry(shape: inputShape, channelsLast: channelsLast).map { [1, 3, 4].contains($0.channels) } ?? false
     }
+    /// Where the layout tag puts the channel axis (last or not), nil for an untagged input.
+    public let taggedChannelsLast: Bool?
+    /// True when the input is a 1-D signal (`[N,T]`, `[N,C,T]` or `[N,T,C]`) rather than a picture.
+    public var inputIsSignal: Bool {
+        !inputIsPicture && Picture.signalChannels(shape: inputShape, channelsLast: taggedChannelsLast) != nil
+    }
+    /// The other inputs, fed unchanged at every step (a recurrent state, say).
+    public let fixedInputs: [String: Tensor]
     private let session: Session
     private let gradientName: String
 
@@ -62,8 +70,10 @@ public final class Probe {
 
     /// Prepares the probe for one target (batch 1 unless the initial tensor says otherwise).
     public convenience init(graph: Graph, target: Target, options: ProbeOptions = ProbeOptions(),
-                            input: String? = nil, inputShape givenShape: [Int]? = nil, threads: Int? = nil) throws {
-        try self.init(graph: graph, goal: Goal(target), options: options, input: input, inputShape: givenShape, threads: threads)
+                            input: String? = nil, inputShape givenShape: [Int]? = nil, fixedInputs: [String: Tensor] = [:],
+                            threads: Int? = nil) throws {
+        try self.init(graph: graph, goal: Goal(target), options: options, input: input, inputShape: givenShape,
+                      fixedInputs: fixedInputs, threads: threads)
     }
 
     /// Prepares the probe: resolves the goal, builds the gradient graph and plans it. A goal
@@ -74,11 +84,22 @@ public final class Probe {
     ///   - input: which graph input to optimize (default: the only one).
     ///   - inputShape: the input's sizes where the model leaves them symbolic (an initial tensor's
     ///     shape serves too); the batch defaults to 1.
-    /// - Throws: `.invalidData` for unknown names, inputs of unknown size, and image
-    ///   options (Fourier parametrization, transforms, blur, TV) on inputs that are not images.
+    ///   - fixedInputs: values of the model's other inputs, held fixed (their shapes fix the
+    ///     model's sizes too); every input but the optimized one must be given.
+    /// - Throws: `.invalidData` for unknown names, inputs of unknown size, missing fixed inputs, and
+    ///   image options (Fourier parametrization, transforms, blur, TV) on inputs that are not images.
     public init(graph: Graph, goal: Goal, options: ProbeOptions = ProbeOptions(),
-                input: String? = nil, inputShape givenShape: [Int]? = nil, threads: Int? = nil) throws {
-        let inputInfo = try Objective.input(input, of: graph, purpose: "optimize")
+                input: String? = nil, inputShape givenShape: [Int]? = nil, fixedInputs: [String: Tensor] = [:],
+                threads: Int? = nil) throws {
+        // By default the only floating-point input not held fixed.
+        let free = graph.inputs.filter { $0.type.dtype.isFloatingPoint && fixedInputs[$0.name] == nil }
+        let inputInfo = try Objective.input(input ?? (free.count == 1 ? free[0].name : nil), of: graph, purpose: "optimize")
+        guard fixedInputs[inputInfo.name] == nil else {
+            throw AscentError.invalid("input '\(inputInfo.name)' is the one optimized: it cannot also be held fixed")
+        }
+        for other in graph.inputs where other.name != inputInfo.name && fixedInputs[other.name] == nil && graph.initializers[other.name] == nil {
+            throw AscentError.invalid("input '\(other.name)' (\(other.type)) is not the one optimized ('\(inputInfo.name)'): give its value to hold it fixed (--input \(other.name)=FILE)")
+        }
         guard let dims = inputInfo.type.shape?.dims, !dims.isEmpty else {
             throw AscentError.invalid("input '\(inputInfo.name)' has an unknown shape")
         }
@@ -116,12 +137,15 @@ public final class Probe {
         inputShape = shape
         // The layout tag decides; untagged rank-4 inputs are channels-last when their last
         // axis looks like colour channels.
-        channelsLast = inputInfo.type.layout.map(\.isChannelsLast) ?? (shape.count != 4 || [1, 3, 4].contains(shape[3]))
+        taggedChannelsLast = inputInfo.type.layout.map(\.isChannelsLast)
+        channelsLast = taggedChannelsLast ?? (shape.count != 4 || [1, 3, 4].contains(shape[3]))
         if options.needsImage, ImageGeometry(shape: shape, channelsLast: channelsLast) == nil {
             throw AscentError.invalid("input '\(inputInfo.name)' is \(inputInfo.type), not an image [N,H,W,C] or [N,C,H,W]: image options (Fourier parametrization, transforms, jitter, blur, TV) need one; use the keras-example preset")
         }
         self.options = options
-        objective = try Objective(goal, on: try graph.fixingInputShapes([inputInfo.name: shape]), border: options.border)
+        self.fixedInputs = fixedInputs
+        let shapes = fixedInputs.mapValues(\.shape).merging([inputInfo.name: shape]) { _, new in new }
+        objective = try Objective(goal, on: try graph.fixingInputShapes(shapes), border: options.border)
         let gradient = try GradientBuilder.build(objective.graph, of: objective.value, withRespectTo: [inputName])
         gradientName = gradient.gradients[inputName]!
         var sessionOptions = Session.Options()
@@ -131,7 +155,7 @@ public final class Probe {
 
     /// The objective and its gradient at `x`.
     public func evaluate(_ x: Tensor) throws -> (objective: [Float], gradient: Tensor) {
-        let out = try session.run([inputName: x])
+        let out = try session.run(fixedInputs.merging([inputName: x]) { _, new in new })
         guard let value = out[objective.value], let grad = out[gradientName] else {
             throw AscentError(.internal, "the gradient graph did not produce its outputs")
         }

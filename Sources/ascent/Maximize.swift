@@ -23,8 +23,15 @@ extension Ascent {
             or logit:0-9) optimize one batch item each (--batch-size at a time) and --output draws \
             them as one labelled grid. \
             The input range for lucid and smooth comes from --input-range, else from a rescaling or \
-            normalization at the model's start, else 0,1. --output X.npy saves the input instead of a \
-            picture (the only choice for inputs that are not images). \
+            normalization at the model's start, else 0,1 (said on stderr). --input-range imagenet: the \
+            model expects pixels in 0,1 normalized by ImageNet's per-channel mean and std outside the \
+            graph (torchvision's classifiers); Ascent prepends that normalization and optimizes pixels \
+            (inputs read and written are then pixels). --output X.npy saves the input instead of a \
+            picture; for a 1-D signal input ([N,T], [N,C,T] or [N,T,C]) --output X.png draws a plot of \
+            the signal and writes its values to X.npy beside it. \
+            A model with several inputs: --wrt NAME is the one optimized, the others are fed from \
+            --input NAME=FILE and held fixed. \
+            An objective that does not move (a dead channel) is warned about on stderr. \
             --report DIR writes DIR/index.html (pictures, objective curves, class probabilities, the \
             run and the model) with DIR/report.json and one picture per target (animated with --frames). \
             --shard I/N runs the I-th of N slices of whole batches (I from 0); `ascent report merge` \
@@ -34,6 +41,12 @@ extension Ascent {
         enum Preset: String, ExpressibleByArgument, CaseIterable { case kerasExample = "keras-example", smooth, lucid }
 
         @OptionGroup var model: ModelOptions
+
+        @Option(help: "The input to optimize, for a model with several (default: the only floating-point input without --input).")
+        var wrt: String?
+
+        @Option(name: .customLong("input"), help: "An input held fixed, as NAME=FILE (.npy); repeat for each input not optimized.")
+        var fixedInputs: [String] = []
 
         @Option(help: "What to maximize: logit:K, output:NAME:K, layer:NAME:C[:max] or neuron:NAME:C@i,j (repeat for a batch).")
         var target: [String] = []
@@ -81,7 +94,7 @@ extension Ascent {
         @OptionGroup var shapes: InputShapeOptions
 
         @Option(parsing: .unconditional,
-                help: "The model's input range LO,HI, e.g. -1,1 (smooth and lucid presets; default: from the model, else 0,1).")
+                help: "The model's input range LO,HI, e.g. -1,1 or 0,255, or imagenet (pixels 0,1 normalized by ImageNet's mean and std); smooth and lucid presets; default: from the model, else 0,1.")
         var inputRange: String?
 
         @Option(help: "Total-variation weight (overrides the preset).")
@@ -110,16 +123,23 @@ extension Ascent {
             if let shard { _ = try Shard(parsing: shard) }
         }
 
-        /// `--input-range`, else what the model says (reported on stderr), else 0...1.
+        /// The normalization `--input-range` names, if it names one.
+        var normalization: InputNormalization? { inputRange.flatMap { InputNormalization(rawValue: $0.lowercased()) } }
+
+        /// `--input-range`, else what the model says (reported on stderr), else 0...1 (said on stderr).
         func range(for graph: Graph, input: String?, notes: inout [String]) throws -> ClosedRange<Float> {
+            if let normalization { return normalization.pixelRange }
             if let inputRange {
                 let parts = inputRange.split(separator: ",", omittingEmptySubsequences: false).map { Float($0.trimmingCharacters(in: .whitespaces)) }
                 guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo.isFinite, hi.isFinite, lo < hi else {
-                    throw AscentError(.usage, "--input-range '\(inputRange)' is not LO,HI with LO < HI (e.g. 0,255 or -1,1)")
+                    throw AscentError(.usage, "--input-range '\(inputRange)' is not LO,HI with LO < HI (e.g. 0,255 or -1,1) nor \(InputNormalization.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 return lo...hi
             }
-            guard let input, let found = ModelFacts.inputRange(of: graph, input: input) else { return 0...1 }
+            guard let input, let found = ModelFacts.inputRange(of: graph, input: input) else {
+                notes.append("input range 0…1 assumed (the model does not say): give --input-range LO,HI (e.g. -1,1 or 0,255) or --input-range imagenet if it expects another")
+                return 0...1
+            }
             notes.append("input range \(found.range.lowerBound)…\(found.range.upperBound) from \(found.source)")
             return found.range
         }
@@ -133,16 +153,34 @@ extension Ascent {
                 try checkOutput(saveInput, option: "--save-input")
                 try checkOutput(log, option: "--log")
                 if let report { try checkReportFolder(report) }
-                let loaded = try model.load()
+                var loaded = try model.load()
                 let names = try labels.labels(for: loaded)
+                for spec in fixedInputs where !spec.contains("=") {
+                    throw AscentError(.usage, "--input '\(spec)': name the input held fixed, as NAME=FILE")
+                }
+                let fixed = try loaded.feeds(fixedInputs.map(InputFile.init(parsing:)))
+                let given = try shapes.shapes()
+                // The optimized input: --wrt, else the one --input-shape names, else the only
+                // floating-point input not held fixed.
+                let free = loaded.floatingInputs.filter { fixed[$0.name] == nil }
+                let inputName = wrt ?? (given.count == 1 ? given.first!.key : free.count == 1 ? free[0].name : nil)
+                if inputName == nil, free.count > 1 {
+                    throw AscentError(.usage, "the model has \(free.count) floating-point inputs (\(free.map { "'\($0.name)'" }.joined(separator: ", "))): choose one with --wrt and give the others with --input NAME=FILE")
+                }
+                if let inputName, let other = given.keys.sorted().first(where: { $0 != inputName }) {
+                    throw AscentError(.usage, "--input-shape \(other)=...: give the shape of the one input optimized ('\(inputName)'); the others take theirs from --input")
+                }
+                if let normalization, let inputName {
+                    do { loaded.graph = try normalization.prepended(to: loaded.graph, input: inputName) }
+                    catch let e as AscentError { throw e.inFile(model.model) }
+                }
                 // The default: lucid (the clearest pictures) when the input is an image, else the
                 // Keras example's plain ascent, which works on any input.
-                let floating = loaded.floatingInputs
-                let isImage = floating.count == 1 && floating[0].type.shape?.rank == 4
+                let isImage = loaded.graph.inputs.first { $0.name == inputName }?.type.shape?.rank == 4
                 let chosen = preset ?? (isImage ? .lucid : .kerasExample)
                 // Notes wait until the probe is ready, so an error stays the only line on stderr.
                 var notes = preset == nil ? ["preset: \(chosen.rawValue)"] : []
-                let inputName = floating.count == 1 ? floating[0].name : nil
+                if let normalization { notes.append("--input-range \(normalization.rawValue): pixels in 0…1 are normalized per channel before the model; inputs read and written are pixels") }
                 var options: ProbeOptions
                 switch chosen {
                 case .kerasExample: options = .kerasExample
@@ -174,19 +212,17 @@ extension Ascent {
                     var batchOptions = options
                     batchOptions.seed = batch.seed
                     let probe: Probe
-                    let given = try shapes.shapes()
-                    guard given.count <= 1 else { throw AscentError(.usage, "--input-shape: give the shape of the one input optimized") }
                     do {
-                        probe = try Probe(graph: loaded.graph, goal: goal, options: batchOptions, input: given.first?.key,
-                                          inputShape: given.first?.value, threads: threads.threads)
+                        probe = try Probe(graph: loaded.graph, goal: goal, options: batchOptions, input: inputName,
+                                          inputShape: inputName.flatMap { given[$0] }, fixedInputs: fixed, threads: threads.threads)
                     }
                     catch let e as AscentError { throw e.inFile(model.model) }
                     if b == 0 {
                         notes.forEach(note)
                         notes = []
                         // Refuse a picture of a non-image before the work, not after.
-                        if let output, output.lowercased().hasSuffix(".png"), !probe.inputIsPicture {
-                            throw AscentError(.usage, "input '\(probe.inputName)' \(Shape(probe.inputShape)) is not a picture: use --output X.npy")
+                        if let output, output.lowercased().hasSuffix(".png"), !probe.inputIsPicture, !probe.inputIsSignal {
+                            throw AscentError(.usage, "input '\(probe.inputName)' \(Shape(probe.inputShape)) is neither a picture nor a 1-D signal: use --output X.npy")
                         }
                     }
                     let start = DispatchTime.now().uptimeNanoseconds
@@ -198,6 +234,10 @@ extension Ascent {
                     bar.interrupt()
                     emit(String(format: "%@: objective %@ in %d steps (%.2f s, %.1f steps/s)\n",
                                 probe.objective.summary, values, options.steps, seconds, Double(options.steps) / max(seconds, 1e-9)))
+                    for (k, (a, z)) in zip(first, result.finalObjective).enumerated() where options.steps > 0 && Self.didNotMove(a, z) {
+                        note(String(format: "warning: %@: the objective did not move (%.5g → %.5g): a dead unit for this input? try another --seed, --init, --learning-rate or --target",
+                                    parsed[batch.targets.lowerBound + k].description, a, z))
+                    }
                     let probabilities = try classProbabilities(loaded.graph, probe: probe, input: result.input)
                     for (k, p) in (probabilities ?? []).enumerated() {
                         let best = p.indices.max { p[$0] < p[$1] } ?? 0
@@ -222,6 +262,11 @@ extension Ascent {
             return .init(layer: diversity)
         }
 
+        /// True when an objective stayed where it started (within a relative 1e-6), a dead unit's 0 → 0.
+        static func didNotMove(_ first: Float, _ final: Float) -> Bool {
+            abs(final - first) <= 1e-6 * max(abs(first), abs(final)) || (first == 0 && final == 0)
+        }
+
         /// The report folder may exist (as a folder) or be made in an existing folder.
         func checkReportFolder(_ folder: String) throws {
             var isDirectory: ObjCBool = false
@@ -237,6 +282,13 @@ extension Ascent {
                 if output.lowercased().hasSuffix(".npy") {
                     try NumPy.write(input, to: output)
                     emit("wrote \(output) \(Shape(input.shape))\n")
+                } else if run.pictures.isEmpty, let plot = run.signalPlot {
+                    // A signal: its plot, and its values beside it.
+                    let values = (output as NSString).deletingPathExtension + ".npy"
+                    try checkOutput(values, option: "--output")
+                    try PNG.write(try plot(), to: output)
+                    try NumPy.write(input, to: values)
+                    emit("wrote \(output) (a plot of \(run.indices.count) signal\(run.indices.count == 1 ? "" : "s")) and \(values) \(Shape(input.shape))\n")
                 } else if !run.pictures.isEmpty {
                     let image = try run.grid()
                     try PNG.write(image, to: output)
@@ -274,7 +326,8 @@ extension Ascent {
         /// a softmax.
         func classProbabilities(_ graph: Graph, probe: Probe, input: Tensor) throws -> [[Float]]? {
             guard let name = ModelFacts.probabilitiesOutput(of: graph) else { return nil }
-            guard let probs = try Session(graph: graph, options: threads.session).run([probe.inputName: input])[name],
+            let feeds = probe.fixedInputs.merging([probe.inputName: input]) { _, new in new }
+            guard let probs = try Session(graph: graph, options: threads.session).run(feeds)[name],
                   let classes = probs.shape.last, classes > 0 else { return nil }
             let all = probs.floats()
             return stride(from: 0, to: all.count, by: classes).map { Array(all[$0..<($0 + classes)]) }

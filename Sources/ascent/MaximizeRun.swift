@@ -22,6 +22,8 @@ struct MaximizeRun {
     private(set) var objectives: [[Float]] = []
     private var batchProbabilities: [[[Float]]?] = []
     private(set) var summaries: [String] = []
+    /// The layout of a 1-D signal input (nil: not a signal; `.some(nil)`: untagged).
+    private var signalLayout: Bool??
     private(set) var seconds: Double = 0
 
     init(targets: [Target], labels: ClassLabels?) {
@@ -54,6 +56,7 @@ struct MaximizeRun {
                 })
             }
         }
+        if probe.inputIsSignal { signalLayout = .some(probe.taggedChannelsLast) }
         batchSteps.append(result.steps)
         finalObjective += result.finalObjective
         objectives += (0..<batch.count).map { k in result.steps.map { $0.objective[k] } + [result.finalObjective[k]] }
@@ -93,6 +96,13 @@ struct MaximizeRun {
             }
         }
         return merged
+    }
+
+    /// For a 1-D signal input: draws every target's optimized signal, one panel each.
+    var signalPlot: (() throws -> Image)? {
+        guard case .some(let layout) = signalLayout, let input else { return nil }
+        let captions = indices.map { caption(targets[$0], full: true) }
+        return { try Picture.signalPlot(from: input, channelsLast: layout, captions: captions) }
     }
 
     /// One picture, or a labelled grid for several.

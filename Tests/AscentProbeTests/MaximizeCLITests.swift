@@ -30,12 +30,15 @@ import Testing
         #expect(trace["targets"] as? [String] == ["logit:1", "neuron:conv1:2@3,4", "layer:conv2:0", "layer:conv2:1", "layer:conv2:2"])
     }
 
+    /// A non-image input is saved as .npy; `--output X.png` on a 1-D one (the MLP's `[N,F]` features)
+    /// draws it as a line plot and writes X.npy beside it.
     @Test func nonImageInputsAreSavedAsNpy() throws {
         let dir = try TestPaths.temporaryDirectory("maximize-npy")
         let png = dir.appendingPathComponent("x.png").path, npy = dir.appendingPathComponent("x.npy").path
-        let refused = try CLI.run(["maximize", "Fixtures/keras/mlp/model.h5", "--target", "layer:fc2:0", "--steps", "1", "--output", png])
-        #expect(refused.status == 64 && refused.stderr.contains("use --output X.npy"), "\(refused.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: png))
+        let plotted = try CLI.run(["maximize", "Fixtures/keras/mlp/model.h5", "--target", "layer:fc2:0", "--steps", "1", "--output", png])
+        #expect(plotted.status == 0 && plotted.stdout.contains("wrote \(png) (a plot of 1 signal) and \(npy)"), "\(plotted.stdout) \(plotted.stderr)")
+        #expect(try PNG.read(path: png).width == 512 && NumPy.read(path: npy).shape.first == 1)
+        try FileManager.default.removeItem(atPath: npy)
         let saved = try CLI.run(["maximize", "Fixtures/keras/mlp/model.h5", "--target", "layer:fc2:0", "--steps", "2", "--output", npy])
         #expect(saved.status == 0, "\(saved.stderr)")
         #expect(try NumPy.read(path: npy).shape.first == 1)

@@ -74,7 +74,7 @@ import Testing
         #expect(smooth.floats().allSatisfy { $0 >= 2 && $0 <= 3 })
         for bad in ["1,0", "1", "a,b"] {
             let r = try CLI.run(["maximize", "Fixtures/digits/digits.h5", "--target", "logit:3", "--input-range", bad])
-            #expect(r.status == 64 && r.stderr == "ascent: --input-range '\(bad)' is not LO,HI with LO < HI (e.g. 0,255 or -1,1)\n", "\(bad): \(r.stderr)")
+            #expect(r.status == 64 && r.stderr == "ascent: --input-range '\(bad)' is not LO,HI with LO < HI (e.g. 0,255 or -1,1) nor imagenet\n", "\(bad): \(r.stderr)")
         }
     }
 

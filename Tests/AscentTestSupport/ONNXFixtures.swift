@@ -123,6 +123,15 @@ public enum ONNXFixtures {
             cases.append(Case(name: "explain/\(model)", model: "explain/\(model)/model.onnx",
                               inputFiles: ["explain/\(model)/input.npy"], references: ["explain/\(model)/logits.npy"]))
         }
+        // The probe models exported from PyTorch (Tools/fixtures/probe_torch.py) at each of their cases.
+        for model in subfolders("probe-torch") {
+            for c in subfolders("probe-torch/\(model)") {
+                let folder = "probe-torch/\(model)/\(c)"
+                let inputs = ["x", "wave", "h0"].map { "\(folder)/\($0).npy" }.filter { fm.fileExists(atPath: TestPaths.fixture($0).path) }
+                cases.append(Case(name: folder, model: "probe-torch/\(model)/model.onnx", inputFiles: inputs,
+                                  references: files(folder, "output_")))
+            }
+        }
         // Further dynamic shapes, onnxruntime's outputs computed live: a long sequence and a sequence of one.
         for (batch, seq) in [(1, 17), (4, 1)] {
             for model in ["transformer_block", "transformer_block_dynamo"] {

@@ -95,7 +95,7 @@ import Testing
         #expect(x.allSatisfy { $0 >= -1 && $0 <= 1 } && x.contains { $0 < 0 })
         let bad = try CLI.run(["maximize", "Fixtures/digits/digits.h5", "--target", "logit:3", "--input-range", "1,-1"])
         #expect(bad.status == 64)
-        #expect(Self.firstLine(bad) == "ascent: --input-range '1,-1' is not LO,HI with LO < HI (e.g. 0,255 or -1,1)")
+        #expect(Self.firstLine(bad) == "ascent: --input-range '1,-1' is not LO,HI with LO < HI (e.g. 0,255 or -1,1) nor imagenet")
     }
 
     /// A missing output folder is reported before any work: a million steps would take hours.
