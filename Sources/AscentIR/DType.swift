@@ -4,15 +4,15 @@
 /// the `.ascent` graph JSON and error messages.
 public enum DType: String, Sendable, CaseIterable, Codable {
     case float32, float16, bfloat16, float64
-    case int8, int16, int32, int64, uint8
+    case int8, int16, int32, int64, uint8, uint16, uint32, uint64
     case bool
 
     /// Bytes per element.
     public var byteSize: Int {
         switch self {
-        case .float64, .int64: return 8
-        case .float32, .int32: return 4
-        case .float16, .bfloat16, .int16: return 2
+        case .float64, .int64, .uint64: return 8
+        case .float32, .int32, .uint32: return 4
+        case .float16, .bfloat16, .int16, .uint16: return 2
         case .int8, .uint8, .bool: return 1
         }
     }
@@ -28,8 +28,26 @@ public enum DType: String, Sendable, CaseIterable, Codable {
     /// True for the signed and unsigned integer types (not bool).
     public var isInteger: Bool {
         switch self {
-        case .int8, .int16, .int32, .int64, .uint8: return true
+        case .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64: return true
         default: return false
+        }
+    }
+
+    /// True for the unsigned integer types.
+    public var isUnsigned: Bool {
+        switch self {
+        case .uint8, .uint16, .uint32, .uint64: return true
+        default: return false
+        }
+    }
+
+    /// The dtype the runtime computes values of this type in: float32 for float16, bfloat16 and
+    /// float64 (inputs are converted on entry, outputs back to the declared type on exit, and a
+    /// Cast to float16 or bfloat16 rounds to that type's precision); every other type itself.
+    public var computeDType: DType {
+        switch self {
+        case .float16, .bfloat16, .float64: return .float32
+        default: return self
         }
     }
 
@@ -45,6 +63,9 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .int32: return "I32"
         case .int64: return "I64"
         case .uint8: return "U8"
+        case .uint16: return "U16"
+        case .uint32: return "U32"
+        case .uint64: return "U64"
         case .bool: return "BOOL"
         }
     }
@@ -54,6 +75,9 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         switch self {
         case .float32: return 1
         case .uint8: return 2
+        case .uint16: return 4
+        case .uint32: return 12
+        case .uint64: return 13
         case .int8: return 3
         case .int16: return 5
         case .int32: return 6
@@ -91,6 +115,9 @@ extension Int16: TensorScalar { public static var dtype: DType { .int16 } }
 extension Int32: TensorScalar { public static var dtype: DType { .int32 } }
 extension Int64: TensorScalar { public static var dtype: DType { .int64 } }
 extension UInt8: TensorScalar { public static var dtype: DType { .uint8 } }
+extension UInt16: TensorScalar { public static var dtype: DType { .uint16 } }
+extension UInt32: TensorScalar { public static var dtype: DType { .uint32 } }
+extension UInt64: TensorScalar { public static var dtype: DType { .uint64 } }
 extension Bool: TensorScalar { public static var dtype: DType { .bool } }
 
 /// A bfloat16 value, stored as its 16 bits (the upper half of a float32).

@@ -90,17 +90,57 @@ extension Graph {
         for output in outputs where !defined.contains(output.name) {
             throw AscentError.invalid("graph output '\(output.name)' is not defined")
         }
+        if let (name, declared, inferred) = try declarationConflicts().first {
+            throw AscentError.invalid("value '\(name)' is declared \(declared) but computes \(inferred)")
+        }
+    }
+
+    /// The declared types (``valueInfo`` and graph outputs) that disagree with what the shape
+    /// rules compute: another dtype, another rank, or a known size where another is computed (both
+    /// with a shape; a declaration without one is not checked).
+    /// Sorted by name.
+    public func declarationConflicts() throws -> [(name: String, declared: ValueType, computed: ValueType)] {
         let types = try inferTypes()
+        var conflicts: [(name: String, declared: ValueType, computed: ValueType)] = []
         for (name, declared) in valueInfo.merging(outputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }) {
+            // A declaration without a shape (or a value inferred without one) is not checked.
             guard let inferred = types[name], let si = inferred.shape, let sd = declared.shape else { continue }
-            let conflict = si.rank != sd.rank || zip(si.dims, sd.dims).contains { a, b in
+            let conflict = inferred.dtype != declared.dtype || si.rank != sd.rank || zip(si.dims, sd.dims).contains { a, b in
                 if case .known(let x) = a, case .known(let y) = b { return x != y }
                 return false
             }
-            if conflict || inferred.dtype != declared.dtype {
-                throw AscentError.invalid("value '\(name)' is declared \(declared) but computes \(inferred)")
+            if conflict { conflicts.append((name, declared, inferred)) }
+        }
+        return conflicts.sorted { $0.name < $1.name }
+    }
+
+    /// The graph with every declaration that disagrees with the computed type (see
+    /// ``declarationConflicts()``) replaced by the computed type (a `value_info` entry dropped, a
+    /// graph output retyped): declared shapes are hints, as exporters write stale and partial ones.
+    /// Returns one note per replaced declaration (`value '387' is declared float32[1,seqlen] but
+    /// computes float32[?,?,?]; the computed type is used`).
+    public func reconcilingDeclarations() throws -> (graph: Graph, notes: [String]) {
+        var graph = self, replaced: [(name: String, declared: ValueType)] = []
+        let order = producers
+        // One at a time, the earliest in the graph first: a stale hint upstream can make a later
+        // declaration look wrong, and dropping it may settle that one.
+        while let first = try graph.declarationConflicts().min(by: { (order[$0.name] ?? -1) < (order[$1.name] ?? -1) }) {
+            replaced.append((first.name, first.declared))
+            graph.valueInfo[first.name] = nil
+            // An output keeps only its computed dtype as a hint until the final inference below.
+            for i in graph.outputs.indices where graph.outputs[i].name == first.name {
+                graph.outputs[i].type = ValueType(first.computed.dtype, nil)
             }
         }
+        guard !replaced.isEmpty else { return (graph, []) }
+        let types = try graph.inferTypes()
+        for i in graph.outputs.indices where replaced.contains(where: { $0.name == graph.outputs[i].name }) {
+            graph.outputs[i].type = types[graph.outputs[i].name] ?? graph.outputs[i].type
+        }
+        let notes = replaced.sorted { $0.name < $1.name }.map { name, declared in
+            "value '\(name)' is declared \(declared) but computes \(types[name].map(\.description) ?? "?"); the computed type is used"
+        }
+        return (graph, notes)
     }
 
     static func arity(_ r: ClosedRange<Int>) -> String {

@@ -24,6 +24,15 @@ public struct Graph: Sendable {
         self.metadata = metadata
     }
 
+    /// The ``metadata`` key of what an importer changed from the file, one note a line (a declared
+    /// type replaced by the computed one); `ascent inspect` prints them.
+    public static let importNotesKey = "import_notes"
+
+    /// The notes under ``importNotesKey``, in order.
+    public var importNotes: [String] {
+        metadata[Graph.importNotesKey].map { $0.split(separator: "\n").map(String.init) } ?? []
+    }
+
     /// Nodes that are ``Node/isUnsupported`` placeholders, in graph order.
     public var unsupportedNodes: [Node] { nodes.filter(\.isUnsupported) }
 

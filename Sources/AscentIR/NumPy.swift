@@ -1,6 +1,7 @@
 /// Reading and writing NumPy `.npy` files (format versions 1.0, 2.0 and 3.0).
 ///
-/// Supported dtypes: `f2 f4 f8 i1 i2 i4 i8 u1 b1` in any byte order (`<`, `>`, `|`, `=`;
+/// Supported dtypes: `f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1`, and `V2` for bfloat16 (what `ml_dtypes`
+/// writes for its `bfloat16`, NumPy having none), in any byte order (`<`, `>`, `|`, `=`;
 /// `|` and `=` are read as little-endian). Big-endian data is byte-swapped on read, so a
 /// returned ``Tensor`` always holds little-endian bytes; bool elements are normalised to 0/1.
 /// Fortran-ordered, structured, object, string and complex arrays are refused.
@@ -40,9 +41,10 @@ public enum NumPy {
     /// header is longer than 65 535 bytes). The header is padded with spaces so that the data
     /// starts at a multiple of 64 bytes, as NumPy does.
     ///
-    /// NumPy has no bfloat16, so a bfloat16 tensor is written as float32 (`<f4`), exactly.
+    /// NumPy has no bfloat16: a bfloat16 tensor is written as `ml_dtypes` writes one, 2-byte
+    /// opaque elements (`<V2`) holding the bits; `np.load(f).view(ml_dtypes.bfloat16)` reads it.
     public static func encode(_ tensor: Tensor) -> [UInt8] {
-        let source = tensor.dtype == .bfloat16 ? tensor.converted(to: .float32) : tensor
+        let source = tensor
         let shapeText: String
         switch source.shape.count {
         case 0: shapeText = "()"
@@ -92,7 +94,7 @@ public enum NumPy {
         var dataCount: Int
     }
 
-    /// The NumPy type string written for `dtype` (bfloat16 has none and is never passed here).
+    /// The NumPy type string written for `dtype`.
     static func descr(for dtype: DType) -> String {
         switch dtype {
         case .float32: return "<f4"
@@ -103,8 +105,11 @@ public enum NumPy {
         case .int32: return "<i4"
         case .int64: return "<i8"
         case .uint8: return "|u1"
+        case .uint16: return "<u2"
+        case .uint32: return "<u4"
+        case .uint64: return "<u8"
         case .bool: return "|b1"
-        case .bfloat16: return "<f4"
+        case .bfloat16: return "<V2"
         }
     }
 
@@ -196,7 +201,8 @@ public enum NumPy {
         }
         let types: [Substring: DType] = [
             "f2": .float16, "f4": .float32, "f8": .float64, "i1": .int8, "i2": .int16,
-            "i4": .int32, "i8": .int64, "u1": .uint8, "b1": .bool,
+            "i4": .int32, "i8": .int64, "u1": .uint8, "u2": .uint16, "u4": .uint32, "u8": .uint64, "b1": .bool,
+            "V2": .bfloat16,
         ]
         guard let dtype = types[code] else {
             let hint = code.hasPrefix("O") ? " (object arrays need pickle)" : ""

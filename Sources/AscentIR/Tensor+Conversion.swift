@@ -17,6 +17,9 @@ extension Tensor {
             case .int32: load(Int32.self) { Double($0) }
             case .int64: load(Int64.self) { Double($0) }
             case .uint8: load(UInt8.self) { Double($0) }
+            case .uint16: load(UInt16.self) { Double($0) }
+            case .uint32: load(UInt32.self) { Double($0) }
+            case .uint64: load(UInt64.self) { Double($0) }
             case .bool: load(UInt8.self) { $0 != 0 ? 1 : 0 }
             }
             return out
@@ -34,13 +37,22 @@ extension Tensor {
         switch dtype {
         case .int64: return scalars(as: Int64.self)
         case .int32: return scalars(as: Int32.self).map(Int64.init)
+        case .int16: return scalars(as: Int16.self).map(Int64.init)
+        case .int8: return scalars(as: Int8.self).map(Int64.init)
+        case .uint8: return scalars(as: UInt8.self).map(Int64.init)
+        case .uint16: return scalars(as: UInt16.self).map(Int64.init)
+        case .uint32: return scalars(as: UInt32.self).map(Int64.init)
+        case .uint64: return scalars(as: UInt64.self).map { Int64(clamping: $0) }
         default: return doubles().map { $0.isFinite ? Int64(clamping: Int64(exactly: $0.rounded(.towardZero)) ?? 0) : 0 }
         }
     }
 
-    /// A copy converted to `target`. Floating → floating rounds to nearest; to integers truncates.
+    /// A copy converted to `target`. Floating → floating rounds to nearest; floating → integer
+    /// truncates toward zero and saturates; integer → integer keeps the low bits (two's complement,
+    /// as C casts do, so uint64 values above `Int64.max` survive a round trip through int64).
     public func converted(to target: DType) -> Tensor {
         if target == dtype { return self }
+        if dtype.isInteger, target.isInteger { return convertedBits(to: target) }
         let values = doubles()
         switch target {
         case .float32: return Tensor(shape: shape, scalars: values.map { Float($0) })
@@ -54,7 +66,34 @@ extension Tensor {
         case .int32: return Tensor(shape: shape, scalars: values.map { Int32(clamping: Tensor.truncate($0)) })
         case .int64: return Tensor(shape: shape, scalars: values.map { Tensor.truncate($0) })
         case .uint8: return Tensor(shape: shape, scalars: values.map { UInt8(clamping: Tensor.truncate($0)) })
+        case .uint16: return Tensor(shape: shape, scalars: values.map { UInt16(clamping: Tensor.truncate($0)) })
+        case .uint32: return Tensor(shape: shape, scalars: values.map { UInt32(clamping: Tensor.truncate($0)) })
+        case .uint64: return Tensor(shape: shape, scalars: values.map { v -> UInt64 in
+            v >= 1.8446744073709552e19 ? .max : v >= 9.2e18 ? UInt64(v) : UInt64(clamping: Tensor.truncate(v)) })
         case .bool: return Tensor(shape: shape, scalars: values.map { $0 != 0 })
+        }
+    }
+
+    /// Integer → integer, keeping the low bits.
+    private func convertedBits(to target: DType) -> Tensor {
+        let bits: [UInt64]
+        switch dtype {
+        case .int64: bits = scalars(as: Int64.self).map { UInt64(bitPattern: $0) }
+        case .uint64: bits = scalars(as: UInt64.self)
+        case .uint32: bits = scalars(as: UInt32.self).map(UInt64.init)
+        case .uint16: bits = scalars(as: UInt16.self).map(UInt64.init)
+        case .uint8: bits = scalars(as: UInt8.self).map(UInt64.init)
+        default: bits = int64s().map { UInt64(bitPattern: $0) }
+        }
+        switch target {
+        case .int64: return Tensor(shape: shape, scalars: bits.map { Int64(bitPattern: $0) })
+        case .int32: return Tensor(shape: shape, scalars: bits.map { Int32(truncatingIfNeeded: $0) })
+        case .int16: return Tensor(shape: shape, scalars: bits.map { Int16(truncatingIfNeeded: $0) })
+        case .int8: return Tensor(shape: shape, scalars: bits.map { Int8(truncatingIfNeeded: $0) })
+        case .uint8: return Tensor(shape: shape, scalars: bits.map { UInt8(truncatingIfNeeded: $0) })
+        case .uint16: return Tensor(shape: shape, scalars: bits.map { UInt16(truncatingIfNeeded: $0) })
+        case .uint32: return Tensor(shape: shape, scalars: bits.map { UInt32(truncatingIfNeeded: $0) })
+        default: return Tensor(shape: shape, scalars: bits)
         }
     }
 

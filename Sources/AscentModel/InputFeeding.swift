@@ -31,10 +31,15 @@ public struct InputOptions: Sendable, Equatable {
     /// bilinear `resize`, antialiased when shrinking) and convert their colours (gray ↔ RGB, alpha
     /// dropped). Without it a picture of another size or colour model is refused.
     public var resize: Bool
+    /// Convert an `.npy` of another dtype to the input's even where values change (float64 data
+    /// rounded for a float32 input, floats truncated for an integer one). Without it only
+    /// conversions that keep every value are made.
+    public var convertDTypes: Bool
 
-    public init(scale: Float = 1 / 255, resize: Bool = false) {
+    public init(scale: Float = 1 / 255, resize: Bool = false, convertDTypes: Bool = false) {
         self.scale = scale
         self.resize = resize
+        self.convertDTypes = convertDTypes
     }
 }
 
@@ -123,13 +128,16 @@ extension Model {
         return feeds
     }
 
-    /// One file as a tensor for `input`: a PNG as float32 `pixel × scale` in the input's
-    /// layout (fitted with ``InputOptions/resize``), an `.npy` as stored.
+    /// One file as a tensor for `input`: a PNG as `pixel × scale` in the input's layout (fitted
+    /// with ``InputOptions/resize``) and dtype, an `.npy` in its own dtype when that is the input's,
+    /// else converted to the input's when every value survives the conversion (int32 data for an
+    /// int64 input, float32 data holding float16 values for a float16 one) or
+    /// ``InputOptions/convertDTypes`` asks.
     public func tensor(from path: String, for input: ValueInfo, options: InputOptions = InputOptions()) throws -> Tensor {
         guard path.lowercased().hasSuffix(".png") else {
             let t = try NumPy.read(path: path)
             try check(array: t, path: path, for: input)
-            return t
+            return try converted(t, path: path, for: input, force: options.convertDTypes)
         }
         var picture = try PNG.read(path: path)
         guard let wanted = ImageInputShape(input.type) else {
@@ -144,8 +152,21 @@ extension Model {
             if let c = wanted.channels { picture = try picture.converted(channels: c) }
             picture = try picture.resized(width: wanted.width ?? picture.width, height: wanted.height ?? picture.height)
         }
-        let t = picture.tensor(scale: options.scale)
+        var t = picture.tensor(scale: options.scale)
+        if input.type.dtype.isFloatingPoint { t = t.converted(to: input.type.dtype) }
         return wanted.channelsLast ? t : try t.transposed([0, 3, 1, 2])
+    }
+
+    /// `t` in the input's dtype: as it is, converted when no value changes (or `force`), else refused.
+    private func converted(_ t: Tensor, path: String, for input: ValueInfo, force: Bool) throws -> Tensor {
+        let wanted = input.type.dtype
+        guard t.dtype != wanted else { return t }
+        let c = t.converted(to: wanted)
+        if force || c.converted(to: t.dtype).bitwiseEqual(t) || (t.dtype.isFloatingPoint && wanted.isFloatingPoint
+            && zip(c.doubles(), t.doubles()).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }) {
+            return c
+        }
+        throw AscentError.invalid("holds \(t.dtype)\(Shape(t.shape)), input '\(input.name)' takes \(input.type): converting changes values (--convert-inputs converts anyway)", file: path)
     }
 
     /// Refuses an array whose rank or known sizes differ from the input's.

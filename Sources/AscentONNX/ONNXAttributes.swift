@@ -87,7 +87,7 @@ enum ONNXAttributes {
     /// The IR type of a declared ONNX value, or nil with the reason when Ascent cannot represent it
     /// (a non-tensor type, an element type such as string). Element types follow ``ONNXElementType``
     /// (float16/bfloat16/float64 become float32, uint16/32/64 int64). `dim_param` becomes a symbol,
-    /// a dimension with neither value nor parameter `.unknown`, and a missing shape an unknown rank.
+    /// a dimension with neither value nor parameter, or a value of 0 or less, `.unknown`, and a missing shape an unknown rank.
     /// - Throws: when the known dimensions multiply past `Int.max` (no real value is that large, and
     ///   shape arithmetic on it would overflow).
     static func valueType(_ v: ONNXValueInfoProto) throws -> (type: ValueType?, problem: String?) {
@@ -106,7 +106,8 @@ enum ONNXAttributes {
         let shape = v.shape.map { dims in
             Shape(dims.map { d -> Dim in
                 switch d {
-                case .value(let n): return n >= 0 ? Int(exactly: n).map(Dim.known) ?? .unknown : .unknown
+                // Exporters write -1 and 0 for sizes they do not know: both are unknown (a declaration is a hint).
+                case .value(let n): return n > 0 ? Int(exactly: n).map(Dim.known) ?? .unknown : .unknown
                 case .param(let p): return p.isEmpty ? .unknown : .symbol(p)
                 case .unknown: return .unknown
                 }

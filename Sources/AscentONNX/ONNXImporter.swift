@@ -18,15 +18,19 @@ import AscentIR
 /// - **Control flow** (`If`, `Loop`, `Scan` from opset 9): each subgraph becomes a graph attribute,
 ///   converted like the main graph; the outer values a subgraph reads become the node's last inputs
 ///   and the subgraph's last inputs, under the same names (see `Ops/ControlFlow.swift`).
-/// - **Floating values are float32**: Ascent computes in float32, so float16, bfloat16 and float64
-///   initializers, constants and tensor attributes are converted to float32 at import, and declared
-///   float16/bfloat16/float64 values (graph inputs and outputs, `value_info`, Cast targets) are
-///   declared float32, so the graph stays consistent. Unsigned 16/32/64-bit integers become int64.
+/// - **Every numeric type is kept as declared** (float16, bfloat16, float64, uint16/32/64 included):
+///   initializers, constants, graph inputs and outputs, `value_info` and Cast targets. The runtime
+///   computes float16/bfloat16/float64 in float32 and converts at the graph's boundary
+///   (``DType/computeDType``).
 /// - **Initializers that are also graph inputs** (an input with a default value) stay initializers
 ///   and are dropped from ``Graph/inputs``: Ascent treats them as the model's weights.
 /// - **Layout**: a 4-D floating graph input is tagged `NCHW` when a Conv or pooling node reads it
 ///   directly; other values carry no tag. Conv and pooling nodes keep the IR's default
 ///   `data_format` (`NCHW`, ONNX's own).
+/// - **Declared types are hints**: a `value_info` entry or graph output whose declared type
+///   disagrees with what the shape rules compute is replaced by the computed type, noted under
+///   ``Graph/importNotesKey`` (`inspect` prints the notes); `dim_param` names are symbols that do
+///   not force two sizes equal at run time, and `-1`, `0` and missing dims are unknown.
 /// - **Metadata**: `source_format` = `onnx`, `producer` = `<producer_name> <producer_version>`,
 ///   `opsets` (`ai.onnx 17, ai.onnx.ml 2`), `ir_version`; `unsupported_outputs` lists graph outputs
 ///   Ascent cannot type (sequences, maps, strings), which are left out of ``Graph/outputs``.
@@ -152,7 +156,11 @@ public enum ONNXImporter {
             }
         }
         // ONNX requires topological order; a file that breaks it is reordered (stably) rather than refused.
-        return try builder.graph.topologicallySorted()
+        // Declared types are hints (exporters write stale and partial ones): the computed type wins.
+        var (reconciled, notes) = try builder.graph.topologicallySorted().reconcilingDeclarations()
+        if !notes.isEmpty { reconciled.metadata[Graph.importNotesKey] = notes.joined(separator: "\n") }
+        try reconciled.validate()
+        return reconciled
     }
 
     /// The initializers by name; each must be named once.

@@ -37,8 +37,7 @@ extension ONNXOps {
         "BOOL": 9, "FLOAT16": 10, "DOUBLE": 11, "UINT32": 12, "UINT64": 13, "COMPLEX64": 14, "COMPLEX128": 15,
     ]
 
-    /// `Cast`: the target is the imported form of the type (float16/bfloat16/float64 → float32,
-    /// uint16/32/64 → int64, as for tensors); a type Ascent has no form for makes the node unsupported.
+    /// `Cast`: the target type as declared; a type Ascent has no form for makes the node unsupported.
     static let cast: ONNXConverter = { ctx, b in
         let code: Int64
         switch ctx.attributes["to"] {

@@ -5,9 +5,8 @@ import Foundation
 /// outputs (`test_data_set_0/input_0.pb`) and `onnx.numpy_helper.from_array(...).SerializeToString()`
 /// writes them.
 ///
-/// Element types are imported as initializers are (see ``ONNXImporter``): float16, bfloat16 and
-/// float64 become float32, unsigned 16/32/64-bit integers int64; string, complex and the 8-bit-and-
-/// narrower float and integer types are refused. External data is looked up beside the file.
+/// Element types are imported as initializers are (see ``ONNXImporter``): every numeric type as
+/// itself; string, complex and the 8-bit-and-narrower float and integer types are refused. External data is looked up beside the file.
 public struct ONNXTensorFile: Sendable {
     /// The tensor's `name` field (empty when unset).
     public var name: String

@@ -5,8 +5,8 @@ import Glibc
 
 /// The ONNX element types (`TensorProto.DataType`) Ascent imports, with the ``DType`` each becomes.
 ///
-/// Ascent computes floating values in float32, so float16, bfloat16 and float64 become float32 at
-/// import; unsigned 16/32/64-bit integers become int64 (uint64 values above `Int64.max` are refused).
+/// Each becomes the ``DType`` of the same name: the IR holds every type as declared (the runtime
+/// computes float16, bfloat16 and float64 in float32, see ``DType/computeDType``).
 /// Everything else (string, complex, the float8/float6/float4 and 4/2-bit integer types) cannot be
 /// imported.
 enum ONNXElementType: Int32, Sendable {
@@ -30,25 +30,7 @@ enum ONNXElementType: Int32, Sendable {
     }
 
     /// The dtype values of this type have in the IR.
-    var importedDType: DType {
-        switch self {
-        case .float32, .float16, .bfloat16, .float64: return .float32
-        case .int8: return .int8
-        case .int16: return .int16
-        case .int32: return .int32
-        case .int64, .uint16, .uint32, .uint64: return .int64
-        case .uint8: return .uint8
-        case .bool: return .bool
-        }
-    }
-
-    /// True when the bytes in the file are already the IR's bytes (no conversion).
-    var importsUnchanged: Bool {
-        switch self {
-        case .float32, .int8, .int16, .int32, .int64, .uint8, .bool: return true
-        default: return false
-        }
-    }
+    var importedDType: DType { DType(onnxCode: Int(rawValue))! }
 
     /// The typed `TensorProto` field that holds this type's values when `raw_data` is absent.
     var typedField: String {
@@ -77,8 +59,7 @@ enum ONNXElementType: Int32, Sendable {
 /// Turns `TensorProto`s into ``Tensor``s: every encoding (`raw_data`, little-endian, and each typed
 /// field), every importable element type, and external data through ``ONNXExternalData``.
 ///
-/// Floating tensors of float16, bfloat16 and float64 are converted to float32 and unsigned 16/32/64-bit
-/// integers to int64 (see ``ONNXElementType``). The declared size is checked against the bytes or
+/// Every element type keeps its type (see ``ONNXElementType``). The declared size is checked against the bytes or
 /// values that back it before anything is allocated; errors say which field or file falls short.
 /// Errors carry no context: callers add the initializer or attribute they were reading.
 final class ONNXTensorReader {
@@ -153,23 +134,10 @@ final class ONNXTensorReader {
             T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
         }
         switch type {
-        case .float16:
-            return Tensor(shape: shape, scalars: (0..<count).map { Float(Float16(bitPattern: element($0, UInt16.self))) })
-        case .bfloat16:
-            return Tensor(shape: shape, scalars: (0..<count).map { bfloat16(element($0, UInt16.self)) })
-        case .float64:
-            return Tensor(shape: shape, scalars: (0..<count).map { Float(Double(bitPattern: element($0, UInt64.self))) })
-        case .uint16:
-            return Tensor(shape: shape, scalars: (0..<count).map { Int64(element($0, UInt16.self)) })
-        case .uint32:
-            return Tensor(shape: shape, scalars: (0..<count).map { Int64(element($0, UInt32.self)) })
-        case .uint64:
-            return Tensor(shape: shape, scalars: try (0..<count).map { try int64(element($0, UInt64.self)) })
         case .bool where raw.contains(where: { $0 > 1 }):
             // A Swift Bool must be 0 or 1; other bytes mean true, as in NumPy.
             return Tensor(shape: shape, scalars: raw.map { $0 != 0 })
         default:
-            precondition(type.importsUnchanged)
             // The element data is little-endian, as are the hosts Ascent runs on.
             if let owner, let base = raw.baseAddress, count > 0, Int(bitPattern: base) % type.byteSize == 0 {
                 let storage = TensorStorage(borrowing: base, byteCount: raw.count, owner: owner)
@@ -197,30 +165,23 @@ final class ONNXTensorReader {
         let ints = t.int32Data
         switch type {
         case .float32: return Tensor(shape: shape, scalars: t.floatData)
-        case .float64: return Tensor(shape: shape, scalars: t.doubleData.map { Float($0) })
+        case .float64: return Tensor(shape: shape, scalars: t.doubleData)
         // float16 and bfloat16 values are bit patterns in the low 16 bits of int32_data.
-        case .float16: return Tensor(shape: shape, scalars: ints.map { Float(Float16(bitPattern: UInt16(truncatingIfNeeded: $0))) })
-        case .bfloat16: return Tensor(shape: shape, scalars: ints.map { bfloat16(UInt16(truncatingIfNeeded: $0)) })
+        case .float16: return Tensor(shape: shape, scalars: ints.map { Float16(bitPattern: UInt16(truncatingIfNeeded: $0)) })
+        case .bfloat16:
+            let bits = ints.map { UInt16(truncatingIfNeeded: $0) }
+            return try bits.withUnsafeBytes { try Tensor(dtype: .bfloat16, shape: shape, bytes: $0) }
         // Narrow integers are truncated as NumPy's `astype` does (onnx.numpy_helper reads them so).
         case .int8: return Tensor(shape: shape, scalars: ints.map { Int8(truncatingIfNeeded: $0) })
         case .int16: return Tensor(shape: shape, scalars: ints.map { Int16(truncatingIfNeeded: $0) })
         case .int32: return Tensor(shape: shape, scalars: ints)
         case .uint8: return Tensor(shape: shape, scalars: ints.map { UInt8(truncatingIfNeeded: $0) })
-        case .uint16: return Tensor(shape: shape, scalars: ints.map { Int64(UInt16(truncatingIfNeeded: $0)) })
+        case .uint16: return Tensor(shape: shape, scalars: ints.map { UInt16(truncatingIfNeeded: $0) })
         case .bool: return Tensor(shape: shape, scalars: ints.map { $0 != 0 })
         case .int64: return Tensor(shape: shape, scalars: t.int64Data)
-        case .uint32: return Tensor(shape: shape, scalars: t.uint64Data.map { Int64(UInt32(truncatingIfNeeded: $0)) })
-        case .uint64: return Tensor(shape: shape, scalars: try t.uint64Data.map(int64))
+        case .uint32: return Tensor(shape: shape, scalars: t.uint64Data.map { UInt32(truncatingIfNeeded: $0) })
+        case .uint64: return Tensor(shape: shape, scalars: t.uint64Data)
         }
-    }
-
-    static func bfloat16(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
-
-    static func int64(_ value: UInt64) throws -> Int64 {
-        guard let v = Int64(exactly: value) else {
-            throw AscentError.invalid("uint64 value \(value) does not fit int64, the type Ascent imports uint64 as")
-        }
-        return v
     }
 }
 

@@ -152,7 +152,7 @@ final class Plan: Sendable {
         var out: [String: Tensor] = [:]
         for o in program.outputs {
             guard let t = env[o.id] else { throw AscentError(.internal, "graph output '\(o.name)' was not computed") }
-            out[o.name] = o.convertToFloat64 && t.dtype == .float32 ? t.converted(to: .float64) : t
+            out[o.name] = o.declared.computeDType != o.declared && t.dtype == o.declared.computeDType ? t.converted(to: o.declared) : t
         }
         return out
     }

@@ -1,6 +1,7 @@
 import AscentIR
 
-/// A graph prepared for execution, independent of input shapes: float64 lowered to float32,
+/// A graph prepared for execution, independent of input shapes: float16, bfloat16 and float64
+/// lowered to float32 (``DType/computeDType``),
 /// values numbered, one kernel per node.
 final class Program: Sendable {
     /// A graph input: its value id, declared type, and whether an initializer provides a default.
@@ -8,15 +9,16 @@ final class Program: Sendable {
         let id: Int
         let info: ValueInfo
         let hasDefault: Bool
-        /// The dtype the caller passes (float64 inputs are declared float64 but computed as float32).
+        /// The dtype the caller passes (a float16/bfloat16/float64 input is computed as float32).
         var declared: DType { info.type.dtype }
     }
 
     struct Output: Sendable {
         let id: Int
         let name: String
-        /// float64 outputs are computed as float32 and converted back on exit.
-        let convertToFloat64: Bool
+        /// The declared dtype: float16/bfloat16/float64 outputs are computed as float32 and
+        /// converted back on exit.
+        let declared: DType
     }
 
     struct Step: Sendable {
@@ -37,7 +39,7 @@ final class Program: Sendable {
 
     /// Prepares `graph`: writes out ops that have no kernel but a decomposition (contrib ops,
     /// QLinearConv), checks that every node has a kernel (listing all that do not, at once),
-    /// validates it, lowers float64 to float32, applies the ``Fusion`` rewrites when `fuse` (and
+    /// lowers float16/bfloat16/float64 to float32 and validates that, applies the ``Fusion`` rewrites when `fuse` (and
     /// then the ``LayoutPass`` when `layout`), and builds the kernels.
     init(graph source: Graph, fuse: Bool = true, layout: Bool = true) throws {
         let graph = try Program.decomposingKernelless(source)
@@ -46,8 +48,10 @@ final class Program: Sendable {
             let what = missing.count == 1 ? "1 unsupported op" : "\(missing.count) unsupported ops"
             throw AscentError.invalid(what + ": " + missing.map(\.label).joined(separator: ", "))
         }
-        try graph.validate()
-        var lowered = Program.lowerFloat64(graph)
+        // The graph as it is computed is what must be consistent (a gradient graph built on the
+        // computed types declares its inputs in their original types).
+        var lowered = graph.loweredToComputeTypes()
+        try lowered.validate()
         // The passes do not look into nested graphs (those are fused and planned by their own sessions).
         if fuse, !graph.hasControlFlow {
             lowered = Fusion.apply(lowered)
@@ -74,7 +78,7 @@ final class Program: Sendable {
                  inputs: node.inputs.map { $0.isEmpty ? nil : id($0) },
                  outputs: node.outputs.map { $0.isEmpty ? nil : id($0) })
         }
-        outputs = graph.outputs.map { Output(id: id($0.name), name: $0.name, convertToFloat64: $0.type.dtype == .float64) }
+        outputs = graph.outputs.map { Output(id: id($0.name), name: $0.name, declared: $0.type.dtype) }
         valueNames = names
     }
 
@@ -87,24 +91,6 @@ final class Program: Sendable {
         var g = graph
         for _ in 0..<8 where g.nodes.contains(where: expandable) {
             g = try Decomposer.expand(g, where: expandable)
-        }
-        return g
-    }
-
-    /// The graph with float64 initializers, constants, casts and inputs turned into float32.
-    static func lowerFloat64(_ graph: Graph) -> Graph {
-        var g = graph
-        for (name, t) in g.initializers where t.dtype == .float64 { g.initializers[name] = t.converted(to: .float32) }
-        for i in g.inputs.indices where g.inputs[i].type.dtype == .float64 { g.inputs[i].type.dtype = .float32 }
-        for i in g.nodes.indices {
-            for (key, attribute) in g.nodes[i].attributes {
-                if let t = attribute.tensor, t.dtype == .float64 {
-                    g.nodes[i].attributes[key] = .tensor(t.converted(to: .float32))
-                }
-            }
-            if g.nodes[i].is(.cast), g.nodes[i].attributes["to"]?.int == DType.float64.onnxCode {
-                g.nodes[i].attributes["to"] = .int(DType.float32.onnxCode)
-            }
         }
         return g
     }

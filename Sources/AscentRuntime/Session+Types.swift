@@ -5,7 +5,8 @@ extension Session {
     /// works it out without running the graph: shape computations on constants and on input
     /// shapes (`Shape` → `Gather` → `Concat` → `Reshape`...) are evaluated, so sizes that the IR's
     /// shape rules leave unknown become concrete. Values whose type depends on the inputs' data are
-    /// left out. Computed values are float32 where the graph declares float64.
+    /// left out. Computed values are float32 where the graph declares float16, bfloat16
+    /// or float64.
     ///
     /// - Parameter inputShapes: a shape for every graph input without an initializer, by name.
     /// - Throws: `.invalidData` for a missing input shape, or sizes a node rejects (naming it).
@@ -16,7 +17,7 @@ extension Session {
                 if input.hasDefault { continue }
                 throw AscentError.invalid("no shape for input '\(input.info.name)'")
             }
-            types[input.id] = TensorType(input.declared == .float64 ? .float32 : input.declared, shape)
+            types[input.id] = TensorType(input.declared.computeDType, shape)
         }
         let plan = try Plan(program: program, inputTypes: types, context: ExecutionContext(threads: 1, pool: BufferPool()))
         var out: [String: ValueType] = [:]

@@ -11,8 +11,8 @@ import Glibc
 /// make sense. Each distinct set of input shapes is planned once (concrete types, constant
 /// folding, buffer reuse) and the plan is cached, so calls with the same shapes only compute.
 ///
-/// Computation is float32 (int64/int32/bool for index and shape values). float64 graph inputs
-/// are accepted and converted to float32; float64 graph outputs are converted back.
+/// Computation is float32 (integers and bool in their own types): float16, bfloat16 and float64
+/// graph inputs are accepted and converted to float32; such graph outputs are converted back.
 ///
 /// A session may be shared between tasks and threads; concurrent calls each use their own buffers.
 public final class Session: Sendable {
@@ -82,7 +82,8 @@ public final class Session: Sendable {
     /// Runs the graph.
     ///
     /// - Parameter inputs: a tensor for every graph input by name (inputs that have an
-    ///   initializer may be left out). float64 inputs declared float64 are accepted, as is float32 for them.
+    ///   initializer may be left out), each in its declared dtype; a float16, bfloat16 or float64
+    ///   input may also be given as float32, the type Ascent computes it in.
     /// - Returns: every graph output by name.
     /// - Throws: ``AscentError`` `.invalidData` for a missing, unknown, mistyped or misshapen input
     ///   (one line naming it) or data a kernel refuses (naming the node); `.internal` for a bug.
@@ -106,7 +107,7 @@ public final class Session: Sendable {
         return try plan.execute(program, inputs: bound, context: context)
     }
 
-    /// Checks the inputs against the graph's declarations and converts float64 to float32.
+    /// Checks the inputs against the graph's declarations and converts them to their compute types.
     private func bind(_ feeds: [String: Tensor]) throws -> ([Int: Tensor], PlanCache.Key) {
         for name in feeds.keys.sorted() where !program.inputs.contains(where: { $0.info.name == name }) {
             let known = program.inputs.map { "'\($0.info.name)'" }.joined(separator: ", ")
@@ -114,15 +115,15 @@ public final class Session: Sendable {
         }
         var bound: [Int: Tensor] = [:]
         var key: PlanCache.Key = []
-        var symbols: [String: (size: Int, input: String)] = [:]
         for input in program.inputs {
             let name = input.info.name, declared = input.info.type
             guard var t = feeds[name] else {
                 if input.hasDefault { key.append(nil); continue }
                 throw AscentError.invalid("missing input '\(name)' (\(declared))")
             }
-            if declared.dtype == .float64, t.dtype == .float64 || t.dtype == .float32 {
-                t = t.converted(to: .float32)
+            let compute = declared.dtype.computeDType
+            if compute != declared.dtype, t.dtype == declared.dtype || t.dtype == compute {
+                t = t.converted(to: compute)
             } else if t.dtype != declared.dtype {
                 throw AscentError.invalid("input '\(name)' is \(t.dtype.rawValue), expected \(declared.dtype.rawValue)")
             }
@@ -130,17 +131,10 @@ public final class Session: Sendable {
                 guard t.shape.count == shape.rank else {
                     throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected rank \(shape.rank) (\(shape))")
                 }
-                for (size, dim) in zip(t.shape, shape.dims) {
-                    switch dim {
-                    case .known(let v) where v != size:
-                        throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected \(shape)")
-                    case .symbol(let s):
-                        if let seen = symbols[s], seen.size != size {
-                            throw AscentError.invalid("input '\(name)' has \(s)=\(size) but input '\(seen.input)' has \(s)=\(seen.size)")
-                        }
-                        symbols[s] = (size, name)
-                    default: break
-                    }
+                // Only known sizes bind: a symbol (`dim_param`) on two axes does not force them equal
+                // unless the graph does (its kernels then refuse the sizes), as in onnxruntime.
+                for (size, dim) in zip(t.shape, shape.dims) where dim.value.map({ $0 != size }) ?? false {
+                    throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected \(shape)")
                 }
             }
             bound[input.id] = t

@@ -42,7 +42,18 @@ enum InspectText {
         out += "ops: " + s.histogram.map { "\($0.op) ×\($0.count)" }.joined(separator: ", ") + "\n"
         out += s.unsupported.isEmpty ? "unsupported: none\n"
             : "unsupported (\(s.unsupported.count)): " + s.unsupported.joined(separator: ", ") + "\n"
+        for note in g.importNotes + computeNotes(g, s) { out += "note: \(note)\n" }
         return out
+    }
+
+    /// `float16 values are computed in float32 ...` for each declared type the runtime computes in another.
+    static func computeNotes(_ g: Graph, _ s: GraphSummary) -> [String] {
+        var declared = Set(g.initializers.values.map(\.dtype))
+        for v in g.inputs + g.outputs { declared.insert((s.types[v.name] ?? v.type).dtype) }
+        for t in s.types.values { declared.insert(t.dtype) }
+        return DType.allCases.filter { declared.contains($0) && $0.computeDType != $0 }.map {
+            "\($0.rawValue) values are computed in \($0.computeDType.rawValue) (inputs converted on entry, outputs back to \($0.rawValue) on exit)"
+        }
     }
 
     static func describeSource(_ model: Model) -> String {

@@ -48,8 +48,12 @@ struct InputFileOptions: ParsableArguments {
     @Flag(help: "Fit PNG pictures to the model's input: scale to its height and width, convert gray/RGB.")
     var resize = false
 
+    @Flag(help: "Convert an .npy of another dtype to the input's even where values change (by default only lossless conversions are made).")
+    var convertInputs = false
+
     func feeds(for model: Model) throws -> [String: Tensor] {
-        try model.feeds(inputs.map(InputFile.init(parsing:)), options: InputOptions(scale: scale, resize: resize))
+        try model.feeds(inputs.map(InputFile.init(parsing:)),
+                        options: InputOptions(scale: scale, resize: resize, convertDTypes: convertInputs))
     }
 }
 

@@ -53,9 +53,10 @@ public enum ONNXFixtures {
     /// Models that are meant to be refused at import (or cannot run at all), with the reason.
     public static let notRunnable: [String: String] = {
         var out: [String: String] = [:]
-        for bad in ["complex", "negative_dim", "no_data", "overflow", "raw_size", "string", "typed_count", "uint64"] {
+        for bad in ["complex", "negative_dim", "no_data", "overflow", "raw_size", "string", "typed_count"] {
             out["onnx/bad_\(bad).onnx"] = "a broken or unsupported initializer (import refuses it)"
         }
+        out["onnx/bad_uint64.onnx"] = "a uint64 initializer above Int64.max that nothing reads (imported by ONNXTensorImportTests)"
         out["onnx/constant_string.onnx"] = "a string Constant (import refuses it)"
         out["onnx/truncated.onnx"] = "a truncated file"
         out["onnx/unsupported.onnx"] = "unknown and non-default-domain ops (inspect only; running lists them)"
@@ -95,6 +96,12 @@ public enum ONNXFixtures {
                          references: files("onnx/opsets/\(name)", "output_"))
             if let op = oldKernels[name] { c.onnxruntimeRefuses = "onnxruntime 1.32 has no \(op) kernel (opset < 7)" }
             cases.append(c)
+        }
+        // Exporter-style declarations and every dtype at the boundary (Tools/fixtures/onnx_boundary.py).
+        for name in subfolders("onnx-boundary") {
+            cases.append(Case(name: "onnx-boundary/\(name)", model: "onnx-boundary/\(name)/model.onnx",
+                              inputFiles: files("onnx-boundary/\(name)", "input_"),
+                              references: files("onnx-boundary/\(name)", "output_")))
         }
         cases.append(Case(name: "onnx/graph", model: "onnx/graph.onnx",
                           generated: [GeneratedInput(name: "x", shape: [2, 3, 8, 8]), GeneratedInput(name: "y", shape: [2, 4, 6, 6])]))

@@ -273,9 +273,7 @@ enum ONNXConformance {
     /// nil when `actual` matches `expected` in the output's declared element type (`declared`, an
     /// ONNX `TensorProto.DataType` code): Ascent's dtype must be that type, the shape the same,
     /// floats within `atol + rtol·|expected|` (NaN only where NaN is expected), integers and booleans
-    /// exactly. The `.pb` is read as the importer reads it (float16/bfloat16/float64 as float32,
-    /// unsigned 16-64-bit integers as int64) and turned back into the declared type, exactly for
-    /// float16 and bfloat16 (float64 references keep float32's precision). Else a short description.
+    /// exactly. The `.pb` is read in its own type, which is the declared one. Else a short description.
     static func compare(_ actual: Tensor, _ expected: Tensor, declared: Int32) -> String? {
         guard let dtype = declaredDType(declared) else {
             return "is \(actual.dtype.rawValue), declared \(ONNXElementType.name(code: Int64(declared)))"
@@ -284,22 +282,8 @@ enum ONNXConformance {
         return Closeness.elementwise(actual, expected.converted(to: dtype), rtol: rtol, atol: atol).mismatch
     }
 
-    /// The IR dtype of an ONNX element type code; nil for those the IR has none for (uint16/32/64).
-    static func declaredDType(_ code: Int32) -> DType? {
-        switch code {
-        case 1: return .float32
-        case 2: return .uint8
-        case 3: return .int8
-        case 5: return .int16
-        case 6: return .int32
-        case 7: return .int64
-        case 9: return .bool
-        case 10: return .float16
-        case 11: return .float64
-        case 16: return .bfloat16
-        default: return nil
-        }
-    }
+    /// The IR dtype of an ONNX element type code; nil for those the IR has none for.
+    static func declaredDType(_ code: Int32) -> DType? { DType(onnxCode: Int(code)) }
 
     // MARK: - Running many
 

@@ -12,12 +12,9 @@ import Testing
 @Suite struct ONNXRuntimeCrossCheckTests {
     static let tolerance = 1e-4
 
-    /// Outputs whose dtype Ascent does not keep yet (issue 11: float16/float64 computed and
-    /// returned as float32), `case:output` → why. Each is a known issue that must disappear.
-    static let knownDTypeGaps = [
-        "onnx/constants:out_5": "issue 11: a float16 Constant comes back as float32",
-        "onnx/constants:out_6": "issue 11: a float64 Constant comes back as float32",
-    ]
+    /// Outputs whose dtype Ascent does not keep yet, `case:output` → why. Each is a known issue
+    /// that must disappear (none left: every declared dtype is kept).
+    static let knownDTypeGaps: [String: String] = [:]
 
     struct ModelResult: Decodable, Sendable {
         let ok: Bool

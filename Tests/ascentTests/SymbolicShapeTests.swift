@@ -1,3 +1,4 @@
+import AscentIR
 import AscentTestSupport
 import Foundation
 import Testing
@@ -34,5 +35,36 @@ import Testing
             }
         }
         #expect(nodes.contains { ($0["name"] as? String) == "/Reshape_4" && "\($0["shapes"]!)".contains("27") })
+    }
+}
+
+/// Files as exporters write them (Fixtures/onnx-boundary/stale_value_info, written with the onnx
+/// library; onnxruntime runs it, and its output is the reference): stale `value_info` and output
+/// declarations give way to the computed shapes, which `inspect` notes; the `dim_param` `?` on both
+/// spatial axes does not force a 48×192 input square; `-1` and `0` dims are unknown.
+@Suite struct DeclaredShapeHintTests {
+    static let model = "Fixtures/onnx-boundary/stale_value_info/model.onnx"
+
+    @Test func inspectNotesEachStaleDeclaration() throws {
+        let r = try CLI.run(["inspect", Self.model])
+        #expect(r.status == 0, "\(r.stderr)")
+        let notes = r.stdout.split(separator: "\n").filter { $0.hasPrefix("note: ") }
+        #expect(notes == [
+            "note: value '387' is declared float32[1,seqlen] but computes float32[?,4,?]; the computed type is used",
+            "note: value 'logits' is declared float32[1,seqlen] but computes float32[?,?,4]; the computed type is used",
+            "note: value 'relu' is declared float32[1,8,?,?] but computes float32[?,4,?,?] NCHW; the computed type is used",
+        ], "\(r.stdout)")
+        #expect(r.stdout.contains("  x  float32[?,3,?,?]"), "\(r.stdout)")
+    }
+
+    @Test func runsANonSquareInputAsOnnxruntimeDoes() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        let r = try CLI.run(["run", Self.model, "--input", "Fixtures/onnx-boundary/stale_value_info/input_0.npy",
+                             "--output-dir", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let ours = try NumPy.read(path: dir.appendingPathComponent("logits.npy").path)
+        let reference = try NumPy.read(path: TestPaths.fixture("onnx-boundary/stale_value_info/output_0.npy").path)
+        #expect(ours.shape == [1, 192, 4])
+        expectClose(ours, reference, scaledTolerance: 1e-4, "logits vs onnxruntime")
     }
 }

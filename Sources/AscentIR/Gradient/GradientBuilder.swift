@@ -26,9 +26,11 @@ public enum GradientBuilder {
     ///   nil for all ones.
     /// - Throws: ``AscentError`` naming unknown values, non-floating values, and every op on the
     ///   path that has no gradient rule — all at once, before anything is built.
-    public static func build(_ forward: Graph, of objective: String, withRespectTo values: [String],
+    public static func build(_ original: Graph, of objective: String, withRespectTo values: [String],
                              seed: String? = nil) throws -> GradientGraph {
-        var forward = forward
+        // Differentiated as computed: float16/bfloat16/float64 as float32 (the inputs keep their
+        // declared types, converted on entry; the objective and gradients are float32).
+        var forward = original.loweredToComputeTypes()
         var types = try forward.inferTypes()
         for v in [objective] + values {
             guard let t = types[v] else { throw AscentError.invalid("no value named '\(v)'") }
@@ -113,6 +115,9 @@ public enum GradientBuilder {
         }
         graph.outputs = outputs
         try graph.validate()
+        for i in graph.inputs.indices {
+            if let declared = original.inputs.first(where: { $0.name == graph.inputs[i].name }) { graph.inputs[i].type = declared.type }
+        }
         return GradientGraph(graph: graph, objective: objective, gradients: gradients)
     }
 

@@ -128,14 +128,14 @@ public struct ConstantOfShapeAttributes: OpAttributes {
 
 public struct EyeLikeAttributes: OpAttributes {
     public static let specs: [AttributeSpec] = [.optional("dtype", kind: "int"), .int("k", 0)]
-    /// The output dtype (the input's when nil); floating types are computed as float32.
+    /// The output dtype (the input's when nil).
     public let dtype: DType?
     public let k: Int
     public init(_ a: AttributeReader) throws {
         k = try a.int("k")
         if let code = try a.optionalInt("dtype") {
             guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported dtype code \(code)") }
-            dtype = t.isFloatingPoint ? .float32 : t
+            dtype = t
         } else {
             dtype = nil
         }

@@ -111,7 +111,7 @@ public struct WindowFunctionAttributes: OpAttributes {
     public init(_ a: AttributeReader) throws {
         let code = try a.int("output_datatype")
         guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported output_datatype \(code)") }
-        dtype = t.isFloatingPoint ? .float32 : t
+        dtype = t
         periodic = try a.bool("periodic")
     }
 }
@@ -122,6 +122,6 @@ public struct MelWeightMatrixAttributes: OpAttributes {
     public init(_ a: AttributeReader) throws {
         let code = try a.int("output_datatype")
         guard let t = DType(onnxCode: code) else { throw AscentError.invalid("unsupported output_datatype \(code)") }
-        dtype = t.isFloatingPoint ? .float32 : t
+        dtype = t
     }
 }

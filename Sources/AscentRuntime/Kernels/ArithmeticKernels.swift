@@ -7,7 +7,7 @@ import Glibc
 // the variadic Max/Min/Sum/Mean, Where, Mod, BitShift and the bitwise ops.
 
 /// Elementwise ops of two tensors with NumPy broadcasting: arithmetic (float32,
-/// int64, int32, int16, int8, uint8; integers wrap), comparisons (to bool), logic (bool); the
+/// int64, int32, int16, int8, uint8, uint16, uint32, uint64; integers wrap), comparisons (to bool), logic (bool); the
 /// variadic Max/Min/Sum/Mean and PRelu run on them too.
 ///
 /// Broadcasting runs through ``BroadcastLoop``, which collapses the shapes so the inner loop is
@@ -32,7 +32,7 @@ enum BinaryOp: Sendable {
     }
 
     /// The dtypes of arithmetic, comparisons and Max/Min/Sum.
-    static let numeric: Set<DType> = [.float32, .int64, .int32, .int16, .int8, .uint8]
+    static let numeric: Set<DType> = [.float32, .int64, .int32, .int16, .int8, .uint8, .uint16, .uint32, .uint64]
 
     /// The output dtype for inputs of `a` and `b`, or an error naming what is wrong.
     func outputType(_ a: DType, _ b: DType) throws -> DType {
@@ -41,10 +41,10 @@ enum BinaryOp: Sendable {
             return .bool
         }
         if self == .pow {
-            guard a == .float32, [.float32, .int64, .int32].contains(b) else {
-                throw AscentError.invalid("needs a float32 base and a float32 or integer exponent, got \(a.rawValue) and \(b.rawValue)")
+            guard a == .float32 || a.isInteger, b == .float32 || b.isInteger else {
+                throw AscentError.invalid("needs a float32 or integer base and exponent, got \(a.rawValue) and \(b.rawValue)")
             }
-            return .float32
+            return a
         }
         guard a == b else { throw AscentError.invalid("inputs mix \(a.rawValue) and \(b.rawValue)") }
         let numeric: Set<DType> = self == .prelu ? [.float32] : BinaryOp.numeric
@@ -139,6 +139,9 @@ enum BinaryOp: Sendable {
                     case .int32: compare(Int32.self)
                     case .int16: compare(Int16.self)
                     case .int8: compare(Int8.self)
+                    case .uint16: compare(UInt16.self)
+                    case .uint32: compare(UInt32.self)
+                    case .uint64: compare(UInt64.self)
                     default: compare(UInt8.self)  // uint8, bool
                     }
                     return
@@ -155,6 +158,9 @@ enum BinaryOp: Sendable {
                 case .int16: integers(Int16.self)
                 case .int8: integers(Int8.self)
                 case .uint8: integers(UInt8.self)
+                case .uint16: integers(UInt16.self)
+                case .uint32: integers(UInt32.self)
+                case .uint64: integers(UInt64.self)
                 default: integers(Int32.self)
                 }
             }
@@ -180,7 +186,7 @@ private func row<T, U>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, 
     }
 }
 
-/// A two-input elementwise op.
+/// A two-input elementwise op (Pow also with an integer base).
 struct BinaryKernel: Kernel {
     let op: BinaryOp
 
@@ -197,6 +203,13 @@ struct BinaryKernel: Kernel {
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let a = inputs[0], var b = inputs[1] else { throw AscentError.invalid("missing input") }
+        if op == .pow, a.dtype.isInteger {
+            // An integer base: pow in float64, truncated to the base's type (as onnxruntime does).
+            let shape = outputs[0].shape
+            let ia = broadcastOffsets(a.shape, to: shape), ib = broadcastOffsets(b.shape, to: shape)
+            let x = a.doubles(), e = b.doubles()
+            return [tensor(outputs[0], doubles: (0..<ia.count).map { Glibc.pow(x[ia[$0]], e[ib[$0]]) })]
+        }
         if op == .pow, b.dtype != .float32 { b = b.converted(to: .float32) }
         let y = context.allocate(outputs[0])
         op.compute(a, b, into: y, context: context)
@@ -313,6 +326,22 @@ struct IntegerBinaryKernel: Kernel {
         }
         let x = integerValues(a), z = integerValues(b)
         let width = Int64(a.dtype.byteSize * 8)
+        if a.dtype == .uint64 {
+            // Above Int64.max the bit patterns are negative as Int64: compute unsigned.
+            let o = y.mutablePointer(UInt64.self)
+            for i in 0..<n {
+                let p = UInt64(bitPattern: x[ia[i]]), q = UInt64(bitPattern: z[ib[i]])
+                switch op {
+                case .mod: o[i] = q == 0 ? 0 : p % q
+                case .shiftLeft: o[i] = q >= 64 ? 0 : p << q
+                case .shiftRight: o[i] = q >= 64 ? 0 : p >> q
+                case .and: o[i] = p & q
+                case .or: o[i] = p | q
+                case .xor: o[i] = p ^ q
+                }
+            }
+            return [y]
+        }
         var out = [Int64](repeating: 0, count: n)
         for i in 0..<n {
             let p = x[ia[i]], q = z[ib[i]]

@@ -5,12 +5,12 @@ import Glibc
 
 // Kernels of the type conversions (Ops/Cast.swift): Cast, CastLike, BitCast.
 
-/// Cast between float32/float16/float64/int8/int16/int32/int64/uint8/bool, to the `to` type. Floats to integers truncate toward zero (saturating;
+/// Cast between float32/float16/bfloat16/float64/int8/int16/int32/int64/uint8/uint16/uint32/uint64/bool, to the `to` type. Floats to integers truncate toward zero (saturating;
 /// NaN gives 0); integers to narrower integers wrap, as C casts do; anything to bool is `x != 0`.
 struct CastKernel: Kernel {
     let to: DType
 
-    static let supported: Set<DType> = [.float32, .float16, .float64, .int8, .int16, .int32, .int64, .uint8, .bool]
+    static let supported: Set<DType> = Set(DType.allCases)
 
     init(to: DType) throws {
         guard CastKernel.supported.contains(to) else { throw AscentError.invalid("cast to \(to.rawValue) is not supported") }
@@ -34,6 +34,7 @@ struct CastKernel: Kernel {
             case .float32: each(src, Float.self, n) { out[$0] = $1 != 0 ? 1 : 0 }
             case .float64: each(src, Double.self, n) { out[$0] = $1 != 0 ? 1 : 0 }
             case .float16: each(src, Float16.self, n) { out[$0] = $1 != 0 ? 1 : 0 }
+            case .bfloat16: each(src, UInt16.self, n) { out[$0] = $1 & 0x7FFF != 0 ? 1 : 0 }
             default: readIntegers(src, x.dtype, n) { out[$0] = $1 != 0 ? 1 : 0 }
             }
         } else if to.isFloatingPoint {
@@ -41,17 +42,30 @@ struct CastKernel: Kernel {
             case .float32: each(src, Float.self, n) { write(dst, to, $0, Double($1)) }
             case .float64: each(src, Double.self, n) { write(dst, to, $0, $1) }
             case .float16: each(src, Float16.self, n) { write(dst, to, $0, Double($1)) }
+            case .bfloat16: each(src, UInt16.self, n) { write(dst, to, $0, Double(BFloat16(bitPattern: $1).floatValue)) }
+            case .uint64: each(src, UInt64.self, n) { write(dst, to, $0, Double($1)) }
             default: readIntegers(src, x.dtype, n) { write(dst, to, $0, Double($1)) }
             }
         } else {
             switch x.dtype {
-            case .float32: each(src, Float.self, n) { writeInteger(dst, to, $0, CastKernel.truncate(Double($1))) }
-            case .float64: each(src, Double.self, n) { writeInteger(dst, to, $0, CastKernel.truncate($1)) }
-            case .float16: each(src, Float16.self, n) { writeInteger(dst, to, $0, CastKernel.truncate(Double($1))) }
+            case .float32: each(src, Float.self, n) { writeInteger(dst, to, $0, CastKernel.truncate(Double($1), to)) }
+            case .float64: each(src, Double.self, n) { writeInteger(dst, to, $0, CastKernel.truncate($1, to)) }
+            case .float16: each(src, Float16.self, n) { writeInteger(dst, to, $0, CastKernel.truncate(Double($1), to)) }
+            case .bfloat16:
+                each(src, UInt16.self, n) { writeInteger(dst, to, $0, CastKernel.truncate(Double(BFloat16(bitPattern: $1).floatValue), to)) }
             default: readIntegers(src, x.dtype, n) { writeInteger(dst, to, $0, $1) }
             }
         }
         return [y]
+    }
+
+    /// `v` toward zero as an integer of `type`: saturating to Int64, and for uint64 values above
+    /// `Int64.max` their bit pattern.
+    static func truncate(_ v: Double, _ type: DType) -> Int64 {
+        if type == .uint64, v >= 9.2e18 {
+            return Int64(bitPattern: v >= 1.8446744073709552e19 ? .max : UInt64(v.rounded(.towardZero)))
+        }
+        return truncate(v)
     }
 
     static func truncate(_ v: Double) -> Int64 {
@@ -75,6 +89,9 @@ private func readIntegers(_ p: UnsafeMutableRawPointer, _ dtype: DType, _ n: Int
     case .int32: each(p, Int32.self, n) { body($0, Int64($1)) }
     case .int16: each(p, Int16.self, n) { body($0, Int64($1)) }
     case .int8: each(p, Int8.self, n) { body($0, Int64($1)) }
+    case .uint16: each(p, UInt16.self, n) { body($0, Int64($1)) }
+    case .uint32: each(p, UInt32.self, n) { body($0, Int64($1)) }
+    case .uint64: each(p, UInt64.self, n) { body($0, Int64(bitPattern: $1)) }
     default: each(p, UInt8.self, n) { body($0, Int64($1)) }
     }
 }
@@ -84,6 +101,7 @@ private func write(_ p: UnsafeMutableRawPointer, _ dtype: DType, _ i: Int, _ v: 
     switch dtype {
     case .float32: p.assumingMemoryBound(to: Float.self)[i] = Float(v)
     case .float64: p.assumingMemoryBound(to: Double.self)[i] = v
+    case .bfloat16: p.assumingMemoryBound(to: UInt16.self)[i] = BFloat16(Float(v)).bitPattern
     default: p.assumingMemoryBound(to: Float16.self)[i] = Float16(Float(v))
     }
 }
@@ -95,6 +113,9 @@ private func writeInteger(_ p: UnsafeMutableRawPointer, _ dtype: DType, _ i: Int
     case .int32: p.assumingMemoryBound(to: Int32.self)[i] = Int32(truncatingIfNeeded: v)
     case .int16: p.assumingMemoryBound(to: Int16.self)[i] = Int16(truncatingIfNeeded: v)
     case .int8: p.assumingMemoryBound(to: Int8.self)[i] = Int8(truncatingIfNeeded: v)
+    case .uint16: p.assumingMemoryBound(to: UInt16.self)[i] = UInt16(truncatingIfNeeded: v)
+    case .uint32: p.assumingMemoryBound(to: UInt32.self)[i] = UInt32(truncatingIfNeeded: v)
+    case .uint64: p.assumingMemoryBound(to: UInt64.self)[i] = UInt64(bitPattern: v)
     default: p.assumingMemoryBound(to: UInt8.self)[i] = UInt8(truncatingIfNeeded: v)
     }
 }

@@ -28,13 +28,16 @@ func quantizationIndex(_ shape: [Int], parameter: [Int], axis: Int, blockSize: I
     }
 }
 
-/// The representable range of an integer dtype (int64 for imported unsigned 16/32/64-bit types).
+/// The representable range of an integer dtype.
 func integerRange(_ dtype: DType) -> (Double, Double) {
     switch dtype {
     case .uint8: return (0, 255)
     case .int8: return (-128, 127)
     case .int16: return (-32768, 32767)
+    case .uint16: return (0, 65535)
     case .int32: return (Double(Int32.min), Double(Int32.max))
+    case .uint32: return (0, Double(UInt32.max))
+    case .uint64: return (0, 1.8e19)
     default: return (-9.2e18, 9.2e18)
     }
 }

@@ -20,7 +20,7 @@ extension ReduceAttributes {
 }
 
 /// ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd over a set of axes (float32; the
-/// integer types for all but Mean), `keepdims`, `noop_with_empty_axes`, axes as an input
+/// integer types for all but Mean; bool for Max and Min), `keepdims`, `noop_with_empty_axes`, axes as an input
 /// (opset 18) or attribute (older opsets).
 struct ReduceKernel: Kernel {
     enum Op: Sendable { case mean, sum, max, min, prod }
@@ -32,7 +32,9 @@ struct ReduceKernel: Kernel {
 
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        guard x.dtype == .float32 || (op != .mean && (x.dtype == .int64 || x.dtype == .int32)) else {
+        // bool: ReduceMax is "any", ReduceMin "all" (0/1 bytes).
+        let bool = x.dtype == .bool && (op == .max || op == .min)
+        guard x.dtype == .float32 || (op != .mean && (x.dtype.isInteger || bool)) else {
             throw KernelError.dtype(x.dtype)
         }
         return nil
@@ -51,6 +53,12 @@ struct ReduceKernel: Kernel {
         switch x.dtype {
         case .float32: reduceFloat(x, y, loop)
         case .int64: reduceInteger(x, y, loop, Int64.self)
+        case .int16: reduceInteger(x, y, loop, Int16.self)
+        case .int8: reduceInteger(x, y, loop, Int8.self)
+        case .uint8, .bool: reduceInteger(x, y, loop, UInt8.self)
+        case .uint16: reduceInteger(x, y, loop, UInt16.self)
+        case .uint32: reduceInteger(x, y, loop, UInt32.self)
+        case .uint64: reduceInteger(x, y, loop, UInt64.self)
         default: reduceInteger(x, y, loop, Int32.self)
         }
         if op == .mean, y.count > 0 {

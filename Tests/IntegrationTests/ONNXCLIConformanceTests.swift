@@ -1,0 +1,85 @@
+import AscentIR
+@testable import AscentONNX
+import AscentTestSupport
+import Foundation
+import Testing
+
+/// The ONNX backend node tests as a user meets them: every generated test run through the `ascent`
+/// executable (`ascent run model.onnx --input NAME=input_N.npy ... --output-dir D`), its inputs
+/// written as `.npy` in their declared dtypes (float16, bfloat16 as `<V2`, float64, uint16/32/64
+/// included), each written output read back and compared with `output_N.pb` in the output's declared
+/// dtype exactly as the in-process harness does (``ONNXConformance/compare(_:_:declared:)``). The
+/// CLI must pass exactly the tests the manifest (`onnx-node-tests.txt`) lists as `pass`, so the
+/// manifest's count, the README's, is the CLI's.
+///
+/// Sharded into ``shards`` test cases (each a few hundred tests, run one `ascent` process at a time).
+@Suite(.serialized) struct ONNXCLIConformanceTests {
+    static let shards = 8
+
+    enum Outcome: Equatable {
+        case pass
+        case fail(String)
+    }
+
+    @Test(arguments: 0..<shards)
+    func cliAgreesWithTheManifest(shard: Int) throws {
+        let folder = try ONNXConformance.generated.get()
+        let (entries, _) = ONNXConformance.parseManifest(try String(contentsOf: ONNXConformance.manifestURL, encoding: .utf8))
+        let mine = entries.sorted { $0.name < $1.name }.enumerated().filter { $0.offset % Self.shards == shard }.map(\.element)
+        let scratch = try TestPaths.temporaryDirectory("ascent-cli-conformance")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var passed = 0
+        for entry in mine {
+            let outcome = Self.run(folder.appendingPathComponent(entry.name), scratch: scratch.appendingPathComponent(entry.name))
+            switch (outcome, entry.pass) {
+            case (.pass, true): passed += 1
+            case (.fail(let why), true): Issue.record("\(entry.name) is listed as passing, through the CLI: \(why)")
+            case (.pass, false): Issue.record("\(entry.name) passes through the CLI but is listed as skipped (\(entry.reason))")
+            case (.fail, false): break
+            }
+        }
+        print("ONNX conformance through ascent run, shard \(shard)/\(Self.shards): \(passed) of \(mine.count) pass")
+    }
+
+    /// One node test through `ascent run`.
+    static func run(_ test: URL, scratch: URL) -> Outcome {
+        do {
+            let model = try ONNXModelProto.load(path: test.appendingPathComponent("model.onnx").path)
+            if let reason = ONNXConformance.unsupportedSignature(model.graph) { return .fail(reason) }
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            let data = test.appendingPathComponent("test_data_set_0")
+            var arguments = ["run", test.appendingPathComponent("model.onnx").path]
+            for (j, input) in model.graph.inputs.enumerated() {
+                let tensor = try ONNXTensorFile.load(path: data.appendingPathComponent("input_\(j).pb").path).tensor
+                let npy = scratch.appendingPathComponent("input_\(j).npy").path
+                try NumPy.write(tensor, to: npy)
+                arguments += ["--input", "\(input.name)=\(npy)"]
+            }
+            let outputs = scratch.appendingPathComponent("out")
+            arguments += ["--output-dir", outputs.path, "--top", "0", "--threads", "1"]
+            let r = try CLI.run(arguments)
+            guard r.status == 0 else {
+                return .fail("exit \(r.status): \(r.stderr.split(separator: "\n").first.map(String.init) ?? "")")
+            }
+            // `  wrote PATH` after each output, in the graph's order.
+            let written = r.stdout.split(separator: "\n").compactMap { line -> String? in
+                let text = line.trimmingCharacters(in: .whitespaces)
+                return text.hasPrefix("wrote ") ? String(text.dropFirst(6)) : nil
+            }
+            guard written.count == model.graph.outputs.count else {
+                return .fail("\(written.count) of \(model.graph.outputs.count) outputs written")
+            }
+            var problems: [String] = []
+            for (j, (output, path)) in zip(model.graph.outputs, written).enumerated() {
+                let expected = try ONNXTensorFile.load(path: data.appendingPathComponent("output_\(j).pb").path).tensor
+                let actual = try NumPy.read(path: path)
+                if let problem = ONNXConformance.compare(actual, expected, declared: output.elemType) {
+                    problems.append("'\(output.name)' \(problem)")
+                }
+            }
+            return problems.isEmpty ? .pass : .fail(problems.joined(separator: "; "))
+        } catch {
+            return .fail("\(error)")
+        }
+    }
+}
