@@ -82,10 +82,15 @@ import Testing
     }
 
     /// Gradients measured off PyTorch's (`model/case target kind`), all at the non-square size 56×72
-    /// (case0, 64×64, matches within 2.2e-6): found by this test, not yet traced to a rule. The test
-    /// fails when one of them starts to match, so the list stays true.
+    /// (case0, 64×64, matches within 2.2e-6). The TorchScript SqueezeNet's is traced: in batch item 0,
+    /// channel 212 of `features.8`'s MaxPool window (0,2) holds two values 1.1e-6 apart (1.268228 and
+    /// 1.2682269), closer than float32 convolutions computed by different algorithms agree, so which
+    /// one takes the window's gradient depends on rounding (Ascent's channels-last run picks PyTorch's
+    /// float64 choice and matches within 4e-7; its channels-first and oneDNN runs pick the other):
+    /// the reference is ill-conditioned at this input, not a rule wrong. The others are not traced yet.
+    /// The test fails when one of them starts to match, so the list stays true.
     static let knownGradientGaps: [String: String] = [
-        "squeezenet1_1_ts/case1 logit": "relative L2 1.9e-2 at 56×72 (the forward matches onnxruntime within 7e-9); the layer target before the ceil_mode pools matches",
+        "squeezenet1_1_ts/case1 logit": "relative L2 1.9e-2 at 56×72: a MaxPool window whose top two values are 1.1e-6 apart routes the gradient by rounding (see above)",
         "squeezenet1_1_dynamo/case1 logit": "relative L2 1.1e-2 at 56×72",
         "squeezenet1_1_dynamo/case1 layer": "relative L2 3.6e-3 at 56×72 (features.6, after two ceil_mode MaxPools)",
         "mobilenet_v3_small_dynamo/case1 logit": "relative L2 5.5e-3 at 56×72; the TorchScript export of the same weights (GlobalAveragePool where dynamo writes ReduceMean) matches",
