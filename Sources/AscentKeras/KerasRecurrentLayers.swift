@@ -37,17 +37,18 @@ extension KerasLayers {
         }
     }
 
-    /// The ONNX activation name with its alpha and beta for a Keras activation.
+    /// The ONNX activation name (the op's own, but for `Affine`, which is only an RNN activation)
+    /// with its alpha and beta for a Keras activation.
     static func recurrentActivation(_ call: LayerCall, _ v: JSONValue, default name: String) throws -> (String, Double, Double) {
         switch KerasActivations.name(v) ?? name {
-        case "tanh": return ("Tanh", 0, 0)
-        case "sigmoid": return ("Sigmoid", 0, 0)
-        case "relu": return ("Relu", 0, 0)
-        case "softsign": return ("Softsign", 0, 0)
-        case "softplus": return ("Softplus", 0, 0)
-        case "elu": return ("Elu", 1, 0)
+        case "tanh": return (OpDefinition.tanh.name, 0, 0)
+        case "sigmoid": return (OpDefinition.sigmoid.name, 0, 0)
+        case "relu": return (OpDefinition.relu.name, 0, 0)
+        case "softsign": return (OpDefinition.softsign.name, 0, 0)
+        case "softplus": return (OpDefinition.softplus.name, 0, 0)
+        case "elu": return (OpDefinition.elu.name, 1, 0)
         case "linear": return ("Affine", 1, 0)
-        case "hard_sigmoid": return ("HardSigmoid", call.kerasMajor >= 3 ? 1.0 / 6.0 : 0.2, 0.5)
+        case "hard_sigmoid": return (OpDefinition.hardSigmoid.name, call.kerasMajor >= 3 ? 1.0 / 6.0 : 0.2, 0.5)
         case let other: throw call.error("activation '\(other)' in a recurrent layer is not supported")
         }
     }
