@@ -92,6 +92,7 @@ extension Ascent {
 
         @OptionGroup var threads: ThreadOptions
         @OptionGroup var shapes: InputShapeOptions
+        @OptionGroup var quantization: QuantizedGradientOptions
 
         @Option(parsing: .unconditional,
                 help: "The model's input range LO,HI, e.g. -1,1 or 0,255, or imagenet (pixels 0,1 normalized by ImageNet's mean and std); smooth and lucid presets; default: from the model, else 0,1.")
@@ -153,7 +154,7 @@ extension Ascent {
                 try checkOutput(saveInput, option: "--save-input")
                 try checkOutput(log, option: "--log")
                 if let report { try checkReportFolder(report) }
-                var loaded = try model.load()
+                var loaded = try quantization.prepared(model.load())
                 let names = try labels.labels(for: loaded)
                 for spec in fixedInputs where !spec.contains("=") {
                     throw AscentError(.usage, "--input '\(spec)': name the input held fixed, as NAME=FILE")
