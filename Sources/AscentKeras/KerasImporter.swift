@@ -177,6 +177,7 @@ public enum KerasImporter {
                 } catch let e as AscentError {
                     throw e.context.isEmpty ? e.within("layer '\(prefix + layer.name)' (\(layer.className))") : e
                 }
+                builder.tagChannelsLast(outputs)
                 for (i, v) in outputs.enumerated() {
                     values[KerasTensorRef(layer: layer.name, node: item.call + layer.nodeOffset, tensor: i)] = v
                 }
