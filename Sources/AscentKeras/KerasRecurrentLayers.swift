@@ -162,11 +162,8 @@ extension KerasLayers {
             let steps = try b.node("Squeeze", name: name, inputs: [outputs[0]], output: label + "/steps", attributes: ["axes": .ints([1])])
             y = try b.node("Transpose", name: name, inputs: [steps], output: label + "/sequence", attributes: ["perm": .ints([1, 0, 2])])
             if goBackwards != flippedByWrapper {
-                // Keras returns a backward pass's outputs in its own (reversed) order, and a
-                // Bidirectional flips its backward half's sequence: a reverse pass (ONNX's outputs
-                // are in input order) is reversed once unless both apply (the default backward
-                // half), a forward pass flipped by the wrapper (a go_backwards forward layer's
-                // backward copy) is too.
+                // Keras returns a backward pass's outputs in its own (reversed) order and a
+                // Bidirectional flips its backward half's; ONNX's are in input order.
                 y = try b.node("Slice", name: name, inputs: [
                     y, b.constant("\(name)/rev_starts", Tensor(shape: [1], scalars: [Int64(-1)])),
                     b.constant("\(name)/rev_ends", Tensor(shape: [1], scalars: [Int64.min])),
