@@ -2,10 +2,19 @@
 ///
 /// Raw values are the canonical lower-case names used in the text printer,
 /// the `.ascent` graph JSON and error messages.
+///
+/// The low-precision ONNX types (float8 in its five forms, float4e2m1, int4/uint4, int2/uint2) are
+/// storage formats: in memory each element takes one byte (the 4- and 2-bit types too, in the low
+/// bits, as `ml_dtypes` holds them; ONNX files pack them, see `ONNXTensors.swift`). Only the ops whose
+/// ONNX type constraints admit them compute with them (Cast, CastLike, QuantizeLinear,
+/// DequantizeLinear; data movement copies their bytes); ``isNarrow`` marks them, and
+/// `LowPrecision.swift` holds every conversion to and from float32.
 public enum DType: String, Sendable, CaseIterable, Codable {
     case float32, float16, bfloat16, float64
     case int8, int16, int32, int64, uint8, uint16, uint32, uint64
     case bool
+    case float8e4m3fn, float8e4m3fnuz, float8e5m2, float8e5m2fnuz, float8e8m0, float4e2m1
+    case int4, uint4, int2, uint2
 
     /// Bytes per element.
     public var byteSize: Int {
@@ -14,6 +23,34 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .float32, .int32, .uint32: return 4
         case .float16, .bfloat16, .int16, .uint16: return 2
         case .int8, .uint8, .bool: return 1
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0, .float4e2m1,
+             .int4, .uint4, .int2, .uint2: return 1
+        }
+    }
+
+    /// True for the low-precision storage types (float8, float4, int4/uint4, int2/uint2), held one
+    /// element per byte. They are neither ``isFloatingPoint`` nor ``isInteger``: kernels of other
+    /// ops refuse them, as ONNX's type constraints do.
+    public var isNarrow: Bool { narrowBits != nil }
+
+    /// True for the narrow floating formats (float8 forms, float4e2m1).
+    public var isNarrowFloat: Bool { isNarrow && !isNarrowInteger }
+
+    /// True for int4, uint4, int2 and uint2.
+    public var isNarrowInteger: Bool {
+        switch self {
+        case .int4, .uint4, .int2, .uint2: return true
+        default: return false
+        }
+    }
+
+    /// The width of a narrow type's elements in bits (8, 4 or 2), nil for the others.
+    public var narrowBits: Int? {
+        switch self {
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0: return 8
+        case .float4e2m1, .int4, .uint4: return 4
+        case .int2, .uint2: return 2
+        default: return nil
         }
     }
 
@@ -51,7 +88,11 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// The safetensors dtype code (`F32`, `BF16`, `I64`, `BOOL`...).
+    /// The safetensors dtype code (`F32`, `BF16`, `I64`, `BOOL`...). float8e4m3fn, float8e5m2 and
+    /// float8e8m0 have safetensors' own codes (`F8_E4M3`, `F8_E5M2`, `F8_E8M0`); the other narrow
+    /// types have none, and Ascent writes codes of its own for them (`F8_E4M3FNUZ`, `F8_E5M2FNUZ`,
+    /// `F4_E2M1`, `I4`, `U4`, `I2`, `U2`, one element per byte: not safetensors' packed `F4`), which
+    /// other safetensors readers refuse.
     public var safetensorsCode: String {
         switch self {
         case .float32: return "F32"
@@ -67,6 +108,16 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .uint32: return "U32"
         case .uint64: return "U64"
         case .bool: return "BOOL"
+        case .float8e4m3fn: return "F8_E4M3"
+        case .float8e5m2: return "F8_E5M2"
+        case .float8e8m0: return "F8_E8M0"
+        case .float8e4m3fnuz: return "F8_E4M3FNUZ"
+        case .float8e5m2fnuz: return "F8_E5M2FNUZ"
+        case .float4e2m1: return "F4_E2M1"
+        case .int4: return "I4"
+        case .uint4: return "U4"
+        case .int2: return "I2"
+        case .uint2: return "U2"
         }
     }
 
@@ -86,6 +137,16 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .float16: return 10
         case .float64: return 11
         case .bfloat16: return 16
+        case .float8e4m3fn: return 17
+        case .float8e4m3fnuz: return 18
+        case .float8e5m2: return 19
+        case .float8e5m2fnuz: return 20
+        case .uint4: return 21
+        case .int4: return 22
+        case .float4e2m1: return 23
+        case .float8e8m0: return 24
+        case .uint2: return 25
+        case .int2: return 26
         }
     }
 

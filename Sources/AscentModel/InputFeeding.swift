@@ -135,7 +135,7 @@ extension Model {
     /// ``InputOptions/convertDTypes`` asks.
     public func tensor(from path: String, for input: ValueInfo, options: InputOptions = InputOptions()) throws -> Tensor {
         guard path.lowercased().hasSuffix(".png") else {
-            let t = try NumPy.read(path: path)
+            let t = try NumPy.read(path: path, opaque: input.type.dtype)
             try check(array: t, path: path, for: input)
             return try converted(t, path: path, for: input, force: options.convertDTypes)
         }

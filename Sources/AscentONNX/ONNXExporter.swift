@@ -264,12 +264,12 @@ public enum ONNXExporter {
         return a
     }
 
-    /// A dense tensor as little-endian `raw_data`.
+    /// A dense tensor as little-endian `raw_data` (4- and 2-bit types packed, low bits first).
     static func tensor(_ t: Tensor, name: String) -> ONNXTensorProto {
         var p = ONNXTensorProto(name: name)
         p.dataType = Int32(t.dtype.onnxCode)
         p.dims = t.shape.map { Int64($0) }
-        p.rawData = t.withUnsafeBytes { Array($0) }
+        p.rawData = (t.dtype.narrowBits ?? 8) < 8 ? ONNXTensorReader.packed(t) : t.withUnsafeBytes { Array($0) }
         return p
     }
 
