@@ -90,9 +90,8 @@ public enum DType: String, Sendable, CaseIterable, Codable {
 
     /// The safetensors dtype code (`F32`, `BF16`, `I64`, `BOOL`...). float8e4m3fn, float8e5m2 and
     /// float8e8m0 have safetensors' own codes (`F8_E4M3`, `F8_E5M2`, `F8_E8M0`); the other narrow
-    /// types have none, and Ascent writes codes of its own for them (`F8_E4M3FNUZ`, `F8_E5M2FNUZ`,
-    /// `F4_E2M1`, `I4`, `U4`, `I2`, `U2`, one element per byte: not safetensors' packed `F4`), which
-    /// other safetensors readers refuse.
+    /// types have none (safetensors' `F4` is packed, not one element per byte) and are stored as
+    /// `U8` bytes, their type named in the `.ascent` file's metadata (``AscentFile``).
     public var safetensorsCode: String {
         switch self {
         case .float32: return "F32"
@@ -111,13 +110,7 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .float8e4m3fn: return "F8_E4M3"
         case .float8e5m2: return "F8_E5M2"
         case .float8e8m0: return "F8_E8M0"
-        case .float8e4m3fnuz: return "F8_E4M3FNUZ"
-        case .float8e5m2fnuz: return "F8_E5M2FNUZ"
-        case .float4e2m1: return "F4_E2M1"
-        case .int4: return "I4"
-        case .uint4: return "U4"
-        case .int2: return "I2"
-        case .uint2: return "U2"
+        case .float8e4m3fnuz, .float8e5m2fnuz, .float4e2m1, .int4, .uint4, .int2, .uint2: return "U8"
         }
     }
 
@@ -156,7 +149,10 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         self = match
     }
 
-    /// The dtype for a safetensors code, or nil when Ascent has no such type.
+    /// True when safetensors has a code of this type's own (false for the narrow types stored as `U8`).
+    public var hasSafetensorsCode: Bool { DType(safetensorsCode: safetensorsCode) == self }
+
+    /// The dtype for a safetensors code, or nil when Ascent has no such type (`U8` is uint8).
     public init?(safetensorsCode code: String) {
         guard let match = DType.allCases.first(where: { $0.safetensorsCode == code }) else { return nil }
         self = match
