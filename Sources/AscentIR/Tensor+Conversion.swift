@@ -54,9 +54,9 @@ extension Tensor {
     /// A copy converted to `target`. Floating → floating rounds to nearest; floating → integer
     /// truncates toward zero and saturates; integer → integer keeps the low bits (two's complement,
     /// as C casts do, so uint64 values above `Int64.max` survive a round trip through int64).
-    /// To a narrow type (``DType/isNarrow``) as ONNX `Cast` with its defaults converts
-    /// (``DType/encodeNarrow(_:saturate:rounding:)``; integers to narrow integers keep the low bits).
-    public func converted(to target: DType) -> Tensor {
+    /// To a narrow type (``DType/isNarrow``) as ONNX `Cast` converts (``DType/encodeNarrow(_:saturate:rounding:)``,
+    /// `saturate` as Cast's attribute, default 1; integers to narrow integers keep the low bits).
+    public func converted(to target: DType, saturate: Bool = true) -> Tensor {
         if target == dtype { return self }
         if dtype.isInteger, target.isInteger { return convertedBits(to: target) }
         if target.isNarrow {
@@ -64,7 +64,7 @@ extension Tensor {
             if target.isNarrowInteger, dtype.isInteger || dtype.isNarrowInteger || dtype == .bool {
                 bytes = int64s().map { target.encodeNarrow(integer: $0) }
             } else {
-                bytes = doubles().map { target.encodeNarrow(Float($0)) }
+                bytes = doubles().map { target.encodeNarrow(Float($0), saturate: saturate) }
             }
             return bytes.withUnsafeBytes { try! Tensor(dtype: target, shape: shape, bytes: $0) }
         }
