@@ -201,7 +201,8 @@ public final class Probe {
         var frames: [Frame] = []
         for step in 0..<options.steps {
             let start = DispatchTime.now().uptimeNanoseconds
-            let x = fourier?.image(p) ?? p
+            let squashed = fourier?.squashed(p)  // kept for the parametrization's gradient
+            let x = squashed.map { fourier!.image(squashed: $0) } ?? p
             if frameSteps.contains(step) { frames.append(Frame(step: step, input: Tensor(shape: inputShape, scalars: x))) }
             // Transformation robustness: evaluate at a transformed input, send the gradient back
             // through the transform's adjoint.
@@ -222,7 +223,7 @@ public final class Probe {
             if let spatial, dy != 0 || dx != 0 { g = spatial.roll(g, dy: -dy, dx: -dx) }
             if let sampler { g = sampler.adjoint(g) }
             Regularizers.addGradients(to: &g, x: x, options: options, geometry: spatial, batch: batch)
-            if let fourier { g = fourier.gradient(p, inputGradient: g) }
+            if let fourier, let squashed { g = fourier.gradient(squashed: squashed, inputGradient: g) }
             var norms: [Float] = []
             for b in 0..<batch {
                 let range = (b * perItem)..<((b + 1) * perItem)
