@@ -57,6 +57,19 @@ extension DType {
         }
     }
 
+    /// The first ONNX opset whose operators take this type (float8 19, int4/uint4 21, float4e2m1 23,
+    /// float8e8m0 24, int2/uint2 25); 1 for the others.
+    public var firstONNXOpset: Int {
+        switch self {
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz: return 19
+        case .int4, .uint4: return 21
+        case .float4e2m1: return 23
+        case .float8e8m0: return 24
+        case .int2, .uint2: return 25
+        default: return 1
+        }
+    }
+
     /// The range of a narrow integer type (int4 −8...7...), nil for the others.
     public var narrowIntegerRange: ClosedRange<Int64>? {
         switch self {

@@ -71,7 +71,10 @@ struct ONNXNarrowTensorTests {
         }
 
         let exported = dir.appendingPathComponent("exported.onnx").path
-        try ONNXExporter.write(g, to: exported)
+        // Opset 25, the first with every narrow type (int2/uint2); the default (17) is refused for them.
+        #expect(ONNXExporter.defaultOpset(for: g) == 25)
+        #expect(throws: AscentError.self) { try ONNXExporter.write(g, to: exported) }
+        try ONNXExporter.write(g, to: exported, options: .init(opset: ONNXExporter.defaultOpset(for: g)))
         let read = try ReferencePython.run(["-c", Self.script, "read", exported])
         try #require(read.status == 0, "\(read.output)")
         let back = Self.parse(read.output)
