@@ -133,6 +133,13 @@ public final class Probe {
             }
             shape = t.shape
         }
+        // Inputs held fixed share the optimized input's batch when their declarations say so.
+        if case .symbol = dims[0] {
+            for (name, t) in fixedInputs.sorted(by: { $0.key < $1.key }) {
+                guard graph.inputs.first(where: { $0.name == name })?.type.shape?.dims.first == dims[0], t.shape.first != shape[0] else { continue }
+                throw AscentError.invalid("input '\(name)' holds a batch of \(t.shape.first ?? 0), the optimized '\(inputInfo.name)' one of \(shape[0])\(goal.items.count > 1 ? " (one item per target)" : ""): give \(shape[0]) items\(goal.items.count > 1 ? " or use --batch-size 1" : "")")
+            }
+        }
         inputName = inputInfo.name
         inputShape = shape
         // The layout tag decides; untagged rank-4 inputs are channels-last when their last

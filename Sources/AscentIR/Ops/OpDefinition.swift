@@ -133,4 +133,7 @@ public struct OpTraits: OptionSet, Sendable, Hashable {
     /// Has nested graphs (graph attributes): `If`, `Loop`, `Scan`. Passes that do not look into
     /// nested graphs leave graphs with such nodes alone.
     public static let subgraphs = OpTraits(rawValue: 1 << 10)
+    /// Takes its value from its last input but passes the gradient to its first input only
+    /// (``OpDefinition/straightThrough``): the inputs after the first are on no gradient path.
+    public static let straightThrough = OpTraits(rawValue: 1 << 11)
 }
