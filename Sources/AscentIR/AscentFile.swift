@@ -12,7 +12,10 @@ import Foundation
 /// attributes. Data offsets are relative to the end of the header and tile the data section
 /// without holes (as safetensors requires); tensors are ordered by decreasing element size
 /// so each starts at a multiple of its element size, and the header is padded so the data
-/// starts at a multiple of 64 bytes. Any safetensors reader can read the weights.
+/// starts at a multiple of 64 bytes. Any safetensors reader can read the weights. Narrow types
+/// safetensors has no code for (float8e4m3fnuz, float8e5m2fnuz, float4e2m1, int4, uint4, int2,
+/// uint2: one element per byte) are stored as `U8` and named in `__metadata__.ascent_dtypes`
+/// (a JSON object: tensor key → dtype name), present only when such tensors are.
 public enum AscentFile {
     /// Largest JSON header accepted when reading (a graph of ~a million nodes).
     public static let maxHeaderBytes = 256 << 20
@@ -75,13 +78,18 @@ public enum AscentFile {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let graphText = String(decoding: try encoder.encode(json), as: UTF8.self)
 
-        var header: [String: Any] = ["__metadata__": ["format": "ascent", "ascent_graph": graphText]]
-        var offset = 0
+        var metadata = ["format": "ascent", "ascent_graph": graphText]
+        var offset = 0, header: [String: Any] = [:], stored: [String: String] = [:]
         for key in order {
             let t = tensors[key]!
+            if !t.dtype.hasSafetensorsCode { stored[key] = t.dtype.rawValue }
             header[key] = ["dtype": t.dtype.safetensorsCode, "shape": t.shape, "data_offsets": [offset, offset + t.byteCount]]
             offset += t.byteCount
         }
+        if !stored.isEmpty {
+            metadata["ascent_dtypes"] = String(decoding: try encoder.encode(stored), as: UTF8.self)
+        }
+        header["__metadata__"] = metadata
         var headerBytes = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes]))
         while (8 + headerBytes.count) % 64 != 0 { headerBytes.append(0x20) }
 
@@ -121,6 +129,13 @@ public enum AscentFile {
               let graphText = meta["ascent_graph"] as? String else {
             throw AscentError.invalid("safetensors file without an Ascent graph (no __metadata__.ascent_graph)")
         }
+        var stored: [String: String] = [:]
+        if let text = meta["ascent_dtypes"] as? String {
+            guard let names = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
+                throw AscentError.invalid("__metadata__.ascent_dtypes is not a JSON object of dtype names")
+            }
+            stored = names
+        }
         let dataStart = 8 + headerLength
         let dataSize = bytes.count - dataStart
         var tensors: [String: Tensor] = [:]
@@ -130,8 +145,14 @@ public enum AscentFile {
                   let shapeAny = entry["shape"] as? [Any], let offsetsAny = entry["data_offsets"] as? [Any] else {
                 throw AscentError.invalid("tensor '\(key)': entry needs dtype, shape and data_offsets")
             }
-            guard let dtype = DType(safetensorsCode: code) else {
+            guard var dtype = DType(safetensorsCode: code) else {
                 throw AscentError.invalid("tensor '\(key)': dtype '\(code)' is not supported")
+            }
+            if let name = stored[key] {
+                guard let narrow = DType(rawValue: name), !narrow.hasSafetensorsCode, narrow.safetensorsCode == code else {
+                    throw AscentError.invalid("tensor '\(key)': ascent_dtypes names '\(name)' for a \(code) tensor")
+                }
+                dtype = narrow
             }
             let shape = try shapeAny.map { try exactInt($0, "tensor '\(key)': shape") }
             let offsets = try offsetsAny.map { try exactInt($0, "tensor '\(key)': data_offsets") }

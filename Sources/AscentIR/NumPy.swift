@@ -1,7 +1,11 @@
 /// Reading and writing NumPy `.npy` files (format versions 1.0, 2.0 and 3.0).
 ///
-/// Supported dtypes: `f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1`, and `V2` for bfloat16 (what `ml_dtypes`
-/// writes for its `bfloat16`, NumPy having none), in any byte order (`<`, `>`, `|`, `=`;
+/// Supported dtypes: `f2 f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1`, `V2` for bfloat16 (what `ml_dtypes`
+/// writes for its `bfloat16`, NumPy having none), and `V1` for the narrow types (``DType/isNarrow``:
+/// `ml_dtypes` writes its float8, float4, int4, uint4, int2 and uint2 arrays so, one element per byte
+/// (float8_e5m2 as `f1`, read only for a float8e5m2 input; Ascent writes `V1` for all, which NumPy loads),
+/// the bits in the low ones), which a reader must name (`opaque:`, the model input's declared type)
+/// since the file does not; in any byte order (`<`, `>`, `|`, `=`;
 /// `|` and `=` are read as little-endian). Big-endian data is byte-swapped on read, so a
 /// returned ``Tensor`` always holds little-endian bytes; bool elements are normalised to 0/1.
 /// Fortran-ordered, structured, object, string and complex arrays are refused.
@@ -18,9 +22,10 @@ public enum NumPy {
     ///
     /// Large, aligned little-endian payloads are borrowed from a read-only memory map of the
     /// file rather than copied; the tensor keeps the mapping alive.
-    public static func read(path: String) throws -> Tensor {
+    /// - Parameter opaque: the narrow dtype `V1` elements are read as (nil: `V1` is refused).
+    public static func read(path: String, opaque: DType? = nil) throws -> Tensor {
         let file = try MappedFile(path: path)
-        let header = try parseHeader(file.bytes, fileName: path)
+        let header = try parseHeader(file.bytes, fileName: path, opaque: opaque)
         let offset = header.dataOffset
         if !header.needsSwap, header.dtype != .bool, header.dataCount >= borrowThreshold,
            let base = file.bytes.baseAddress, Int(bitPattern: base + offset) % 64 == 0 {
@@ -32,8 +37,8 @@ public enum NumPy {
     }
 
     /// Decodes the complete bytes of a `.npy` file; `fileName` is used in error messages.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, fileName: String) throws -> Tensor {
-        let header = try parseHeader(bytes, fileName: fileName)
+    public static func decode(_ bytes: UnsafeRawBufferPointer, fileName: String, opaque: DType? = nil) throws -> Tensor {
+        let header = try parseHeader(bytes, fileName: fileName, opaque: opaque)
         return try makeTensor(bytes, header: header, fileName: fileName)
     }
 
@@ -43,6 +48,8 @@ public enum NumPy {
     ///
     /// NumPy has no bfloat16: a bfloat16 tensor is written as `ml_dtypes` writes one, 2-byte
     /// opaque elements (`<V2`) holding the bits; `np.load(f).view(ml_dtypes.bfloat16)` reads it.
+    /// The narrow types likewise as `<V1`, one element per byte (`.view(ml_dtypes.float8_e4m3fn)`,
+    /// `.view(ml_dtypes.int4)`...).
     public static func encode(_ tensor: Tensor) -> [UInt8] {
         let source = tensor
         let shapeText: String
@@ -110,6 +117,8 @@ public enum NumPy {
         case .uint64: return "<u8"
         case .bool: return "|b1"
         case .bfloat16: return "<V2"
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0, .float4e2m1,
+             .int4, .uint4, .int2, .uint2: return "<V1"
         }
     }
 
@@ -119,7 +128,7 @@ public enum NumPy {
         return dictLength + 1 + (64 - unpadded % 64) % 64
     }
 
-    static func parseHeader(_ bytes: UnsafeRawBufferPointer, fileName: String) throws -> Header {
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer, fileName: String, opaque: DType? = nil) throws -> Header {
         func fail(_ message: String) -> AscentError { AscentError(.invalidData, file: fileName, message) }
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
         guard bytes.count >= 6, bytes.prefix(6).elementsEqual(magic) else {
@@ -171,7 +180,7 @@ public enum NumPy {
             }
             shape.append(n)
         }
-        let (dtype, needsSwap) = try parseDescr(fields["descr"], fail: fail)
+        let (dtype, needsSwap) = try parseDescr(fields["descr"], opaque: opaque, fail: fail)
         if fortran && shape.count > 1 {
             throw fail("Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
         }
@@ -189,7 +198,7 @@ public enum NumPy {
     }
 
     /// The dtype and whether elements must be byte-swapped, from the `descr` value.
-    private static func parseDescr(_ value: PyLiteral?, fail: (String) -> AscentError) throws -> (DType, Bool) {
+    private static func parseDescr(_ value: PyLiteral?, opaque: DType?, fail: (String) -> AscentError) throws -> (DType, Bool) {
         guard case .string(let descr)? = value else {
             throw fail("structured dtypes are not supported ('descr' must be a type string such as '<f4')")
         }
@@ -204,6 +213,14 @@ public enum NumPy {
             "i4": .int32, "i8": .int64, "u1": .uint8, "u2": .uint16, "u4": .uint32, "u8": .uint64, "b1": .bool,
             "V2": .bfloat16,
         ]
+        // ml_dtypes writes float8_e5m2 as `<f1` (which NumPy cannot load), the others as `<V1`.
+        if code == "V1" || (code == "f1" && opaque == .float8e5m2) {
+            guard let opaque, opaque.isNarrow else {
+                throw fail("dtype '\(descr)' holds opaque bytes (as ml_dtypes writes float8, float4, int4 and int2 arrays); "
+                           + "only an input declared as one of those types reads it\(opaque.map { ", not \($0.rawValue)" } ?? "")")
+            }
+            return (opaque, false)
+        }
         guard let dtype = types[code] else {
             let hint = code.hasPrefix("O") ? " (object arrays need pickle)" : ""
             throw fail("dtype '\(descr)' is not supported\(hint)")

@@ -21,6 +21,10 @@ extension Tensor {
             case .uint32: load(UInt32.self) { Double($0) }
             case .uint64: load(UInt64.self) { Double($0) }
             case .bool: load(UInt8.self) { $0 != 0 ? 1 : 0 }
+            case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0, .float4e2m1,
+                 .int4, .uint4, .int2, .uint2:
+                let type = dtype
+                load(UInt8.self) { Double(type.decodeNarrow($0)) }
             }
             return out
         }
@@ -50,9 +54,20 @@ extension Tensor {
     /// A copy converted to `target`. Floating → floating rounds to nearest; floating → integer
     /// truncates toward zero and saturates; integer → integer keeps the low bits (two's complement,
     /// as C casts do, so uint64 values above `Int64.max` survive a round trip through int64).
-    public func converted(to target: DType) -> Tensor {
+    /// To a narrow type (``DType/isNarrow``) as ONNX `Cast` converts (``DType/encodeNarrow(_:saturate:rounding:)``,
+    /// `saturate` as Cast's attribute, default 1; integers to narrow integers keep the low bits).
+    public func converted(to target: DType, saturate: Bool = true) -> Tensor {
         if target == dtype { return self }
         if dtype.isInteger, target.isInteger { return convertedBits(to: target) }
+        if target.isNarrow {
+            let bytes: [UInt8]
+            if target.isNarrowInteger, dtype.isInteger || dtype.isNarrowInteger || dtype == .bool {
+                bytes = int64s().map { target.encodeNarrow(integer: $0) }
+            } else {
+                bytes = doubles().map { target.encodeNarrow(Float($0), saturate: saturate) }
+            }
+            return bytes.withUnsafeBytes { try! Tensor(dtype: target, shape: shape, bytes: $0) }
+        }
         let values = doubles()
         switch target {
         case .float32: return Tensor(shape: shape, scalars: values.map { Float($0) })
@@ -71,6 +86,9 @@ extension Tensor {
         case .uint64: return Tensor(shape: shape, scalars: values.map { v -> UInt64 in
             v >= 1.8446744073709552e19 ? .max : v >= 9.2e18 ? UInt64(v) : UInt64(clamping: Tensor.truncate(v)) })
         case .bool: return Tensor(shape: shape, scalars: values.map { $0 != 0 })
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0, .float4e2m1,
+             .int4, .uint4, .int2, .uint2:
+            preconditionFailure("narrow targets are converted above")
         }
     }
 

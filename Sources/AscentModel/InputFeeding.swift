@@ -135,7 +135,7 @@ extension Model {
     /// ``InputOptions/convertDTypes`` asks.
     public func tensor(from path: String, for input: ValueInfo, options: InputOptions = InputOptions()) throws -> Tensor {
         guard path.lowercased().hasSuffix(".png") else {
-            let t = try NumPy.read(path: path)
+            let t = try NumPy.read(path: path, opaque: input.type.dtype)
             try check(array: t, path: path, for: input)
             return try converted(t, path: path, for: input, force: options.convertDTypes)
         }
@@ -161,8 +161,9 @@ extension Model {
     private func converted(_ t: Tensor, path: String, for input: ValueInfo, force: Bool) throws -> Tensor {
         let wanted = input.type.dtype
         guard t.dtype != wanted else { return t }
-        let c = t.converted(to: wanted)
-        if force || c.converted(to: t.dtype).bitwiseEqual(t) || (t.dtype.isFloatingPoint && wanted.isFloatingPoint
+        // Without `force`, a narrow float target keeps ±∞ (no clamping): the check below wants values kept.
+        let c = t.converted(to: wanted, saturate: force)
+        if force || c.converted(to: t.dtype).bitwiseEqual(t) || (t.dtype.isFloatingPoint && (wanted.isFloatingPoint || wanted.isNarrowFloat)
             && zip(c.doubles(), t.doubles()).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }) {
             return c
         }

@@ -149,7 +149,31 @@ public enum ONNXExporter {
     }
 
     /// The ONNX model of `graph`, before encoding.
+    /// The dtype of `graph`'s (top-level) initializers, inputs, outputs, declared values, tensor
+    /// attributes and dtype attributes (Cast `to`...) that needs the newest opset, with that opset;
+    /// nil when every one exists at opset 1.
+    public static func newestType(in graph: Graph) -> (dtype: DType, opset: Int)? {
+        var types = Set(graph.initializers.values.map(\.dtype))
+        types.formUnion((graph.inputs + graph.outputs).map(\.type.dtype))
+        types.formUnion(graph.valueInfo.values.map(\.dtype))
+        for node in graph.nodes {
+            for (key, attribute) in node.attributes {
+                if let t = attribute.tensor { types.insert(t.dtype) }
+                if Graph.dtypeAttributes.contains(key), let code = attribute.int, let t = DType(onnxCode: code) { types.insert(t) }
+            }
+        }
+        return types.filter { $0.firstONNXOpset > 1 }.max { ($0.firstONNXOpset, $0.rawValue) < ($1.firstONNXOpset, $1.rawValue) }
+            .map { ($0, $0.firstONNXOpset) }
+    }
+
+    /// The opset `convert` writes when none is asked for: ``defaultOpset``, or the first opset that
+    /// has the graph's newest type (int4 weights: 21).
+    public static func defaultOpset(for graph: Graph) -> Int { max(defaultOpset, newestType(in: graph)?.opset ?? 1) }
+
     package static func model(_ graph: Graph, options: Options = Options()) throws -> ONNXModelProto {
+        if let (dtype, first) = newestType(in: graph), options.opset < first {
+            throw AscentError(.usage, "the graph holds \(dtype.rawValue) values, which ONNX has from opset \(first): export at opset \(first) or later, not \(options.opset)")
+        }
         let onnx = try onnxGraph(graph, opset: options.opset)
         var model = ONNXModelProto()
         model.irVersion = irVersions[options.opset] ?? 8
@@ -264,12 +288,12 @@ public enum ONNXExporter {
         return a
     }
 
-    /// A dense tensor as little-endian `raw_data`.
+    /// A dense tensor as little-endian `raw_data` (4- and 2-bit types packed, low bits first).
     static func tensor(_ t: Tensor, name: String) -> ONNXTensorProto {
         var p = ONNXTensorProto(name: name)
         p.dataType = Int32(t.dtype.onnxCode)
         p.dims = t.shape.map { Int64($0) }
-        p.rawData = t.withUnsafeBytes { Array($0) }
+        p.rawData = (t.dtype.narrowBits ?? 8) < 8 ? ONNXTensorReader.packed(t) : t.withUnsafeBytes { Array($0) }
         return p
     }
 

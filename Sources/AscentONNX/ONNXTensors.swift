@@ -6,12 +6,17 @@ import Glibc
 /// The ONNX element types (`TensorProto.DataType`) Ascent imports, with the ``DType`` each becomes.
 ///
 /// Each becomes the ``DType`` of the same name: the IR holds every type as declared (the runtime
-/// computes float16, bfloat16 and float64 in float32, see ``DType/computeDType``).
-/// Everything else (string, complex, the float8/float6/float4 and 4/2-bit integer types) cannot be
-/// imported.
+/// computes float16, bfloat16 and float64 in float32, see ``DType/computeDType``); the float8,
+/// float4e2m1, int4/uint4 and int2/uint2 types are narrow dtypes (``DType/isNarrow``), one element
+/// per byte in memory, packed in files: 4-bit types two to a byte (low nibble first), 2-bit types
+/// four to a byte (lowest bits first), in `raw_data`, external data and, one packed byte per
+/// value, `int32_data`; float8 one byte per element (one per `int32_data` value).
+/// String, complex and the float6 types cannot be imported.
 enum ONNXElementType: Int32, Sendable {
     case float32 = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, int64 = 7
     case bool = 9, float16 = 10, float64 = 11, uint32 = 12, uint64 = 13, bfloat16 = 16
+    case float8e4m3fn = 17, float8e4m3fnuz = 18, float8e5m2 = 19, float8e5m2fnuz = 20, uint4 = 21, int4 = 22
+    case float4e2m1 = 23, float8e8m0 = 24, uint2 = 25, int2 = 26
 
     /// The element type of a `TensorProto.DataType` code, or nil when Ascent cannot import it.
     init?(code: Int64) {
@@ -19,15 +24,12 @@ enum ONNXElementType: Int32, Sendable {
         self = type
     }
 
-    /// Bytes per element in `raw_data` and external data.
-    var byteSize: Int {
-        switch self {
-        case .float64, .int64, .uint64: return 8
-        case .float32, .int32, .uint32: return 4
-        case .float16, .bfloat16, .int16, .uint16: return 2
-        case .int8, .uint8, .bool: return 1
-        }
-    }
+    /// Bytes per element in `raw_data` and external data (1 for the packed 4- and 2-bit types,
+    /// whose bytes hold several: see ``elementsPerByte``).
+    var byteSize: Int { importedDType.byteSize }
+
+    /// Elements packed into one byte of `raw_data` (2 for the 4-bit types, 4 for the 2-bit ones, else 1).
+    var elementsPerByte: Int { 8 / (importedDType.narrowBits.map { min($0, 8) } ?? 8) }
 
     /// The dtype values of this type have in the IR.
     var importedDType: DType { DType(onnxCode: Int(rawValue))! }
@@ -116,6 +118,7 @@ final class ONNXTensorReader {
 
     /// Bytes a tensor of `count` elements of `type` occupies in `raw_data` or an external file.
     static func byteCount(_ type: ONNXElementType, count: Int) throws -> Int {
+        if type.elementsPerByte > 1 { return (count + type.elementsPerByte - 1) / type.elementsPerByte }
         let (bytes, overflow) = count.multipliedReportingOverflow(by: type.byteSize)
         guard !overflow else { throw AscentError.invalid("\(count) elements of \(type) overflow") }
         return bytes
@@ -133,6 +136,7 @@ final class ONNXTensorReader {
         func element<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
             T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
         }
+        if type.elementsPerByte > 1 { return try unpacked(Array(raw), type: type, shape: shape, count: count) }
         switch type {
         case .bool where raw.contains(where: { $0 > 1 }):
             // A Swift Bool must be 0 or 1; other bytes mean true, as in NumPy.
@@ -147,8 +151,33 @@ final class ONNXTensorReader {
         }
     }
 
+    /// The one-byte-per-element tensor of packed 4- or 2-bit `bytes` (low bits first).
+    static func unpacked(_ bytes: [UInt8], type: ONNXElementType, shape: [Int], count: Int) throws -> Tensor {
+        let per = type.elementsPerByte, bits = 8 / per, mask = UInt8((1 << bits) - 1)
+        let elements = (0..<count).map { i in (bytes[i / per] >> UInt8(bits * (i % per))) & mask }
+        return try elements.withUnsafeBytes { try Tensor(dtype: type.importedDType, shape: shape, bytes: $0) }
+    }
+
+    /// The packed bytes of a one-byte-per-element 4- or 2-bit tensor (low bits first, the last
+    /// byte's unused bits zero), as `raw_data` holds them.
+    static func packed(_ t: Tensor) -> [UInt8] {
+        let bits = t.dtype.narrowBits ?? 8, per = 8 / bits, mask = UInt8((1 << bits) - 1)
+        var out = [UInt8](repeating: 0, count: (t.count + per - 1) / per)
+        t.withUnsafeBytes { raw in
+            for i in 0..<t.count { out[i / per] |= (raw[i] & mask) << UInt8(bits * (i % per)) }
+        }
+        return out
+    }
+
     /// A tensor from the typed field `type` uses (`float_data`, `int32_data`...).
     static func decode(typed t: ONNXTensorProto, type: ONNXElementType, shape: [Int], count: Int) throws -> Tensor {
+        if type.elementsPerByte > 1 {
+            let needed = try byteCount(type, count: count)
+            guard t.int32Data.count == needed else {
+                throw AscentError.invalid("\(type)\(Shape(shape)) declares \(count) elements, packed in \(needed) int32_data values, but has \(t.int32Data.count)")
+            }
+            return try unpacked(t.int32Data.map { UInt8(truncatingIfNeeded: $0) }, type: type, shape: shape, count: count)
+        }
         let held: Int
         switch type {
         case .float32: held = t.floatData.count
@@ -181,6 +210,11 @@ final class ONNXTensorReader {
         case .int64: return Tensor(shape: shape, scalars: t.int64Data)
         case .uint32: return Tensor(shape: shape, scalars: t.uint64Data.map { UInt32(truncatingIfNeeded: $0) })
         case .uint64: return Tensor(shape: shape, scalars: t.uint64Data)
+        // float8 values are bit patterns in the low 8 bits of int32_data (4- and 2-bit types are above).
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0, .float4e2m1,
+             .int4, .uint4, .int2, .uint2:
+            let bytes = ints.map { UInt8(truncatingIfNeeded: $0) }
+            return try bytes.withUnsafeBytes { try Tensor(dtype: type.importedDType, shape: shape, bytes: $0) }
         }
     }
 }

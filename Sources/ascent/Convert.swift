@@ -9,7 +9,8 @@ extension Ascent {
             discussion: """
             The output's extension picks the format. ONNX export writes one opset of the default \
             domain (--opset, \(ONNXExporter.supportedOpsets.lowerBound) to \(ONNXExporter.supportedOpsets.upperBound), \
-            default \(ONNXExporter.defaultOpset)); Keras models keep their NHWC inputs and outputs. \
+            default \(ONNXExporter.defaultOpset), or the first opset with the model's newest dtype: 21 for int4 \
+            weights); Keras models keep their NHWC inputs and outputs. \
             A model with unsupported nodes cannot be exported: the error lists them all.
             """)
 
@@ -46,7 +47,7 @@ extension Ascent {
                 let loaded = try model.load()
                 if writesONNX {
                     let sidecar = externalData ? output.split(separator: "/").last.map { String($0) + ".data" } : nil
-                    let options = ONNXExporter.Options(opset: opset ?? ONNXExporter.defaultOpset,
+                    let options = ONNXExporter.Options(opset: opset ?? ONNXExporter.defaultOpset(for: loaded.graph),
                                                        producerVersion: Ascent.configuration.version, externalData: sidecar)
                     let summary: ONNXExporter.Summary
                     do {

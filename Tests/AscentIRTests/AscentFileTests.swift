@@ -106,7 +106,9 @@ import Testing
     /// The reference `safetensors` library reads an `.ascent` file's weights.
     @Test func safetensorsReadsTheWeights() throws {
         var graph = sampleGraph()
-        for dtype in DType.allCases where dtype != .bfloat16 {
+        // NumPy (the reference reader's framework here) has no bfloat16 or narrow types; the file
+        // with them is read below.
+        for dtype in DType.allCases where dtype != .bfloat16 && !dtype.isNarrow {
             graph.initializers["extra/\(dtype.rawValue)"] = Tensor(shape: [3], scalars: [Double(-2), 0.5, 7]).converted(to: dtype)
         }
         let path = try TestPaths.temporaryDirectory().appendingPathComponent("w.ascent").path
@@ -122,6 +124,39 @@ import Testing
             #expect((entry["shape"] as? [Int]) == t.shape, "\(name)")
             let finiteSum = t.doubles().filter(\.isFinite).reduce(0, +)
             expectClose(try #require(entry["sum"] as? Double, "\(name)"), finiteSum, scaledTolerance: 1e-9, "\(name): sum")
+        }
+    }
+
+    /// A file with the narrow types opens in the reference `safetensors` (float8e4m3fn/e5m2/e8m0 under
+    /// their own codes, the others as `U8` bytes named in `ascent_dtypes`), and Ascent reads it back.
+    @Test func narrowTypesKeepTheFileReadable() throws {
+        var graph = sampleGraph()
+        let narrow = DType.allCases.filter(\.isNarrow)
+        for dtype in narrow {
+            graph.initializers["narrow/\(dtype.rawValue)"] = Tensor(shape: [3], scalars: [Float(-2), 0.5, 7]).converted(to: dtype)
+        }
+        let path = try TestPaths.temporaryDirectory().appendingPathComponent("n.ascent").path
+        try AscentFile.write(graph, to: path)
+        let r = try ReferencePython.run(["-c", """
+            import json, sys
+            from safetensors import safe_open
+            with safe_open(sys.argv[1], framework="numpy") as f:
+                u8 = {k: list(f.get_tensor(k).tobytes()) for k in f.keys() if k.startswith("narrow/") and json.loads(f.metadata()["ascent_dtypes"]).get(k)}
+                print(json.dumps({"keys": sorted(f.keys()), "dtypes": json.loads(f.metadata()["ascent_dtypes"]), "u8": u8}))
+            """, path])
+        try #require(r.status == 0, "\(r.output)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any])
+        #expect(Set(json["keys"] as? [String] ?? []) == Set(graph.initializers.keys).union(["__attr__/4/value"]))
+        let stored = try #require(json["dtypes"] as? [String: String])
+        #expect(stored == Dictionary(uniqueKeysWithValues: narrow.filter { !$0.hasSafetensorsCode }.map { ("narrow/\($0.rawValue)", $0.rawValue) }))
+        let bytes = try #require(json["u8"] as? [String: [Int]])
+        for (key, values) in bytes {
+            #expect(values.map(UInt8.init) == graph.initializers[key]!.withUnsafeBytes { Array($0) }, "\(key)")
+        }
+        let loaded = try AscentFile.read(path: path)
+        for dtype in narrow {
+            let key = "narrow/\(dtype.rawValue)"
+            #expect(loaded.initializers[key]?.dtype == dtype && loaded.initializers[key]!.bitwiseEqual(graph.initializers[key]!), "\(key)")
         }
     }
 }

@@ -280,7 +280,7 @@ private func npyFile(_ header: String, version: UInt8 = 1, payload: [UInt8]) -> 
                 let encoded = NumPy.encode(tensor)
                 #expect(encoded[6] == 1 && encoded[7] == 0)
                 #expect((encoded.count - tensor.byteCount) % 64 == 0)
-                let back = try encoded.withUnsafeBytes { try NumPy.decode($0, fileName: "r.npy") }
+                let back = try encoded.withUnsafeBytes { try NumPy.decode($0, fileName: "r.npy", opaque: dtype.isNarrow ? dtype : nil) }
                 #expect(back.bitwiseEqual(tensor), "\(dtype)\(shape)")
             }
         }

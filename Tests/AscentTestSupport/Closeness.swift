@@ -39,10 +39,13 @@ public enum Closeness {
     // MARK: - The forms
 
     /// Every element within `atol + rtol·|expected|` (floating types; integers and booleans the
-    /// same with exact integer differences, so tolerances 0 mean equal).
+    /// same with exact integer differences, so tolerances 0 mean equal). Narrow types (float8,
+    /// float4, int4, int2...) are compared exactly whatever the tolerances: the same decoded value,
+    /// the sign of zero included, or NaN for NaN (any NaN encoding).
     public static func elementwise(_ actual: Tensor, _ expected: Tensor, rtol: Double, atol: Double,
                                    dtypes: DTypes = .exact) -> Report {
         if let problem = kindMismatch(actual, expected, dtypes) { return Report(mismatch: problem, measured: .infinity) }
+        if expected.dtype.isNarrow, actual.dtype == expected.dtype { return exact(actual, expected) }
         let pairs = Pairs(actual, expected)
         var worst: (index: Int, excess: Double)?
         var bad = 0, measured = 0.0
@@ -137,6 +140,15 @@ public enum Closeness {
         t.doubles().reduce(0) { $1.isFinite ? $0 + $1 * $1 : $0 }.squareRoot()
     }
 
+    /// Narrow tensors of one dtype: equal decoded values (±0 distinct), NaN matching any NaN.
+    static func exact(_ actual: Tensor, _ expected: Tensor) -> Report {
+        let a = actual.doubles(), e = expected.doubles()
+        let bad = (0..<e.count).filter { i in !(a[i].isNaN && e[i].isNaN) && !(a[i] == e[i] && a[i].sign == e[i].sign) }
+        guard let first = bad.first else { return Report(mismatch: nil, measured: 0) }
+        return Report(mismatch: "\(bad.count) of \(e.count) \(expected.dtype.rawValue) elements differ (compared exactly); first at "
+                        + "\(index(first, in: expected.shape)): \(format(a[first])) vs expected \(format(e[first]))", measured: .infinity)
+    }
+
     // MARK: - Pieces
 
     /// Why the two cannot be compared element by element (dtype or shape), or nil.
@@ -170,7 +182,7 @@ public enum Closeness {
         init(_ a: Tensor, _ e: Tensor) {
             actual = a.doubles()
             expected = e.doubles()
-            let integral = { (t: Tensor) in t.dtype.isFloatingPoint || t.dtype == .bool ? nil : t.int64s() }
+            let integral = { (t: Tensor) in t.dtype.isFloatingPoint || t.dtype.isNarrowFloat || t.dtype == .bool ? nil : t.int64s() }
             actualIntegers = integral(a)
             expectedIntegers = integral(e)
             shape = e.shape

@@ -7,7 +7,7 @@ import Testing
 /// The ONNX backend node tests as a user meets them: every generated test run through the `ascent`
 /// executable (`ascent run model.onnx --input NAME=input_N.npy ... --output-dir D`), its inputs
 /// written as `.npy` in their declared dtypes (float16, bfloat16 as `<V2`, float64, uint16/32/64
-/// included), each written output read back and compared with `output_N.pb` in the output's declared
+/// included; float8/float4/int4/int2 as `<V1`, as `ml_dtypes` writes them), each written output read back and compared with `output_N.pb` in the output's declared
 /// dtype exactly as the in-process harness does (``ONNXConformance/compare(_:_:declared:)``). The
 /// CLI must pass exactly the tests the manifest (`onnx-node-tests.txt`) lists as `pass`, so the
 /// manifest's count, the README's, is the CLI's.
@@ -72,7 +72,7 @@ import Testing
             var problems: [String] = []
             for (j, (output, path)) in zip(model.graph.outputs, written).enumerated() {
                 let expected = try ONNXTensorFile.load(path: data.appendingPathComponent("output_\(j).pb").path).tensor
-                let actual = try NumPy.read(path: path)
+                let actual = try NumPy.read(path: path, opaque: ONNXConformance.declaredDType(output.elemType))
                 if let problem = ONNXConformance.compare(actual, expected, declared: output.elemType) {
                     problems.append("'\(output.name)' \(problem)")
                 }

@@ -231,6 +231,7 @@ enum ONNXConformance {
 
     /// The manifest wording for `TensorProto.DataType` codes Ascent does not import.
     static func elementFamily(_ code: Int32) -> String? {
+        if DType(onnxCode: Int(code)) != nil { return nil }
         switch code {
         case 8: return "string tensors"
         case 14, 15: return "complex types"

@@ -1,4 +1,5 @@
 import AscentIR
+import AscentONNX
 import AscentTestSupport
 import Foundation
 import Testing
@@ -45,12 +46,24 @@ import Testing
     }
 
     @Test func theFixturesCoverEveryContribOp() throws {
-        #expect(Self.meta.cases.count >= 31)
+        #expect(Self.meta.cases.count >= 33)
         let written = Set(Self.meta.cases.flatMap(\.ops.keys))
         let contrib = OpRegistry.all.filter { $0.domain == OpDefinition.microsoftDomain }
         let missing = contrib.filter { !written.contains("\(OpDefinition.microsoftDomain).\($0.name)") }.map(\.name)
         #expect(missing.isEmpty, "no fixture writes \(missing)")
         #expect(written.contains(OpDefinition.qLinearConv.name) && written.contains("com.microsoft.Gelu"))
+    }
+
+    /// The quantizer's 4-bit weights (QInt4 per channel, QUInt4 per tensor) import as int4/uint4
+    /// tensors, packed two to a byte in the file, one per byte in Ascent; their values are the ones
+    /// onnx.numpy_helper reads (`ONNXNarrowTensorTests`), and the runs above match onnxruntime.
+    @Test func fourBitWeightsArriveAsThemselves() throws {
+        for (name, dtype) in [("transformer_qdq_int4", DType.int4), ("transformer_qdq_uint4", .uint4)] {
+            let graph = try ONNXImporter.load(path: TestPaths.fixture("\(Self.folder)/\(name)/model.onnx").path)
+            let weights = graph.initializers.values.filter { $0.dtype == dtype }
+            #expect(weights.count >= 6, "\(name): \(weights.count) \(dtype.rawValue) initializers")
+            #expect(weights.contains { $0.count >= 32 * 32 }, "\(name): no \(dtype.rawValue) weight matrix")
+        }
     }
 
     @Test(arguments: meta.cases)

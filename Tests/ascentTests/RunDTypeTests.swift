@@ -10,13 +10,14 @@ import Testing
 @Suite struct RunDTypeTests {
     static func folder(_ name: String) -> String { "Fixtures/onnx-boundary/\(name)" }
 
-    /// Runs `model` on `inputs` and returns the written outputs by file name.
-    func run(_ model: String, _ inputs: [String], extra: [String] = []) throws -> (CLI.Result, [String: Tensor]) {
+    /// Runs `model` on `inputs` and returns the written outputs by file name (`opaque`: the narrow
+    /// dtype of a `<V1` output file, by file name).
+    func run(_ model: String, _ inputs: [String], extra: [String] = [], opaque: [String: DType] = [:]) throws -> (CLI.Result, [String: Tensor]) {
         let dir = try TestPaths.temporaryDirectory()
         let r = try CLI.run(["run", model] + inputs.flatMap { ["--input", $0] } + ["--output-dir", dir.path, "--top", "0"] + extra)
         var out: [String: Tensor] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
-            out[name] = try NumPy.read(path: dir.appendingPathComponent(name).path)
+            out[name] = try NumPy.read(path: dir.appendingPathComponent(name).path, opaque: opaque[name])
         }
         return (r, out)
     }
@@ -87,4 +88,64 @@ import Testing
         #expect(!r.stdout.contains("note:"), "\(r.stdout)")
         #expect(r.stdout.contains("  a64  uint64[4]"), "\(r.stdout)")
     }
+
+    /// The narrow types at the boundary: onnx.helper writes a model with a float8e5m2 and an int4
+    /// input (Cast to float32, Identity, DequantizeLinear); ml_dtypes writes the inputs (`<f1` for
+    /// float8e5m2, `<V1` for int4), onnx's ReferenceEvaluator the references. `ascent run` reads
+    /// them as the declared types, writes the int4 output as `<V1` (NumPy loads it; ml_dtypes views it),
+    /// all compared exactly; float32 data for the float8 input is taken only when every value survives.
+    @Test func narrowTypesCrossAsMLDtypesWritesThem() throws {
+        let dir = try TestPaths.temporaryDirectory("ascent-run-narrow")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let made = try ReferencePython.run(["-c", """
+            import sys, os, numpy as np, onnx, ml_dtypes
+            from onnx import helper, numpy_helper, TensorProto as T
+            from onnx.reference import ReferenceEvaluator
+            d = sys.argv[1]
+            nodes = [helper.make_node('Cast', ['a'], ['ya'], to=T.FLOAT), helper.make_node('Identity', ['b'], ['yb']),
+                     helper.make_node('DequantizeLinear', ['b', 's'], ['yc'])]
+            g = helper.make_graph(nodes, 'narrow', [helper.make_tensor_value_info('a', T.FLOAT8E5M2, [6]),
+                                                    helper.make_tensor_value_info('b', T.INT4, [6])],
+                                  [helper.make_tensor_value_info('ya', T.FLOAT, [6]), helper.make_tensor_value_info('yb', T.INT4, [6]),
+                                   helper.make_tensor_value_info('yc', T.FLOAT, [6])],
+                                  [numpy_helper.from_array(np.array(0.25, np.float32), 's')])
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 21)])
+            onnx.checker.check_model(m, full_check=True)
+            onnx.save(m, os.path.join(d, 'model.onnx'))
+            a = np.array([-57344, -0.0, 0.3, 1.5, np.inf, np.nan], np.float32).astype(ml_dtypes.float8_e5m2)
+            b = np.array([-8, -1, 0, 1, 6, 7], np.float32).astype(ml_dtypes.int4)
+            np.save(os.path.join(d, 'a.npy'), a); np.save(os.path.join(d, 'b.npy'), b)
+            for name, v in zip(['ya', 'yb', 'yc'], ReferenceEvaluator(m).run(None, {'a': a, 'b': b})):
+                np.save(os.path.join(d, name + '_ref.npy'), v)
+            np.save(os.path.join(d, 'a32_exact.npy'), a.astype(np.float32))
+            np.save(os.path.join(d, 'a32_lossy.npy'), np.array([0.3, 0, 0, 0, 0, 0], np.float32))
+            print(open(os.path.join(d, 'a.npy'), 'rb').read()[10:30], open(os.path.join(d, 'b.npy'), 'rb').read()[10:30])
+            """, dir.path])
+        try #require(made.status == 0, "\(made.output)")
+        #expect(made.output.contains("'<f1'") && made.output.contains("'<V1'"), "\(made.output)")
+        let model = dir.appendingPathComponent("model.onnx").path
+        let (r, out) = try run(model, ["a=\(dir.path)/a.npy", "b=\(dir.path)/b.npy"], opaque: ["yb.npy": .int4])
+        try #require(r.status == 0, "\(r.stderr)")
+        for name in ["ya", "yc"] {
+            let ours = try #require(out["\(name).npy"]), reference = try NumPy.read(path: "\(dir.path)/\(name)_ref.npy")
+            #expect(Closeness.elementwise(ours, reference, rtol: 0, atol: 0).mismatch == nil, "\(name): \(ours.doubles()) vs \(reference.doubles())")
+        }
+        // The int4 output: `<V1` on disk, read as int4, the reference's values; NumPy loads it.
+        let written = dir.appendingPathComponent("yb_out")
+        let again = try CLI.run(["run", model, "--input", "a=\(dir.path)/a.npy", "--input", "b=\(dir.path)/b.npy", "--output-dir", written.path, "--top", "0"])
+        #expect(again.status == 0)
+        let yb = try #require(out["yb.npy"])
+        let ybRef = try NumPy.read(path: "\(dir.path)/yb_ref.npy", opaque: .int4)
+        #expect(yb.dtype == .int4 && Closeness.elementwise(yb, ybRef, rtol: 0, atol: 0).mismatch == nil, "\(yb.doubles()) vs \(ybRef.doubles())")
+        let loaded = try ReferencePython.run(["-c", "import sys, numpy as np, ml_dtypes; print(np.load(sys.argv[1]).view(ml_dtypes.int4).tolist())",
+                                              written.appendingPathComponent("yb.npy").path])
+        #expect(loaded.output.trimmingCharacters(in: .whitespacesAndNewlines) == "[-8, -1, 0, 1, 6, 7]", "\(loaded.output)")
+        // float32 data for the float8e5m2 input: taken when every value is a float8e5m2, refused otherwise.
+        let (exact, exactOut) = try run(model, ["a=\(dir.path)/a32_exact.npy", "b=\(dir.path)/b.npy"], opaque: ["yb.npy": .int4])
+        #expect(exact.status == 0, "\(exact.stderr)")
+        #expect(exactOut["ya.npy"].map { Closeness.elementwise($0, try! NumPy.read(path: "\(dir.path)/ya_ref.npy"), rtol: 0, atol: 0).mismatch == nil } == true)
+        let (lossy, _) = try run(model, ["a=\(dir.path)/a32_lossy.npy", "b=\(dir.path)/b.npy"], opaque: ["yb.npy": .int4])
+        #expect(lossy.status == 65 && lossy.stderr.contains("converting changes values"), "\(lossy.stderr)")
+    }
+
 }

@@ -6,7 +6,8 @@
 extension OpDefinition {
     public static let cast: OpDefinition = OpDefinition(
         "Cast", inputs: 1...1, attributes: CastAttributes.self, traits: .elementwise,
-        onnx: ONNXHistory([1, 6, 9, 13, 19, 21, 23, 24, 25, 28], changes: [.attributeAdded("saturate", since: 19)]),
+        onnx: ONNXHistory([1, 6, 9, 13, 19, 21, 23, 24, 25, 28], changes: [.attributeAdded("saturate", since: 19),
+                                                                                .attributeAdded("round_mode", since: 24)]),
         shape: { ctx in
             let to = try ctx.attributes(CastAttributes.self).to
             return [ctx.input(0).map { ValueType(to, $0.shape, layout: $0.layout) }]
@@ -20,7 +21,8 @@ extension OpDefinition {
 
     public static let castLike: OpDefinition = OpDefinition(
         "CastLike", inputs: 2...2, attributes: SaturateAttributes.self,
-        onnx: ONNXHistory([15, 19, 21, 23, 24, 25], changes: [.attributeAdded("saturate", since: 19)]),
+        onnx: ONNXHistory([15, 19, 21, 23, 24, 25], changes: [.attributeAdded("saturate", since: 19),
+                                                              .attributeAdded("round_mode", since: 24)]),
         shape: { ctx in
             guard let x = ctx.input(0), let like = ctx.input(1) else { return [nil] }
             return [ValueType(like.dtype, x.shape, layout: x.layout)]
@@ -35,22 +37,32 @@ extension OpDefinition {
         })
 }
 
+/// `to`, and how a narrow target rounds: `saturate` (float8: clamp overflow to the largest finite
+/// value, else ∞/NaN) and `round_mode` (float8e8m0: `up`, `down`, `nearest`); see `LowPrecision.swift`.
 public struct CastAttributes: OpAttributes {
-    public static let specs: [AttributeSpec] = [.required("to", kind: "int"), .int("saturate", 1)]
+    public static let specs: [AttributeSpec] = [.required("to", kind: "int"), .int("saturate", 1), .string("round_mode", "up")]
     public let to: DType
-    public let saturate: Bool
+    public let rounding: SaturateAttributes
+    public var saturate: Bool { rounding.saturate }
     public init(_ a: AttributeReader) throws {
         let code = try a.int("to")
         guard let t = DType(onnxCode: code) else { throw AscentError.invalid("cast to unsupported type code \(code)") }
         to = t
-        saturate = try a.bool("saturate")
+        rounding = try SaturateAttributes(a)
     }
 }
 
+/// How a conversion to a narrow type rounds (Cast's and CastLike's `saturate` and `round_mode`).
 public struct SaturateAttributes: OpAttributes {
-    public static let specs: [AttributeSpec] = [.int("saturate", 1)]
+    public static let specs: [AttributeSpec] = [.int("saturate", 1), .string("round_mode", "up")]
     public let saturate: Bool
-    public init(_ a: AttributeReader) throws { saturate = try a.bool("saturate") }
+    public let roundMode: DType.E8M0Rounding
+    public init(_ a: AttributeReader) throws {
+        saturate = try a.bool("saturate")
+        let mode = try a.string("round_mode")
+        guard let m = DType.E8M0Rounding(rawValue: mode) else { throw AscentError.invalid("round_mode '\(mode)' is not up, down or nearest") }
+        roundMode = m
+    }
 }
 
 public struct BitCastAttributes: OpAttributes {

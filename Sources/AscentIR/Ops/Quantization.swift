@@ -19,7 +19,11 @@ extension OpDefinition {
         "DequantizeLinear", inputs: 2...3, attributes: QuantizeAttributes.self, traits: .quantized,
         onnx: ONNXHistory([10, 13, 19, 21, 23, 24, 25, 28], changes: [.attributeAdded("axis", since: 13),
                                                                      .attributeAdded("block_size", since: 21)]),
-        shape: { ctx in [ctx.input(0).map { ValueType(.float32, $0.shape) }] })
+        shape: { ctx in
+            // The scale's type (float16 scales give float16), float32 otherwise.
+            let scale = ctx.input(1)?.dtype
+            return [ctx.input(0).map { ValueType(scale?.isFloatingPoint == true ? scale! : .float32, $0.shape) }]
+        })
 
     /// The straight-through estimator `--straight-through-quantization` puts after each
     /// `DequantizeLinear(QuantizeLinear(x))` (``Graph/straightThroughQuantization()``):

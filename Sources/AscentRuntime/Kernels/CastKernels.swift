@@ -5,16 +5,20 @@ import Glibc
 
 // Kernels of the type conversions (Ops/Cast.swift): Cast, CastLike, BitCast.
 
-/// Cast between float32/float16/bfloat16/float64/int8/int16/int32/int64/uint8/uint16/uint32/uint64/bool, to the `to` type. Floats to integers truncate toward zero (saturating;
+/// Cast between any two dtypes, to the `to` type. Floats to integers truncate toward zero (saturating;
 /// NaN gives 0); integers to narrower integers wrap, as C casts do; anything to bool is `x != 0`.
+/// Narrow types (float8, float4, int4, int2...) are decoded exactly, and encoded as
+/// ``DType/encodeNarrow(_:saturate:rounding:)`` says, with the node's `saturate` and `round_mode`.
 struct CastKernel: Kernel {
     let to: DType
+    let rounding: SaturateAttributes?
 
     static let supported: Set<DType> = Set(DType.allCases)
 
-    init(to: DType) throws {
+    init(to: DType, rounding: SaturateAttributes? = nil) throws {
         guard CastKernel.supported.contains(to) else { throw AscentError.invalid("cast to \(to.rawValue) is not supported") }
         self.to = to
+        self.rounding = rounding
     }
 
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
@@ -24,11 +28,24 @@ struct CastKernel: Kernel {
     }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
-        guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        guard var x = inputs[0] else { throw AscentError.invalid("missing input") }
         if x.dtype == to { return [x] }
+        if x.dtype.isNarrow {
+            // Exact: every narrow value is an int32 or a float32.
+            x = x.converted(to: x.dtype.isNarrowInteger ? .int32 : .float32)
+            if x.dtype == to { return [x] }
+        }
         let y = context.allocate(outputs[0])
         let n = x.count, src = x.rawPointer, dst = y.rawPointer
-        if to == .bool {
+        if to.isNarrow {
+            let out = dst.assumingMemoryBound(to: UInt8.self), target = to
+            if to.isNarrowInteger, x.dtype.isInteger || x.dtype == .bool {
+                readIntegers(src, x.dtype, n) { out[$0] = target.encodeNarrow(integer: $1) }
+            } else {
+                let values = x.floats(), saturate = rounding?.saturate ?? true, mode = rounding?.roundMode ?? .up
+                for i in 0..<n { out[i] = target.encodeNarrow(values[i], saturate: saturate, rounding: mode) }
+            }
+        } else if to == .bool {
             let out = dst.assumingMemoryBound(to: UInt8.self)
             switch x.dtype {
             case .float32: each(src, Float.self, n) { out[$0] = $1 != 0 ? 1 : 0 }
@@ -122,7 +139,9 @@ private func writeInteger(_ p: UnsafeMutableRawPointer, _ dtype: DType, _ i: Int
 
 /// CastLike(x, like): x cast to like's type (the Cast kernel's conversions).
 struct CastLikeKernel: Kernel {
-    func cast(_ to: DType) throws -> CastKernel { try CastKernel(to: to) }
+    let rounding: SaturateAttributes
+
+    func cast(_ to: DType) throws -> CastKernel { try CastKernel(to: to, rounding: rounding) }
 
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0), like = try inputs.type(1)
@@ -181,8 +200,8 @@ struct BitCastKernel: Kernel {
 
 extension KernelRegistry {
     static let cast: [(OpDefinition, KernelFactory)] = [
-        (.cast, { try CastKernel(to: try CastAttributes($0).to) }),
-        (.castLike, { _ in CastLikeKernel() }),
+        (.cast, { let a = try CastAttributes($0); return try CastKernel(to: a.to, rounding: a.rounding) }),
+        (.castLike, { CastLikeKernel(rounding: try SaturateAttributes($0)) }),
         (.bitCast, { BitCastKernel(try BitCastAttributes($0)) }),
     ]
 }

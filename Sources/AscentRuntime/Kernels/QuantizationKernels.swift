@@ -43,21 +43,28 @@ func integerRange(_ dtype: DType) -> (Double, Double) {
 }
 
 /// QuantizeLinear(x, y_scale, y_zero_point?): `saturate(round(x / scale) + zero_point)` (ties to
-/// even), to the zero point's type (uint8 by default, or `output_dtype`).
+/// even), to the zero point's type (uint8 by default, or `output_dtype`): the integer types and
+/// int4/uint4/int2/uint2 saturate to their range; float8 types take `x / scale` converted as Cast
+/// does with `saturate` (their zero point is 0); float4e2m1 takes `x / scale + zero_point`, as the
+/// ONNX reference computes.
 struct QuantizeKernel: Kernel {
-    let axis: Int, blockSize: Int, outputDType: DType?
+    let axis: Int, blockSize: Int, outputDType: DType?, saturate: Bool
 
     init(_ a: QuantizeAttributes) throws {
         axis = a.axis
         blockSize = a.blockSize
-        if let t = a.outputDType, !t.isInteger { throw AscentError.invalid("output_dtype \(t.rawValue) is not an integer type") }
+        if let t = a.outputDType, !QuantizeKernel.quantizes(to: t) { throw AscentError.invalid("output_dtype \(t.rawValue) is not a quantized type") }
         outputDType = a.outputDType
+        saturate = a.saturate
     }
+
+    /// The types QuantizeLinear writes: integers and the narrow types but float8e8m0.
+    static func quantizes(to t: DType) -> Bool { t.isInteger || (t.isNarrow && t != .float8e8m0) }
 
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         try requireFloat(try inputs.type(0))
         let dtype = inputs.has(2) ? try inputs.type(2).dtype : (outputDType ?? .uint8)
-        guard dtype.isInteger else { throw KernelError.dtype(dtype) }
+        guard QuantizeKernel.quantizes(to: dtype) else { throw KernelError.dtype(dtype) }
         return nil
     }
 
@@ -66,20 +73,36 @@ struct QuantizeKernel: Kernel {
         let zp = inputs.count > 2 ? inputs[2] : nil
         let index = try quantizationIndex(x.shape, parameter: scale.shape, axis: axis, blockSize: blockSize)
         let s = scale.floats(), z = zp?.doubles(), v = x.floats()
-        let (lo, hi) = integerRange(outputs[0].dtype)
+        let type = outputs[0].dtype
+        let y = context.allocate(outputs[0])
+        if type.isNarrowFloat {
+            let out = y.mutablePointer(UInt8.self)
+            for i in 0..<v.count {
+                let q = v[i] / s[index[i]]
+                out[i] = type.narrowBits == 8 ? type.encodeNarrow(q, saturate: saturate)
+                                              : type.encodeNarrow(q + Float(z?[index[i]] ?? 0))
+            }
+            return [y]
+        }
+        let (lo, hi) = type.narrowIntegerRange.map { (Double($0.lowerBound), Double($0.upperBound)) } ?? integerRange(type)
         let q = (0..<v.count).map { i -> Int64 in
             // The quotient in float32, as the ONNX reference and onnxruntime divide: a quotient just
             // below a half in exact arithmetic may round to the half in float32, and then to even.
             let r = Double((v[i] / s[index[i]]).rounded(.toNearestOrEven)) + (z?[index[i]] ?? 0)
             return Int64(min(max(r, lo), hi))
         }
-        let y = context.allocate(outputs[0])
-        storeIntegers(q, into: y)
+        if type.isNarrowInteger {
+            let out = y.mutablePointer(UInt8.self)
+            for i in 0..<q.count { out[i] = type.encodeNarrow(integer: q[i]) }
+        } else {
+            storeIntegers(q, into: y)
+        }
         return [y]
     }
 }
 
-/// DequantizeLinear(x, x_scale, x_zero_point?): `(x − zero_point) · scale` as float32.
+/// DequantizeLinear(x, x_scale, x_zero_point?): `(x − zero_point) · scale` as float32; a narrow `x`
+/// (float8, float4, int4, int2...) and its zero point decoded exactly first.
 struct DequantizeKernel: Kernel {
     let axis: Int, blockSize: Int
 
@@ -90,7 +113,7 @@ struct DequantizeKernel: Kernel {
 
     func check(_ inputs: KernelInputs) throws -> [TensorType]? {
         let x = try inputs.type(0)
-        guard x.dtype.isInteger || x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
+        guard x.dtype.isInteger || x.dtype.isNarrow || x.dtype == .float32 else { throw KernelError.dtype(x.dtype) }
         return nil
     }
 
