@@ -221,7 +221,16 @@ public enum ONNXExporter {
         var attributes = node.attributes
         if node.hasSubgraphs { attributes["captured"] = nil }
         p.attributes = try attributes.keys.sorted().map { key in
-            guard let g = attributes[key]!.graph else { return attribute(key, attributes[key]!) }
+            guard let g = attributes[key]!.graph else {
+                // A type attribute (Optional's `type`) is held as the type's text.
+                if node.definition?.attribute(key)?.kind == "type", let text = attributes[key]!.string {
+                    guard let type = ValueType(parsing: text) else { throw AscentError.invalid("attribute '\(key)' is not a type: \(text)") }
+                    var a = ONNXAttributeProto(name: key)
+                    (a.type, a.tp) = (.typeProto, valueInfo(ValueInfo(name: "", type: type)))
+                    return a
+                }
+                return attribute(key, attributes[key]!)
+            }
             var a = ONNXAttributeProto(name: key)
             (a.type, a.g) = (.graph, try proto(opening: g, captured: captured))
             return a
@@ -275,7 +284,12 @@ public enum ONNXExporter {
 
     static func valueInfo(_ v: ValueInfo) -> ONNXValueInfoProto {
         var p = ONNXValueInfoProto(name: v.name)
-        p.kind = .tensor
+        switch v.type.kind {
+        case .tensor: p.kind = .tensor
+        case .sequence: (p.kind, p.inner) = (.sequence, [.tensor])
+        case .optionalTensor: (p.kind, p.inner) = (.optional, [.tensor])
+        case .optionalSequence: (p.kind, p.inner) = (.optional, [.sequence, .tensor])
+        }
         p.elemType = Int32(v.type.dtype.onnxCode)
         p.shape = v.type.shape.map { shape in
             shape.dims.map { d -> ONNXDimension in
