@@ -109,10 +109,14 @@ extension Model {
     ///   described in the file's own terms (a picture's size and colours, an array's shape);
     ///   the readers' errors for unreadable or corrupt files.
     public func feeds(_ files: [InputFile], options: InputOptions = InputOptions()) throws -> [String: Tensor] {
-        try valueFeeds(files, options: options).mapValues { v in
-            guard let t = v.tensor else { throw AscentError(.internal, "a tensor input was fed \(v.summary)") }
-            return t
+        var feeds: [String: Tensor] = [:]
+        for (name, v) in try valueFeeds(files, options: options) {
+            guard let t = v.tensor, graph.inputs.first(where: { $0.name == name })?.type.isTensor ?? true else {
+                throw AscentError.invalid("input '\(name)' is a sequence or optional value: only `ascent run` takes those")
+            }
+            feeds[name] = t
         }
+        return feeds
     }
 
     /// ``feeds(_:options:)`` for models whose inputs may be sequences or optionals

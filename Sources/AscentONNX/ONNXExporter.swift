@@ -178,7 +178,8 @@ public enum ONNXExporter {
         }
         let (lowered, suffixed) = try ONNXExportLowering.lower(graph, opset: opset)
         // ONNX declares every graph input and output with a shape (the checker insists).
-        let unshaped = (lowered.inputs + lowered.outputs).filter { $0.type.shape == nil }.map { "'\($0.name)'" }
+        // (A sequence's or optional's tensors may have no fixed rank.)
+        let unshaped = (lowered.inputs + lowered.outputs).filter { $0.type.shape == nil && $0.type.isTensor }.map { "'\($0.name)'" }
         guard unshaped.isEmpty || nested else {
             throw AscentError.invalid("cannot export to ONNX: graph inputs or outputs of unknown rank: "
                                       + unshaped.joined(separator: ", "))

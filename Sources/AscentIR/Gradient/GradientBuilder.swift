@@ -46,9 +46,14 @@ public enum GradientBuilder {
             types = try forward.inferTypes()
             active = try path(forward, types, objective: objective, values: values)
         }
-        let missing = active.nodes.filter { $0.definition?.vjp == nil }
+        // Sequences and optionals carry no gradient (not even through Identity).
+        func passesValues(_ node: Node) -> Bool {
+            (node.inputs + node.outputs).contains { !$0.isEmpty && !(types[$0]?.isTensor ?? true) }
+        }
+        let missing = active.nodes.filter { $0.definition?.vjp == nil || passesValues($0) }
         if !missing.isEmpty {
             let list = missing.map { node in
+                if passesValues(node) { return "\(node.label) (sequence and optional values have no gradient)" }
                 // Control flow is differentiated once resolved (Graph.resolvingControlFlow in the runtime).
                 guard node.hasSubgraphs else { return node.label }
                 let what = node.is(.if) ? "its condition" : node.is(.loop) ? "its trip count" : "its number of slices"

@@ -54,7 +54,12 @@ extension OpDefinition {
             var out: [ValueType?] = []
             for k in 0..<ctx.outputCount {
                 let t = body[k + 1]
-                if k < carried { out.append(ControlFlowTypes.join(ctx.input(2 + k), t)); continue }
+                if k < carried {
+                    // The body's kind, as ONNX infers it (an optional carried in may come out as what it holds).
+                    let joined = ControlFlowTypes.join(ctx.input(2 + k), t)
+                    out.append(t.map { joined?.with(kind: $0.kind) ?? $0 } ?? joined)
+                    continue
+                }
                 out.append(t.map { t in ValueType(t.dtype, t.shape.map { s -> Shape in Shape([trips] + s.dims) }) })
             }
             return out
