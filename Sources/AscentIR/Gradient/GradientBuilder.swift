@@ -50,10 +50,14 @@ public enum GradientBuilder {
         func passesValues(_ node: Node) -> Bool {
             (node.inputs + node.outputs).contains { !$0.isEmpty && !(types[$0]?.isTensor ?? true) }
         }
-        let missing = active.nodes.filter { $0.definition?.vjp == nil || passesValues($0) }
+        let valued = active.nodes.filter(passesValues)
+        if !valued.isEmpty {
+            let list = valued.prefix(3).map(\.label).joined(separator: ", ") + (valued.count > 3 ? " and \(valued.count - 3) more" : "")
+            throw AscentError.invalid("no gradient through sequence or optional values: \(list) on the path")
+        }
+        let missing = active.nodes.filter { $0.definition?.vjp == nil }
         if !missing.isEmpty {
             let list = missing.map { node in
-                if passesValues(node) { return "\(node.label) (sequence and optional values have no gradient)" }
                 // Control flow is differentiated once resolved (Graph.resolvingControlFlow in the runtime).
                 guard node.hasSubgraphs else { return node.label }
                 let what = node.is(.if) ? "its condition" : node.is(.loop) ? "its trip count" : "its number of slices"

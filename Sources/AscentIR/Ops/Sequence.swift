@@ -59,8 +59,9 @@ extension OpDefinition {
             guard let s = x.shape else { return [ValueType(x.dtype, nil, kind: .sequence)] }
             let axis = try SequenceTypes.axis(a.axis, rank: s.rank, ctx)
             var dims = s.dims
-            if !ctx.has(1), !a.keepdims {
-                dims.remove(at: axis)
+            let scalarSplit = ctx.constant(1)?.shape.isEmpty ?? false
+            if !a.keepdims, !ctx.has(1) || scalarSplit {
+                dims.remove(at: axis)  // also after a scalar split (of 1), as onnxruntime reads keepdims
             } else if let split = ctx.ints(1), split.count == 1, ctx.constant(1)?.shape.isEmpty ?? false,
                       let n = s.dims[axis].value, n % split[0] == 0 {
                 dims[axis] = .known(split[0])  // equal parts
@@ -136,7 +137,9 @@ public struct SequenceEmptyAttributes: OpAttributes {
     }
 }
 
-/// `SplitToSequence`: the axis, and whether pieces of size 1 keep it when no `split` is given.
+/// `SplitToSequence`: the axis, and whether pieces of size 1 keep it when `split` is omitted or a
+/// scalar (onnxruntime's reading, which PyTorch's `unbind` export relies on; ONNX's reference
+/// evaluator ignores `keepdims` whenever `split` is given). A 1-D `split` always keeps the axis.
 public struct SplitToSequenceAttributes: OpAttributes {
     public static let specs: [AttributeSpec] = [.int("axis", 0), .int("keepdims", 1)]
     public let axis: Int, keepdims: Bool

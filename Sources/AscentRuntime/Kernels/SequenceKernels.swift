@@ -163,6 +163,12 @@ extension KernelRegistry {
                 var sizes: [Int]
                 if split.rank == 0 {
                     guard values[0] > 0 else { throw AscentError.invalid("split \(values[0]) must be positive") }
+                    // keepdims 0 drops the axis after a scalar split too, as onnxruntime does (PyTorch's
+                    // unbind exports as a split of 1 with keepdims 0); only pieces of size 1 can lose it.
+                    if !a.keepdims {
+                        guard values[0] == 1 else { throw AscentError.invalid("keepdims 0 with split \(values[0]): pieces of size 1 only") }
+                        return [.sequence((0..<n).map { cut(x, axis: ax, $0..<$0 + 1, squeeze: true, context: context) })]
+                    }
                     sizes = Array(repeating: values[0], count: n / values[0])
                     if n % values[0] != 0 { sizes.append(n % values[0]) }
                 } else {
