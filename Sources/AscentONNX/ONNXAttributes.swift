@@ -105,9 +105,12 @@ enum ONNXAttributes {
         case [.optional, .tensor]: kind = .optionalTensor
         case [.optional, .sequence, .tensor]: kind = .optionalSequence
         case let kinds:
-            if kinds.contains(.map) { return (nil, "a map type") }
+            if kinds.contains(.map) { return (nil, kinds.first == .sequence ? "a sequence of maps" : "a map type") }
             if kinds.contains(.sparseTensor) { return (nil, "a sparse tensor type") }
             if kinds.contains(.opaque) { return (nil, "an opaque type") }
+            if kinds.count == 1, kinds[0] == .sequence || kinds[0] == .optional {
+                return (nil, "a \(kinds[0] == .sequence ? "sequence" : "optional") without an element type")
+            }
             if kinds.last == .none || kinds.isEmpty { return (nil, kinds.count > 1 ? "an element without a type" : "no type") }
             return (nil, "a nested sequence or optional type")
         }
