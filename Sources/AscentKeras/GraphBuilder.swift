@@ -64,4 +64,21 @@ struct GraphBuilder {
     }
 
     func type(_ value: String) -> ValueType? { types[value] }
+
+    /// Tags the node outputs among `values` that are floating-point of rank 3 to 5 and carry no
+    /// layout as channels-last (`NWC`, `NHWC`, `NDHWC`): Keras keeps the features on the last axis
+    /// of every layer's output (a recurrent layer's `[batch, time, units]`, an embedding's
+    /// `[batch, time, dim]`, a Dense applied per step), which the shape rules of the ops
+    /// underneath (MatMul, Transpose, GRU...) do not say. The tag is declared in `valueInfo` with
+    /// the rank only (no sizes, so it never conflicts with computed ones); `maximize` and
+    /// `explain` read it to find a layer's channel axis.
+    mutating func tagChannelsLast(_ values: [String]) {
+        for v in values where graph.initializers[v] == nil && !graph.inputs.contains(where: { $0.name == v }) {
+            guard var t = types[v], t.layout == nil, t.dtype.isFloatingPoint, let rank = t.shape?.rank,
+                  let layout = DataFormat.channelsLast.layout(rank: rank) else { continue }
+            t.layout = layout
+            types[v] = t
+            graph.valueInfo[v] = ValueType(t.dtype, Shape(Array(repeating: Dim.unknown, count: rank)), layout: layout)
+        }
+    }
 }

@@ -131,6 +131,8 @@ public enum KerasImporter {
         /// Weight scalars of the layers converted so far, each layer counted once (Keras's `count_params`).
         var parameters = 0
         var counted: Set<String> = []
+        /// Keras 2's implicit masks: the `[batch, time]` mask value of each masked value.
+        var masks: [String: String] = [:]
     }
 
     /// Converts one model (the top level, or a model used as a layer); returns its output values.
@@ -169,14 +171,23 @@ public enum KerasImporter {
                 let layer = item.layer
                 guard layer.allInputs(item.call).allSatisfy({ values[$0] != nil }) else { next.append(item); continue }
                 let inputs = layer.calls[item.call].map { values[$0]! }
-                let keywords = item.call < layer.keywordInputs.count ? layer.keywordInputs[item.call].mapValues { $0.map { values[$0]! } } : [:]
+                var keywords = item.call < layer.keywordInputs.count ? layer.keywordInputs[item.call].mapValues { $0.map { values[$0]! } } : [:]
                 let outputs: [String]
                 do {
+                    let implicitMasks = context.kerasMajor < 3 && !isModel(layer.className)
+                    if implicitMasks {
+                        keywords.merge(try KerasImplicitMasks.keywords(layer, inputs: inputs, masks: context.masks)) { given, _ in given }
+                    }
                     outputs = try convertCall(layer, call: item.call, inputs: inputs, keywords: keywords, scope: scope, prefix: prefix,
                                               context: &context, builder: &builder)
+                    if implicitMasks {
+                        try KerasImplicitMasks.propagate(layer, name: prefix + layer.name + (item.call == 0 ? "" : "_call\(item.call)"),
+                                                         inputs: inputs, outputs: outputs, masks: &context.masks, builder: &builder)
+                    }
                 } catch let e as AscentError {
                     throw e.context.isEmpty ? e.within("layer '\(prefix + layer.name)' (\(layer.className))") : e
                 }
+                builder.tagChannelsLast(outputs)
                 for (i, v) in outputs.enumerated() {
                     values[KerasTensorRef(layer: layer.name, node: item.call + layer.nodeOffset, tensor: i)] = v
                 }

@@ -34,6 +34,7 @@ enum KerasLayers {
         "LayerNormalization": layerNorm,
         "CustomScaleLayer": customScale, "LayerScale": layerScale,
         "LSTM": recurrent(.lstm), "GRU": recurrent(.gru), "SimpleRNN": recurrent(.simple),
+        "CuDNNLSTM": cudnn(.lstm), "CuDNNGRU": cudnn(.gru),
         "Bidirectional": bidirectional, "TimeDistributed": timeDistributed, "Masking": masking,
         "ConvLSTM1D": convLSTM, "ConvLSTM2D": convLSTM, "ConvLSTM3D": convLSTM,
         "MaxPooling3D": pool("MaxPool"), "MaxPool3D": pool("MaxPool"),

@@ -37,6 +37,28 @@ extension KerasLayers {
         }
     }
 
+    /// The legacy `CuDNNLSTM`/`CuDNNGRU` of Keras 2 `.h5` files: an LSTM, or a GRU with
+    /// `reset_after`, with tanh and sigmoid; their bias `[2·G·H]` holds the input part then the
+    /// recurrent part (summed for the LSTM, Keras's `[2, 3H]` for the GRU), as tf-keras converts
+    /// them when it loads them into `LSTM`/`GRU`.
+    static func cudnn(_ cell: RecurrentCell) -> LayerConverter {
+        return { call, b in
+            let x = try call.input()
+            guard case .object(var c) = call.config, let h = c["units"]?.int, h > 0 else { throw call.error("config has no 'units'") }
+            c["activation"] = .string("tanh")
+            c["recurrent_activation"] = .string("sigmoid")
+            c["use_bias"] = .bool(true)
+            c["reset_after"] = .bool(true)
+            let n = cell.gates * h
+            let bias = try call.weight(2, "bias", shape: [2 * n]).floats()
+            var weights = call.weights
+            weights[2] = cell == .lstm ? Tensor(shape: [n], scalars: (0..<n).map { bias[$0] + bias[n + $0] }) : Tensor(shape: [2, n], scalars: bias)
+            return try recurrentOutputs(call, cell: cell, config: .object(c), weights: weights[...], input: x, mask: nil,
+                                        initialStates: call.keywordInputs["initial_state"] ?? [], inBidirectional: false,
+                                        label: call.outputName, builder: &b)
+        }
+    }
+
     /// The ONNX activation name (the op's own, but for `Affine`, which is only an RNN activation)
     /// with its alpha and beta for a Keras activation.
     static func recurrentActivation(_ call: LayerCall, _ v: JSONValue, default name: String) throws -> (String, Double, Double) {
@@ -68,8 +90,10 @@ extension KerasLayers {
 
     /// One recurrent layer (or one direction of a Bidirectional) as an IR node; returns Keras's
     /// outputs: the sequence or last output, then with `return_state` the final states.
+    /// `flippedByWrapper`: the backward half of a Bidirectional, whose sequence Keras flips in time.
     static func recurrentOutputs(_ call: LayerCall, cell: RecurrentCell, config: JSONValue, weights: ArraySlice<Tensor>,
                                  input x: String, mask: String?, initialStates: [String], inBidirectional: Bool,
+                                 flippedByWrapper: Bool = false,
                                  label: String, builder b: inout GraphBuilder) throws -> [String] {
         guard let h = config["units"].int, h > 0 else { throw call.error("config has no 'units'") }
         let g = cell.gates
@@ -137,8 +161,9 @@ extension KerasLayers {
         if returnSequences {
             let steps = try b.node("Squeeze", name: name, inputs: [outputs[0]], output: label + "/steps", attributes: ["axes": .ints([1])])
             y = try b.node("Transpose", name: name, inputs: [steps], output: label + "/sequence", attributes: ["perm": .ints([1, 0, 2])])
-            if goBackwards && !inBidirectional {
-                // Keras returns a backward pass's outputs in its own (reversed) order.
+            if goBackwards != flippedByWrapper {
+                // Keras returns a backward pass's outputs in its own (reversed) order and a
+                // Bidirectional flips its backward half's; ONNX's are in input order.
                 y = try b.node("Slice", name: name, inputs: [
                     y, b.constant("\(name)/rev_starts", Tensor(shape: [1], scalars: [Int64(-1)])),
                     b.constant("\(name)/rev_ends", Tensor(shape: [1], scalars: [Int64.min])),
@@ -191,7 +216,7 @@ extension KerasLayers {
                                      initialStates: Array(states.prefix(half)), inBidirectional: true,
                                      label: call.outputName + "/forward", builder: &b)
         let r = try recurrentOutputs(call, cell: cell, config: bConfig, weights: call.weights[perLayer...], input: x, mask: mask,
-                                     initialStates: Array(states.suffix(from: half)), inBidirectional: true,
+                                     initialStates: Array(states.suffix(from: half)), inBidirectional: true, flippedByWrapper: true,
                                      label: call.outputName + "/backward", builder: &b)
         let merged: [String]
         let mode = call.config.object?["merge_mode"] == nil ? "concat" : call.config["merge_mode"].string
@@ -243,17 +268,21 @@ extension KerasLayers {
     /// reaches the layers after it as Keras 3 op nodes of its own.)
     static let masking: LayerConverter = { call, b in
         let x = try call.input()
-        let value = b.constant("\(call.name)/mask_value", Tensor(scalar: Float(call.config["mask_value"].double ?? 0)))
-        let equal = try b.node("Equal", name: call.name, inputs: [x, value], output: call.outputName + "/equal")
-        let differs = try b.node("Not", name: call.name, inputs: [equal], output: call.outputName + "/differs")
-        let ints = try b.node("Cast", name: call.name, inputs: [differs], output: call.outputName + "/differs_int",
-                              attributes: ["to": .int(DType.int32.onnxCode)])
-        let any = try b.node("ReduceMax", name: call.name, inputs: [ints], output: call.outputName + "/any_int",
-                             attributes: ["axes": .ints([-1]), "keepdims": .int(1)])
-        let keep = try b.node("Cast", name: call.name, inputs: [any], output: call.outputName + "/keep",
-                              attributes: ["to": .int(DType.bool.onnxCode)])
+        let keep = try maskingKeep(name: call.outputName, input: x, value: call.config["mask_value"].double ?? 0, builder: &b)
         return [try b.node("Where", name: call.name, inputs: [keep, x, b.constant("\(call.name)/zero", Tensor(scalar: Float(0)))],
                            output: call.outputName)]
+    }
+
+    /// `Masking`'s `[batch, time, 1]` bool: some feature of the step differs from `value`.
+    static func maskingKeep(name: String, input x: String, value: Double, builder b: inout GraphBuilder) throws -> String {
+        let v = b.constant("\(name)/mask_value", Tensor(scalar: Float(value)))
+        let equal = try b.node("Equal", name: name, inputs: [x, v], output: name + "/equal")
+        let differs = try b.node("Not", name: name, inputs: [equal], output: name + "/differs")
+        let ints = try b.node("Cast", name: name, inputs: [differs], output: name + "/differs_int",
+                              attributes: ["to": .int(DType.int32.onnxCode)])
+        let any = try b.node("ReduceMax", name: name, inputs: [ints], output: name + "/any_int",
+                             attributes: ["axes": .ints([-1]), "keepdims": .int(1)])
+        return try b.node("Cast", name: name, inputs: [any], output: name + "/keep", attributes: ["to": .int(DType.bool.onnxCode)])
     }
 }
 

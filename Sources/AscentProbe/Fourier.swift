@@ -14,9 +14,10 @@ import Darwin
 ///     rgb = t · Mᵀ (Lucid's colour decorrelation, 3 channels only)
 ///     x = lo + (hi − lo) · sigmoid(rgb)
 ///
-/// The inverse DFT is separable: a complex DFT of length `h` along y, then a real inverse DFT
-/// of length `2·(nx − 1)` along x cropped to `w` — O(h²·nx + h·w·nx) per channel, fine for
-/// images up to a few hundred pixels.
+/// The inverse transform is separable: a complex inverse FFT of length `h` along y, then a real
+/// inverse FFT of length `2·(nx − 1)` along x (the half-spectrum's Hermitian extension) cropped
+/// to `w`; the adjoint runs the forward transforms in the reverse order. O(h·w·log(h·w)) per
+/// channel, for any size (``FFT``).
 struct FourierImage {
     let geometry: ImageGeometry
     let decorrelate: Bool
@@ -25,8 +26,8 @@ struct FourierImage {
     let nx: Int, lengthX: Int
     /// `scale[ky * nx + kx]`.
     let scale: [Float]
-    /// cos / sin tables: along y `[ky * h + y]`, along x `[kx * w + x]`.
-    let cosY: [Float], sinY: [Float], cosX: [Float], sinX: [Float]
+    /// Inverse and forward transforms along y (length h) and along x (length `lengthX`).
+    let inverseY: FFT, forwardY: FFT, inverseX: FFT, forwardX: FFT
 
     /// Lucid's `color_correlation_svd_sqrt` divided by its largest column norm.
     static let colorMatrix: [[Float]] = {
@@ -54,21 +55,8 @@ struct FourierImage {
             }
         }
         self.scale = scale
-        var cy = [Float](repeating: 0, count: h * h), sy = cy
-        for ky in 0..<h {
-            for y in 0..<h {
-                let a = 2 * Double.pi * Double((ky * y) % h) / Double(h)
-                cy[ky * h + y] = Float(cos(a)); sy[ky * h + y] = Float(sin(a))
-            }
-        }
-        var cx = [Float](repeating: 0, count: nx * w), sx = cx
-        for kx in 0..<nx {
-            for x in 0..<w {
-                let a = 2 * Double.pi * Double((kx * x) % lengthX) / Double(lengthX)
-                cx[kx * w + x] = Float(cos(a)); sx[kx * w + x] = Float(sin(a))
-            }
-        }
-        (cosY, sinY, cosX, sinX) = (cy, sy, cx, sx)
+        inverseY = FFT(count: h, sign: 1); forwardY = FFT(count: h, sign: -1)
+        inverseX = FFT(count: lengthX, sign: 1); forwardX = FFT(count: lengthX, sign: -1)
     }
 
     /// Parameters per batch item and channel: real and imaginary half-spectra.
@@ -87,36 +75,46 @@ struct FourierImage {
 
     /// The spatial image `t` (before colour and sigmoid), laid out like the input.
     func spatial(_ p: [Float]) -> [Float] {
-        let (h, w, g) = (geometry.height, geometry.width, geometry)
+        let (h, w, g, L) = (geometry.height, geometry.width, geometry, lengthX)
+        let pairs = (h + 1) / 2
         var out = [Float](repeating: 0, count: g.batch * h * w * g.channels)
-        var zr = [Float](repeating: 0, count: h * nx), zi = zr
-        let norm = 1 / Float(h * lengthX) / 4
+        var zr = [Float](repeating: 0, count: h * nx), zi = zr  // [y][kx]
+        var rr = [Float](repeating: 0, count: L * pairs), ri = rr  // [kx][row pair]
+        let norm = 1 / Float(h * L) / 4
         for b in 0..<g.batch {
             for c in 0..<g.channels {
                 let base = (b * g.channels + c) * perChannel
-                // Along y: Z[y, kx] = Σ_ky S[ky, kx] e^{2πi ky y / h}.
-                for i in zr.indices { zr[i] = 0; zi[i] = 0 }
-                for ky in 0..<h {
-                    for kx in 0..<nx {
-                        let s = scale[ky * nx + kx]
-                        let sr = p[base + ky * nx + kx] * s, si = p[base + h * nx + ky * nx + kx] * s
-                        if sr == 0 && si == 0 { continue }
-                        for y in 0..<h {
-                            let (co, sn) = (cosY[ky * h + y], sinY[ky * h + y])
-                            zr[y * nx + kx] += sr * co - si * sn
-                            zi[y * nx + kx] += sr * sn + si * co
+                // Along y, every column at once: Z[y, kx] = Σ_ky S[ky, kx] e^{2πi ky y / h}.
+                for i in 0..<(h * nx) {
+                    zr[i] = p[base + i] * scale[i]
+                    zi[i] = p[base + h * nx + i] * scale[i]
+                }
+                zr.withUnsafeMutableBufferPointer { r in
+                    zi.withUnsafeMutableBufferPointer { i in inverseY.transform(re: r.baseAddress!, im: i.baseAddress!, batch: nx) }
+                }
+                // Along x: the real inverse transform of each row's half-spectrum through its
+                // Hermitian extension, two rows per complex sequence (row 2q in the real part, row
+                // 2q + 1 in the imaginary part). The imaginary parts of the DC and Nyquist bins do
+                // not reach a real output, so they are left out of the extension.
+                for kx in 0..<nx {
+                    let edge = kx == 0 || 2 * kx == L
+                    for q in 0..<pairs {
+                        let (y0, y1) = (2 * q, 2 * q + 1)
+                        let (ar, ai) = (zr[y0 * nx + kx], edge ? 0 : zi[y0 * nx + kx])
+                        let (br, bi): (Float, Float) = y1 < h ? (zr[y1 * nx + kx], edge ? 0 : zi[y1 * nx + kx]) : (0, 0)
+                        rr[kx * pairs + q] = ar - bi; ri[kx * pairs + q] = ai + br  // A + iB
+                        if !edge {  // A[L−k] + iB[L−k] = conj(A[k]) + i·conj(B[k])
+                            rr[(L - kx) * pairs + q] = ar + bi; ri[(L - kx) * pairs + q] = br - ai
                         }
                     }
                 }
-                // Along x: a real inverse DFT, c_k = 1 for DC and Nyquist, else 2.
-                for y in 0..<h {
+                rr.withUnsafeMutableBufferPointer { r in
+                    ri.withUnsafeMutableBufferPointer { i in inverseX.transform(re: r.baseAddress!, im: i.baseAddress!, batch: pairs) }
+                }
+                for q in 0..<pairs {
                     for x in 0..<w {
-                        var v: Float = 0
-                        for kx in 0..<nx {
-                            let ck: Float = kx == 0 || 2 * kx == lengthX ? 1 : 2
-                            v += ck * (zr[y * nx + kx] * cosX[kx * w + x] - zi[y * nx + kx] * sinX[kx * w + x])
-                        }
-                        out[g.index(b, y, x, c)] = v * norm
+                        out[g.index(b, 2 * q, x, c)] = rr[x * pairs + q] * norm
+                        if 2 * q + 1 < h { out[g.index(b, 2 * q + 1, x, c)] = ri[x * pairs + q] * norm }
                     }
                 }
             }
@@ -126,38 +124,48 @@ struct FourierImage {
 
     /// The adjoint of ``spatial(_:)``: parameter gradient from the gradient on `t`.
     func spatialAdjoint(_ gt: [Float]) -> [Float] {
-        let (h, w, g) = (geometry.height, geometry.width, geometry)
+        let (h, w, g, L) = (geometry.height, geometry.width, geometry, lengthX)
+        let pairs = (h + 1) / 2
         var gp = [Float](repeating: 0, count: parameterCount)
-        var gzr = [Float](repeating: 0, count: h * nx), gzi = gzr
-        let norm = 1 / Float(h * lengthX) / 4
+        var zr = [Float](repeating: 0, count: h * nx), zi = zr  // [y][kx]
+        var rr = [Float](repeating: 0, count: L * pairs), ri = rr  // [x][row pair]
+        let norm = 1 / Float(h * L) / 4
         for b in 0..<g.batch {
             for c in 0..<g.channels {
                 let base = (b * g.channels + c) * perChannel
-                for y in 0..<h {
-                    for kx in 0..<nx {
-                        let ck: Float = kx == 0 || 2 * kx == lengthX ? 1 : 2
-                        var r: Float = 0, i: Float = 0
-                        for x in 0..<w {
-                            let v = gt[g.index(b, y, x, c)]
-                            r += v * cosX[kx * w + x]
-                            i -= v * sinX[kx * w + x]
-                        }
-                        gzr[y * nx + kx] = r * ck * norm
-                        gzi[y * nx + kx] = i * ck * norm
+                // Along x: the forward transform of each row (zero beyond w), two real rows per
+                // complex sequence, separated by conjugate symmetry:
+                // A[k] = (C[k] + conj(C[L−k]))/2, B[k] = (C[k] − conj(C[L−k]))/2i; weighted like the sum.
+                for i in rr.indices { rr[i] = 0; ri[i] = 0 }
+                for q in 0..<pairs {
+                    for x in 0..<w {
+                        rr[x * pairs + q] = gt[g.index(b, 2 * q, x, c)]
+                        if 2 * q + 1 < h { ri[x * pairs + q] = gt[g.index(b, 2 * q + 1, x, c)] }
                     }
                 }
-                for ky in 0..<h {
-                    for kx in 0..<nx {
-                        var r: Float = 0, i: Float = 0
-                        for y in 0..<h {
-                            let (co, sn) = (cosY[ky * h + y], sinY[ky * h + y])
-                            r += gzr[y * nx + kx] * co + gzi[y * nx + kx] * sn
-                            i += -gzr[y * nx + kx] * sn + gzi[y * nx + kx] * co
+                rr.withUnsafeMutableBufferPointer { r in
+                    ri.withUnsafeMutableBufferPointer { i in forwardX.transform(re: r.baseAddress!, im: i.baseAddress!, batch: pairs) }
+                }
+                for kx in 0..<nx {
+                    let weight: Float = (kx == 0 || 2 * kx == L ? 1 : 2) * norm / 2
+                    let mirror = kx == 0 ? 0 : L - kx
+                    for q in 0..<pairs {
+                        let (cr, ci, mr, mi) = (rr[kx * pairs + q], ri[kx * pairs + q], rr[mirror * pairs + q], ri[mirror * pairs + q])
+                        zr[2 * q * nx + kx] = (cr + mr) * weight
+                        zi[2 * q * nx + kx] = (ci - mi) * weight
+                        if 2 * q + 1 < h {
+                            zr[(2 * q + 1) * nx + kx] = (ci + mi) * weight
+                            zi[(2 * q + 1) * nx + kx] = (mr - cr) * weight
                         }
-                        let s = scale[ky * nx + kx]
-                        gp[base + ky * nx + kx] = r * s
-                        gp[base + h * nx + ky * nx + kx] = i * s
                     }
+                }
+                // Along y, every column at once: the forward transform, times the frequency scale.
+                zr.withUnsafeMutableBufferPointer { r in
+                    zi.withUnsafeMutableBufferPointer { i in forwardY.transform(re: r.baseAddress!, im: i.baseAddress!, batch: nx) }
+                }
+                for i in 0..<(h * nx) {
+                    gp[base + i] = zr[i] * scale[i]
+                    gp[base + h * nx + i] = zi[i] * scale[i]
                 }
             }
         }
@@ -168,37 +176,42 @@ struct FourierImage {
     func colour(_ t: [Float], transpose: Bool = false) -> [Float] {
         guard decorrelate else { return t }
         let g = geometry, m = FourierImage.colorMatrix
+        let k: [Float] = transpose ? (0..<9).map { m[$0 % 3][$0 / 3] } : (0..<9).map { m[$0 / 3][$0 % 3] }
+        let (ps, cs, pixels) = (g.pixelStride, g.channelStride, g.height * g.width)
         var out = t
         for b in 0..<g.batch {
-            for y in 0..<g.height {
-                for x in 0..<g.width {
-                    let v = (0..<3).map { t[g.index(b, y, x, $0)] }
-                    for c in 0..<3 {
-                        out[g.index(b, y, x, c)] = transpose
-                            ? m[0][c] * v[0] + m[1][c] * v[1] + m[2][c] * v[2]
-                            : m[c][0] * v[0] + m[c][1] * v[1] + m[c][2] * v[2]
-                    }
-                }
+            let base = b * g.batchStride
+            for p in 0..<pixels {
+                let i = base + p * ps
+                let (v0, v1, v2) = (t[i], t[i + cs], t[i + 2 * cs])
+                out[i] = k[0] * v0 + k[1] * v1 + k[2] * v2
+                out[i + cs] = k[3] * v0 + k[4] * v1 + k[5] * v2
+                out[i + 2 * cs] = k[6] * v0 + k[7] * v1 + k[8] * v2
             }
         }
         return out
     }
 
+    /// `sigmoid(colour(spatial(p)))`, the input before its affine map to `range`.
+    func squashed(_ p: [Float]) -> [Float] { colour(spatial(p)).map { 1 / (1 + exp(-$0)) } }
+
+    /// The input the model sees, from ``squashed(_:)``.
+    func image(squashed s: [Float]) -> [Float] {
+        let (lo, span) = (range.lowerBound, range.upperBound - range.lowerBound)
+        return s.map { lo + span * $0 }
+    }
+
     /// The input the model sees.
-    func image(_ p: [Float]) -> [Float] {
+    func image(_ p: [Float]) -> [Float] { image(squashed: squashed(p)) }
+
+    /// ∂objective/∂parameters from ∂objective/∂input, at the parameters whose ``squashed(_:)`` is `s`.
+    func gradient(squashed s: [Float], inputGradient gx: [Float]) -> [Float] {
         let span = range.upperBound - range.lowerBound
-        return colour(spatial(p)).map { range.lowerBound + span / (1 + exp(-$0)) }
+        var g = gx
+        for i in g.indices { g[i] *= span * s[i] * (1 - s[i]) }
+        return spatialAdjoint(colour(g, transpose: true))
     }
 
     /// ∂objective/∂parameters from ∂objective/∂input at parameters `p`.
-    func gradient(_ p: [Float], inputGradient gx: [Float]) -> [Float] {
-        let span = range.upperBound - range.lowerBound
-        let pre = colour(spatial(p))
-        var g = gx
-        for i in g.indices {
-            let s = 1 / (1 + exp(-pre[i]))
-            g[i] *= span * s * (1 - s)
-        }
-        return spatialAdjoint(colour(g, transpose: true))
-    }
+    func gradient(_ p: [Float], inputGradient gx: [Float]) -> [Float] { gradient(squashed: squashed(p), inputGradient: gx) }
 }

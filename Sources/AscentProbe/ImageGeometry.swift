@@ -18,6 +18,11 @@ struct ImageGeometry: Equatable {
         channelsLast ? ((b * height + y) * width + x) * channels + c : ((b * channels + c) * height + y) * width + x
     }
 
+    /// Element strides: between pixels (y·width + x), channels and batch items.
+    var pixelStride: Int { channelsLast ? channels : 1 }
+    var channelStride: Int { channelsLast ? 1 : height * width }
+    var batchStride: Int { channels * height * width }
+
     /// The image shifted by (dy, dx) pixels with wrap-around.
     func roll(_ v: [Float], dy: Int, dx: Int) -> [Float] {
         var out = v

@@ -40,9 +40,23 @@ public struct Objective: Sendable {
             var v = graph.outputs[0].name
             var note = ""
             let producers = graph.producers
-            while let p = producers[v], [OpDefinition.softmax, .identity, .logSoftmax].contains(where: graph.nodes[p].is) {
-                if !graph.nodes[p].is(.identity) { note = ", before \(graph.nodes[p].op) '\(graph.nodes[p].name)'" }
-                v = graph.nodes[p].inputs[0]
+            // Back through a final softmax (and identities), and through the quantize–dequantize
+            // pairs a QDQ model puts around it (also in their straight-through form) when a softmax
+            // lies behind them.
+            var walked = v
+            while let p = producers[walked] {
+                let node = graph.nodes[p]
+                if [OpDefinition.softmax, .identity, .logSoftmax].contains(where: node.is) {
+                    if !node.is(.identity) { note = ", before \(node.op) '\(node.name)'" }
+                    walked = node.inputs[0]
+                    v = walked
+                } else if node.is(.dequantizeLinear), let q = producers[node.inputs[0]], graph.nodes[q].is(.quantizeLinear) {
+                    walked = graph.nodes[q].inputs[0]
+                } else if node.is(.straightThrough) {
+                    walked = node.inputs[1]
+                } else {
+                    break
+                }
             }
             let picked = try select(v, axis: -1, k, what: "class")
             value = emit(OpDefinition.reduceSum.name, [picked], ["axes": .ints([-1]), "keepdims": .int(0)])

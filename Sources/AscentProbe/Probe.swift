@@ -133,6 +133,13 @@ public final class Probe {
             }
             shape = t.shape
         }
+        // Inputs held fixed share the optimized input's batch when their declarations say so.
+        if case .symbol = dims[0] {
+            for (name, t) in fixedInputs.sorted(by: { $0.key < $1.key }) {
+                guard graph.inputs.first(where: { $0.name == name })?.type.shape?.dims.first == dims[0], t.shape.first != shape[0] else { continue }
+                throw AscentError.invalid("input '\(name)' holds a batch of \(t.shape.first ?? 0), the optimized '\(inputInfo.name)' one of \(shape[0])\(goal.items.count > 1 ? " (one item per target)" : ""): give \(shape[0]) items\(goal.items.count > 1 ? " or use --batch-size 1" : "")")
+            }
+        }
         inputName = inputInfo.name
         inputShape = shape
         // The layout tag decides; untagged rank-4 inputs are channels-last when their last
@@ -201,7 +208,8 @@ public final class Probe {
         var frames: [Frame] = []
         for step in 0..<options.steps {
             let start = DispatchTime.now().uptimeNanoseconds
-            let x = fourier?.image(p) ?? p
+            let squashed = fourier?.squashed(p)  // kept for the parametrization's gradient
+            let x = squashed.map { fourier!.image(squashed: $0) } ?? p
             if frameSteps.contains(step) { frames.append(Frame(step: step, input: Tensor(shape: inputShape, scalars: x))) }
             // Transformation robustness: evaluate at a transformed input, send the gradient back
             // through the transform's adjoint.
@@ -222,7 +230,7 @@ public final class Probe {
             if let spatial, dy != 0 || dx != 0 { g = spatial.roll(g, dy: -dy, dx: -dx) }
             if let sampler { g = sampler.adjoint(g) }
             Regularizers.addGradients(to: &g, x: x, options: options, geometry: spatial, batch: batch)
-            if let fourier { g = fourier.gradient(p, inputGradient: g) }
+            if let fourier, let squashed { g = fourier.gradient(squashed: squashed, inputGradient: g) }
             var norms: [Float] = []
             for b in 0..<batch {
                 let range = (b * perItem)..<((b + 1) * perItem)

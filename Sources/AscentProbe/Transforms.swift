@@ -83,8 +83,10 @@ struct AffineSampler {
 
     let geometry: ImageGeometry
     let fill: Float
-    /// Per output pixel (y·w + x): four source pixel indices (y·w + x, −1 = outside) and weights.
-    private let taps: [(Int, Float)]
+    /// Per output pixel p = y·w + x: four source pixels `source[4p + k]` with bilinear weights
+    /// `weight[4p + k]` (a tap outside the picture has weight 0 and adds `fill` times its weight
+    /// to `constant[p]` instead).
+    private let source: [Int32], weight: [Float], constant: [Float]
 
     init(geometry: ImageGeometry, parameters p: Parameters, fill: Float) {
         self.geometry = geometry
@@ -93,8 +95,8 @@ struct AffineSampler {
         let (cy, cx) = (Float(h - 1) / 2, Float(w - 1) / 2)
         let theta = p.degrees * Float.pi / 180
         let (co, sn) = (cos(theta), sin(theta))
-        var taps: [(Int, Float)] = []
-        taps.reserveCapacity(4 * h * w)
+        var source = [Int32](repeating: 0, count: 4 * h * w), weight = [Float](repeating: 0, count: 4 * h * w)
+        var constant = [Float](repeating: 0, count: h * w)
         for y in 0..<h {
             for x in 0..<w {
                 let (vy, vx) = ((Float(y) - cy + p.shift2.0) / p.scale, (Float(x) - cx + p.shift2.1) / p.scale)
@@ -103,29 +105,39 @@ struct AffineSampler {
                 let qx = cx + p.shift1.1 + (co * vx + sn * vy)
                 let (y0, x0) = (Int(qy.rounded(.down)), Int(qx.rounded(.down)))
                 let (fy, fx) = (qy - Float(y0), qx - Float(x0))
-                for (yy, xx, wt) in [(y0, x0, (1 - fy) * (1 - fx)), (y0, x0 + 1, (1 - fy) * fx),
-                                     (y0 + 1, x0, fy * (1 - fx)), (y0 + 1, x0 + 1, fy * fx)] {
-                    let inside = yy >= 0 && yy < h && xx >= 0 && xx < w
-                    taps.append((inside ? yy * w + xx : -1, wt))
+                let pixel = y * w + x
+                func tap(_ k: Int, _ yy: Int, _ xx: Int, _ wt: Float) {
+                    if yy >= 0 && yy < h && xx >= 0 && xx < w {
+                        source[4 * pixel + k] = Int32(yy * w + xx); weight[4 * pixel + k] = wt
+                    } else {
+                        constant[pixel] += fill * wt
+                    }
                 }
+                tap(0, y0, x0, (1 - fy) * (1 - fx)); tap(1, y0, x0 + 1, (1 - fy) * fx)
+                tap(2, y0 + 1, x0, fy * (1 - fx)); tap(3, y0 + 1, x0 + 1, fy * fx)
             }
         }
-        self.taps = taps
+        (self.source, self.weight, self.constant) = (source, weight, constant)
+    }
+
+    /// Calls `body(base, pixelStride)` for every (batch item, channel) plane: element `p` of the
+    /// plane is at `base + p · pixelStride`.
+    private func forEachPlane(_ body: (Int, Int) -> Void) {
+        let g = geometry
+        for b in 0..<g.batch { for c in 0..<g.channels { body(b * g.batchStride + c * g.channelStride, g.pixelStride) } }
     }
 
     /// The resampled image (same layout and size).
     func forward(_ v: [Float]) -> [Float] {
-        let g = geometry
         var out = v
-        for b in 0..<g.batch {
-            for c in 0..<g.channels {
-                for p in 0..<(g.height * g.width) {
-                    var s: Float = 0
-                    for k in 0..<4 {
-                        let (src, wt) = taps[4 * p + k]
-                        s += wt * (src < 0 ? fill : v[g.index(b, src / g.width, src % g.width, c)])
+        v.withUnsafeBufferPointer { v in
+            out.withUnsafeMutableBufferPointer { out in
+                forEachPlane { base, ps in
+                    for p in 0..<constant.count {
+                        var s = constant[p]
+                        for k in 4 * p..<(4 * p + 4) { s += weight[k] * v[base + Int(source[k]) * ps] }
+                        out[base + p * ps] = s
                     }
-                    out[g.index(b, p / g.width, p % g.width, c)] = s
                 }
             }
         }
@@ -134,15 +146,13 @@ struct AffineSampler {
 
     /// The transpose: the gradient on the source from the gradient on the output.
     func adjoint(_ gout: [Float]) -> [Float] {
-        let g = geometry
         var gin = [Float](repeating: 0, count: gout.count)
-        for b in 0..<g.batch {
-            for c in 0..<g.channels {
-                for p in 0..<(g.height * g.width) {
-                    let go = gout[g.index(b, p / g.width, p % g.width, c)]
-                    for k in 0..<4 {
-                        let (src, wt) = taps[4 * p + k]
-                        if src >= 0 { gin[g.index(b, src / g.width, src % g.width, c)] += wt * go }
+        gout.withUnsafeBufferPointer { gout in
+            gin.withUnsafeMutableBufferPointer { gin in
+                forEachPlane { base, ps in
+                    for p in 0..<constant.count {
+                        let go = gout[base + p * ps]
+                        for k in 4 * p..<(4 * p + 4) { gin[base + Int(source[k]) * ps] += weight[k] * go }
                     }
                 }
             }

@@ -19,7 +19,8 @@ extension Session {
             }
             types[input.id] = TensorType(input.declared.computeDType, shape)
         }
-        let plan = try Plan(program: program, inputTypes: types, context: ExecutionContext(threads: 1, pool: BufferPool()))
+        // Types only: no oneDNN primitives (each is JIT-compiled when made).
+        let plan = try Plan(program: program, inputTypes: types, context: ExecutionContext(threads: 1, pool: BufferPool(), primitives: false))
         var out: [String: ValueType] = [:]
         for (id, t) in plan.types.enumerated() {
             if let t { out[program.valueNames[id]] = ValueType(t.dtype, Shape(t.shape)) }

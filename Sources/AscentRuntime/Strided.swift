@@ -71,9 +71,19 @@ struct BroadcastLoop {
     func forEachRow(_ range: Range<Int>, _ body: (Int, UnsafePointer<Int>) -> Void) {
         let outer = dims.count - 1
         let n = strides.count
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(outer, 1) + n) { buffer in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: max(outer, n, 1) + n) { buffer in
             guard let counter = buffer.baseAddress else { return }
-            let offsets = counter + max(outer, 1)
+            let offsets = counter + max(outer, n, 1)
+            if outer == 1 {
+                // One outer dimension (a tensor and a per-channel vector, channels last): the
+                // offsets are multiples of the row (the outer strides kept in `counter`).
+                for k in 0..<n { counter[k] = strides[k][0] }
+                for row in range {
+                    for k in 0..<n { offsets[k] = row * counter[k] }
+                    body(row, UnsafePointer(offsets))
+                }
+                return
+            }
             // Decompose the first row index into the outer counter and offsets.
             var r = range.lowerBound
             for k in 0..<n { offsets[k] = 0 }

@@ -98,6 +98,7 @@ extension Ascent {
         var alpha: Float = 0.5
 
         @OptionGroup var threadOptions: ThreadOptions
+        @OptionGroup var quantization: QuantizedGradientOptions
 
         @Option(help: "Factor applied to PNG pixel values (0...255).")
         var scale: Float = 1.0 / 255.0
@@ -136,7 +137,7 @@ extension Ascent {
                 let parsedTarget = try Target(parsing: target)
                 let chosen = Attribution.Method(rawValue: method)!
                 let loadStart = DispatchTime.now().uptimeNanoseconds
-                let loaded = try modelOptions.load()
+                let loaded = try quantization.prepared(modelOptions.load())
                 let loadEnd = DispatchTime.now().uptimeNanoseconds
                 var options = Attribution.Options()
                 options.batch = batch

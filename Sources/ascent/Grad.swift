@@ -35,6 +35,7 @@ extension Ascent {
 
         @OptionGroup var threads: ThreadOptions
         @OptionGroup var shapes: InputShapeOptions
+        @OptionGroup var quantization: QuantizedGradientOptions
 
         func validate() throws {
             guard !inputs.inputs.isEmpty else { throw ValidationError("give at least one --input") }
@@ -44,7 +45,7 @@ extension Ascent {
             try reportingErrors {
                 let parsed = try Target(parsing: target)
                 try checkOutput(output, option: "--output")
-                let loaded = try model.load()
+                let loaded = try quantization.prepared(model.load())
                 let feeds = try inputs.feeds(for: loaded)
                 let floating = loaded.graph.inputs.filter { $0.type.dtype.isFloatingPoint }.map(\.name)
                 let respect = try wrt ?? {

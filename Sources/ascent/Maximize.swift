@@ -30,7 +30,10 @@ extension Ascent {
             picture; for a 1-D signal input ([N,T], [N,C,T] or [N,T,C]) --output X.png draws a plot of \
             the signal and writes its values to X.npy beside it. \
             A model with several inputs: --wrt NAME is the one optimized, the others are fed from \
-            --input NAME=FILE and held fixed. \
+            --input NAME=FILE and held fixed. --wrt may also name an intermediate value or layer (a \
+            token model's embedding): the model is cut there and that value optimized; inputs still \
+            read past the cut (a padding mask's tokens) come from --input; for an embedding lookup \
+            the nearest token of each position is printed. \
             An objective that does not move (a dead channel) is warned about on stderr. \
             --report DIR writes DIR/index.html (pictures, objective curves, class probabilities, the \
             run and the model) with DIR/report.json and one picture per target (animated with --frames). \
@@ -42,7 +45,7 @@ extension Ascent {
 
         @OptionGroup var model: ModelOptions
 
-        @Option(help: "The input to optimize, for a model with several (default: the only floating-point input without --input).")
+        @Option(help: "The input to optimize, for a model with several (default: the only floating-point input without --input), or an intermediate value or layer to cut the model at (an embedding).")
         var wrt: String?
 
         @Option(name: .customLong("input"), help: "An input held fixed, as NAME=FILE (.npy); repeat for each input not optimized.")
@@ -92,6 +95,7 @@ extension Ascent {
 
         @OptionGroup var threads: ThreadOptions
         @OptionGroup var shapes: InputShapeOptions
+        @OptionGroup var quantization: QuantizedGradientOptions
 
         @Option(parsing: .unconditional,
                 help: "The model's input range LO,HI, e.g. -1,1 or 0,255, or imagenet (pixels 0,1 normalized by ImageNet's mean and std); smooth and lucid presets; default: from the model, else 0,1.")
@@ -153,8 +157,19 @@ extension Ascent {
                 try checkOutput(saveInput, option: "--save-input")
                 try checkOutput(log, option: "--log")
                 if let report { try checkReportFolder(report) }
-                var loaded = try model.load()
+                var loaded = try quantization.prepared(model.load())
                 let names = try labels.labels(for: loaded)
+                // --wrt naming no input: the model is cut there (an embedding's output optimized).
+                var wrt = self.wrt
+                var embedding: Tensor?
+                if let name = wrt, !loaded.graph.inputs.contains(where: { $0.name == name }) {
+                    do {
+                        let cut = try loaded.graph.cutting(at: name)
+                        embedding = loaded.graph.lookupTable(of: cut.input)
+                        loaded.graph = cut.graph
+                        wrt = cut.input
+                    } catch let e as AscentError { throw e.inFile(model.model) }
+                }
                 for spec in fixedInputs where !spec.contains("=") {
                     throw AscentError(.usage, "--input '\(spec)': name the input held fixed, as NAME=FILE")
                 }
@@ -234,6 +249,11 @@ extension Ascent {
                     bar.interrupt()
                     emit(String(format: "%@: objective %@ in %d steps (%.2f s, %.1f steps/s)\n",
                                 probe.objective.summary, values, options.steps, seconds, Double(options.steps) / max(seconds, 1e-9)))
+                    if let embedding {
+                        for (k, tokens) in Self.nearestRows(of: result.input, in: embedding).enumerated() {
+                            emit("\(parsed[batch.targets.lowerBound + k]): nearest tokens \(tokens.map(String.init).joined(separator: " "))\n")
+                        }
+                    }
                     for (k, (a, z)) in zip(first, result.finalObjective).enumerated() where options.steps > 0 && Self.didNotMove(a, z) {
                         note(String(format: "warning: %@: the objective did not move (%.5g → %.5g): a dead unit for this input? try another --seed, --init, --learning-rate or --target",
                                     parsed[batch.targets.lowerBound + k].description, a, z))
@@ -260,6 +280,25 @@ extension Ascent {
                 return .init(layer: String(diversity[..<colon]), weight: weight)
             }
             return .init(layer: diversity)
+        }
+
+        /// For each batch item of `x` `[N, ..., D]`, the row of `table` `[V, D]` nearest (L2) to each
+        /// of its D-vectors: the tokens an optimized embedding is closest to.
+        static func nearestRows(of x: Tensor, in table: Tensor) -> [[Int]] {
+            guard let d = table.shape.last, table.shape.count == 2, x.shape.last == d, d > 0, let n = x.shape.first, n > 0 else { return [] }
+            let rows = table.floats(), values = x.floats()
+            let vectors = values.count / d
+            let nearest = (0..<vectors).map { v -> Int in
+                var best = 0, bestDistance = Float.infinity
+                for r in 0..<table.shape[0] {
+                    var s: Float = 0
+                    for j in 0..<d { let e = values[v * d + j] - rows[r * d + j]; s += e * e }
+                    if s < bestDistance { best = r; bestDistance = s }
+                }
+                return best
+            }
+            let perItem = vectors / n
+            return (0..<n).map { Array(nearest[($0 * perItem)..<(($0 + 1) * perItem)]) }
         }
 
         /// True when an objective stayed where it started (within a relative 1e-6), a dead unit's 0 → 0.

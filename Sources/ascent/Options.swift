@@ -21,6 +21,26 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
+/// `--straight-through-quantization`, for the commands that differentiate.
+struct QuantizedGradientOptions: ParsableArguments {
+    @Flag(help: """
+        Differentiate through QuantizeLinear→DequantizeLinear pairs as the identity on the quantized \
+        range (the straight-through estimator: zero where the value saturates) instead of refusing.
+        """)
+    var straightThroughQuantization = false
+
+    /// The model with its quantize–dequantize pairs made straight-through when asked (a note on
+    /// stderr says how many).
+    func prepared(_ model: Model) throws -> Model {
+        guard straightThroughQuantization else { return model }
+        var m = model
+        let (graph, pairs) = try m.graph.straightThroughQuantization()
+        m.graph = graph
+        FileHandle.standardError.write(Data("note: --straight-through-quantization: \(pairs) QuantizeLinear→DequantizeLinear pair\(pairs == 1 ? "" : "s") differentiated as the identity on the quantized range\n".utf8))
+        return m
+    }
+}
+
 /// `--threads N` for the CPU kernels.
 struct ThreadOptions: ParsableArguments {
     @Option(help: "Threads for the CPU kernels (default: all cores).")

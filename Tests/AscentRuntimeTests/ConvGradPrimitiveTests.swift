@@ -6,7 +6,8 @@ import Testing
 /// `ConvGradInput` with a constant kernel runs as oneDNN's backward-data primitive; it must give
 /// what the built-in sgemm + col2im kernel gives when the kernel is a graph input instead.
 @Suite struct ConvGradPrimitiveTests {
-    static let cases = ["conv", "conv_1d", "conv_3d", "conv_dilation", "conv_group", "conv_nhwc", "conv_nhwc_1d",
+    static let cases = ["conv", "conv_1d", "conv_3d", "conv_depthwise", "conv_depthwise_dilation", "conv_depthwise_mult",
+                        "conv_dilation", "conv_group", "conv_nhwc", "conv_nhwc_1d",
                         "conv_nhwc_dilation", "conv_nhwc_group", "conv_nhwc_pointwise_stride", "conv_nhwc_same_stride",
                         "conv_nhwc_valid_stride", "conv_pointwise_stride", "conv_same_lower", "conv_same_upper", "conv_stride"]
 

@@ -512,6 +512,41 @@ def load_section(ascent, cases, rounds):
     return rows
 
 
+def lucid_section(ascent, cases, rounds, steps):
+    """The Lucid preset's own cost: `ascent bench --grad T` (one forward+backward step of the model) against the
+    median per-step time of `ascent maximize --preset lucid` (the same step plus the Fourier parametrization,
+    colour decorrelation, the transformation stack and their adjoints), alternated within the run."""
+    rows = []
+    for case in cases:
+        shape = ["--input-shape", case["input_shape"]] if case.get("input_shape") else []
+        grad, step, error = [], [], None
+        for r in range(rounds):
+            for side in (("grad", "lucid") if r % 2 == 0 else ("lucid", "grad")):
+                try:
+                    if side == "grad":
+                        out, _ = ascent.run(["bench", case["path"], "--grad", case["target"], "--runs", str(case["runs"]),
+                                             "--warmup", "2", "--json"] + shape)
+                        grad.append(json.loads(out.strip().splitlines()[-1])["median_ms"])
+                    else:
+                        with tempfile.TemporaryDirectory() as d:
+                            trace = os.path.join(d, "trace.json")
+                            ascent.run(["maximize", case["path"], "--preset", "lucid", "--target", case["target"],
+                                        "--steps", str(steps), "--seed", str(r), "--log", trace,
+                                        "--output", os.path.join(d, "out.png")] + shape)
+                            with open(trace) as f:
+                                ms = [s["milliseconds"] for s in json.load(f)["steps"]]
+                        step.append(median(ms[1:]))  # the first step also plans the session
+                except Exception as e:  # noqa: BLE001
+                    error = str(e)
+        row = {"model": case["label"], "file": rel(case["path"]), "target": case["target"], "steps": steps,
+               "grad": summarize(grad, grad, grad) if grad else {"error": error},
+               "lucid_step": summarize(step, step, step) if step else {"error": error}}
+        log(f"lucid {case['label']}: grad step {cell(row['grad'])} ms, lucid step {cell(row['lucid_step'])} ms, "
+            f"ratio {ratio(row['lucid_step'], row['grad'])}")
+        rows.append(row)
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------- report
 
 
@@ -674,6 +709,25 @@ def write_report(path, res, command):
             L.append(f"| {r['model']} | `{r['file']}` | {what} | {machine} | {cell(r['default'])} | {cell(r['one'])} | "
                      f"**{ratio(r['default'], r['one'])}** |")
 
+    lu = res.get("lucid", [])
+    if lu:
+        L.append("")
+        L.append("## 1c. The Lucid preset's overhead")
+        L.append("")
+        L.append("One step of `ascent maximize --preset lucid` (Fourier parametrization with colour decorrelation, "
+                 "Lucid's transformation stack — pad, jitter, scale, rotate, jitter — and the adjoints of all of them, "
+                 "plus the model's forward and backward pass) against `ascent bench --grad T`, the model's own "
+                 "forward+backward step at the same input size; both at Ascent's default thread count, alternated "
+                 "within the run. *Lucid step*: the median of the per-step times of the `--log` trace (the first "
+                 "step, which also plans the session, left out). **Target (issue 15): the parametrization and "
+                 "transformations cost ≤ 10% of the model's step, i.e. lucid step / grad step ≤ 1.10×.**")
+        L.append("")
+        L.append("| Model | File | Target | Steps | `bench --grad` ms | Lucid step ms | Lucid / grad |")
+        L.append("|---|---|---|---:|---:|---:|---:|")
+        for r in lu:
+            L.append(f"| {r['model']} | `{r['file']}` | `{r['target']}` | {r['steps']} | {cell(r['grad'])} | "
+                     f"{cell(r['lucid_step'])} | **{ratio(r['lucid_step'], r['grad'])}** |")
+
     ga = res.get("ascent", [])
     if ga:
         L.append("")
@@ -792,7 +846,7 @@ def main():
     ap.add_argument("--cache", default=os.path.join(ROOT, ".cache/bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--sections", default="forward,load,ascent,import,memory")
+    ap.add_argument("--sections", default="forward,load,lucid,ascent,import,memory")
     ap.add_argument("--command", default="Tools/bench/run")
     ap.add_argument("--ascent-source", default="")
     ap.add_argument("--merge", action="store_true",
@@ -855,6 +909,16 @@ def main():
                  {"label": "mini-Xception 64×64×1", "path": f"{C}/mini_xception.onnx", "kind": "maximize",
                   "target": "logit:0", "steps": 30}]
         res["load"] = load_section(ascent, cases, rounds=3 if q else 5)
+    if "lucid" in sections:
+        log("section 1c: the Lucid preset's overhead")
+        P = os.path.join(ROOT, ".cache/probe-torch")  # made by Tools/fixtures/probe-torch-cache
+        cases = [{"label": "MobileNetV3-Small 224×224 (torchvision, TorchScript export)",
+                  "path": f"{P}/mobilenet_v3_small_ts/model.onnx", "input_shape": "x=1,3,224,224",
+                  "target": "logit:1", "runs": 10 if q else 20},
+                 {"label": "ResNet-18 224×224 (torchvision, TorchScript export)",
+                  "path": f"{P}/resnet18_ts/model.onnx", "input_shape": "x=1,3,224,224",
+                  "target": "logit:1", "runs": 5 if q else 10}]
+        res["lucid"] = lucid_section(ascent, cases, rounds=3 if q else 5, steps=10 if q else 20)
     if "memory" in sections:
         log("section 4: memory and scaling")
         res["memory"] = memory_rows(ascent, res.get("forward", []))
@@ -870,7 +934,8 @@ def main():
         with open(raw_path) as f:
             old = json.load(f)
         keys = {"forward": ["forward"], "ascent": ["ascent"], "import": ["import", "ascent_start", "tf_import_ms"],
-                "memory": ["memory", "scaling"], "load": ["load"]}
+                "memory": ["memory", "scaling"], "load": ["load"],
+                "lucid": ["lucid"]}
         merged = []
         for section, names in keys.items():
             if section not in sections:

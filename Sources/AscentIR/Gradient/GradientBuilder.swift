@@ -148,13 +148,15 @@ public enum GradientBuilder {
         }
         var feeds: Set<String> = [objective]
         for node in forward.nodes.reversed() where node.outputs.contains(where: feeds.contains) {
-            for i in node.inputs where !i.isEmpty { feeds.insert(i) }
+            let differentiable = node.definition?.traits.contains(.straightThrough) == true ? node.inputs.prefix(1) : node.inputs[...]
+            for i in differentiable where !i.isEmpty { feeds.insert(i) }
         }
         let onPath = quantized.filter { $0.outputs.contains(where: feeds.contains) }
         if !onPath.isEmpty {
             let list = onPath.prefix(3).map(\.label).joined(separator: ", ") + (onPath.count > 3 ? " and \(onPath.count - 3) more" : "")
             throw AscentError.invalid("no gradient through quantized ops: \(list) on the path round\(onPath.count == 1 ? "s" : "") "
-                                      + "to integers (differentiate the float model instead)")
+                                      + "to integers (differentiate the float model, or pass --straight-through-quantization to treat "
+                                      + "QuantizeLinear→DequantizeLinear pairs as the identity on their range)")
         }
         guard depends.contains(objective) else {
             let wrt = values.map { "'\($0)'" }.joined(separator: ", ")

@@ -133,7 +133,10 @@ public struct OpTraits: OptionSet, Sendable, Hashable {
     /// Has nested graphs (graph attributes): `If`, `Loop`, `Scan`. Passes that do not look into
     /// nested graphs leave graphs with such nodes alone.
     public static let subgraphs = OpTraits(rawValue: 1 << 10)
+    /// Takes its value from its last input but passes the gradient to its first input only
+    /// (``OpDefinition/straightThrough``): the inputs after the first are on no gradient path.
+    public static let straightThrough = OpTraits(rawValue: 1 << 11)
     /// Takes or gives sequence and optional values (``ValueKind``), not only tensors: the sequence
     /// and optional ops, `Identity`, and control flow. Other ops refuse such inputs.
-    public static let valueKinds = OpTraits(rawValue: 1 << 11)
+    public static let valueKinds = OpTraits(rawValue: 1 << 12)
 }

@@ -31,7 +31,7 @@ public enum OpRegistry {
         ("recurrent", [.rnn, .gru, .lstm]),
         ("attention", [.attention, .rotaryEmbedding, .linearAttention, .causalConvWithState]),
         ("quantization", [.quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear, .qLinearMatMul, .matMulInteger,
-                          .convInteger, .qLinearConv]),
+                          .convInteger, .qLinearConv, .straightThrough]),
         ("contrib", [.fusedConv, .fusedGemm, .fusedMatMul, .biasGelu, .fastGelu, .quickGelu, .skipLayerNormalization,
                      .skipSimplifiedLayerNormalization, .qLinearAdd, .qLinearMul, .qLinearSigmoid, .qLinearLeakyRelu,
                      .qLinearSoftmax, .qLinearGlobalAveragePool, .qLinearAveragePool, .qLinearConcat, .qGemm,

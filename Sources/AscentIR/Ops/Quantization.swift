@@ -21,6 +21,16 @@ extension OpDefinition {
                                                                      .attributeAdded("block_size", since: 21)]),
         shape: { ctx in [ctx.input(0).map { ValueType(.float32, $0.shape) }] })
 
+    /// The straight-through estimator `--straight-through-quantization` puts after each
+    /// `DequantizeLinear(QuantizeLinear(x))` (``Graph/straightThroughQuantization()``):
+    /// `StraightThrough(x_clipped, y)` is `y`, and its gradient goes to `x_clipped` unchanged — as if
+    /// the pair were the identity on the quantized range (TensorFlow's `fake_quant` and PyTorch's
+    /// `FakeQuantize` gradient) — and never into `y`.
+    public static let straightThrough: OpDefinition = OpDefinition(
+        "StraightThrough", domain: ascentDomain, inputs: 2...2, traits: .straightThrough,
+        shape: { ctx in [ctx.input(1)] },
+        vjp: { g in [g.dy, nil] })
+
     public static let dynamicQuantizeLinear: OpDefinition = OpDefinition(
         "DynamicQuantizeLinear", inputs: 1...1, outputs: 3...3, traits: .quantized, onnx: ONNXHistory([11]),
         shape: { ctx in

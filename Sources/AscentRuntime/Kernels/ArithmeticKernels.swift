@@ -273,11 +273,12 @@ struct WhereKernel: Kernel {
                 loop.forEachRow(range) { r, off in
                     let cc = pc + off[0], xx = tx + off[1], yy = ty + off[2], oo = to + r * inner
                     // Contiguous rows (the gradient of Relu-like ops: Where(mask, dy, 0)) get loops
-                    // without strides, which the compiler vectorizes.
+                    // without strides that load both sides before choosing, which the compiler
+                    // vectorizes (a load inside the choice is conditional and keeps the loop scalar).
                     switch (sc, sx, sy) {
-                    case (1, 1, 1): for i in 0..<inner { oo[i] = cc[i] != 0 ? xx[i] : yy[i] }
-                    case (1, 1, 0): let v = yy[0]; for i in 0..<inner { oo[i] = cc[i] != 0 ? xx[i] : v }
-                    case (1, 0, 1): let v = xx[0]; for i in 0..<inner { oo[i] = cc[i] != 0 ? v : yy[i] }
+                    case (1, 1, 1): for i in 0..<inner { let a = xx[i], b = yy[i]; oo[i] = cc[i] != 0 ? a : b }
+                    case (1, 1, 0): let v = yy[0]; for i in 0..<inner { let a = xx[i]; oo[i] = cc[i] != 0 ? a : v }
+                    case (1, 0, 1): let v = xx[0]; for i in 0..<inner { let b = yy[i]; oo[i] = cc[i] != 0 ? v : b }
                     default: for i in 0..<inner { oo[i] = cc[i * sc] != 0 ? xx[i * sx] : yy[i * sy] }
                     }
                 }

@@ -479,14 +479,14 @@ private func outputIndex(_ g: WindowGeometry, axis: Int, input i: Int, tap k: In
 /// `ConvGradInput` with a constant kernel (the usual case in a probe: the weights are fixed,
 /// the input moves) runs as oneDNN's backward-data convolution, made once per plan with the
 /// kernel reordered into its preferred layout — a direct JIT kernel instead of sgemm + col2im.
-/// Depthwise convolutions keep their direct loops, and anything oneDNN only has a reference
-/// implementation for keeps the built-in kernels.
+/// Depthwise convolutions take oneDNN's depthwise kernel too (`jit_dw`: the direct loops were the
+/// largest single cost of Integrated Gradients on the mini-Xception, ~19% of perf's samples); anything
+/// oneDNN only has a reference implementation for keeps the built-in kernels.
 extension ConvGradKernel {
     func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? {
         guard !filter, let w = inputs.value(1) else { return nil }
         let p = positions
         let (g, out) = try geometry(x: try inputs.type(p.x), w: try inputs.type(p.w), dy: try inputs.type(p.dy))
-        if g.channels == group && group > 1 { return nil } // depthwise: the direct loops
         let shape = DNNL.ConvolutionShape(g, outChannels: out, groups: group, channelsLast: window.channelsLast, clamp: nil)
         guard let primitive = DNNL.Convolution.make(shape, kernel: w.floats, hasBias: false, threads: threads, backwardData: true)
         else { return nil }

@@ -484,6 +484,9 @@ struct ReverseSequenceKernel: Kernel {
         guard let x = inputs[0], let lens = inputs[1] else { throw AscentError.invalid("missing input") }
         let y = copy(x, outputs[0], context)
         let l = lens.int64s().map { Int($0) }, s = contiguousStrides(x.shape)
+        guard l.count == x.shape[batchAxis] else {
+            throw AscentError.invalid("sequence_lens has \(l.count) entries for a batch of \(x.shape[batchAxis])")
+        }
         let inner = product(x.shape[2...]), e = x.dtype.byteSize
         for b in 0..<x.shape[batchAxis] {
             let n = min(max(l[b], 0), x.shape[timeAxis])

@@ -52,17 +52,15 @@ struct PoolGradKernel: Kernel {
         let blocks = window.channelsLast ? (c + block - 1) / block : c
         let (src, grad, dst) = (x.floats, dy.floats, dx.mutableFloats)
         context.parallelFor(g.batch * blocks, costPerItem: block * g.outputCount * g.kernelCount) { items in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { best in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: block) { at in
-                    guard let best = best.baseAddress, let at = at.baseAddress else { return }
-                    for item in items {
-                        let n = item / blocks, c0 = (item % blocks) * block, width = Swift.min(block, c - c0)
-                        // Element (position, channel) of image n lives at base + position · step + channel.
-                        let step = window.channelsLast ? c : 1
-                        let inBase = window.channelsLast ? n * g.inputCount * c + c0 : item * g.inputCount
-                        let outBase = window.channelsLast ? n * g.outputCount * c + c0 : item * g.outputCount
-                        pool(g, src + inBase, grad + outBase, dst + inBase, step: step, width: width, best: best, at: at)
-                    }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { scratch in
+                guard let best = scratch.baseAddress else { return }
+                for item in items {
+                    let n = item / blocks, c0 = (item % blocks) * block, width = Swift.min(block, c - c0)
+                    // Element (position, channel) of image n lives at base + position · step + channel.
+                    let step = window.channelsLast ? c : 1
+                    let inBase = window.channelsLast ? n * g.inputCount * c + c0 : item * g.inputCount
+                    let outBase = window.channelsLast ? n * g.outputCount * c + c0 : item * g.outputCount
+                    pool(g, src + inBase, grad + outBase, dst + inBase, step: step, width: width, best: best, at: best + block)
                 }
             }
         }
@@ -70,9 +68,13 @@ struct PoolGradKernel: Kernel {
     }
 
     /// One image and `width` channels: element (position p, channel i) is at `p · step + i`.
+    /// Max pooling sends each output's gradient to the first position of its window holding the
+    /// maximum (later values only win when strictly greater, so ties and NaN keep the earlier one),
+    /// in two passes over the window whose loops run across the channels branch-free (the compiler
+    /// vectorizes them): the maximum and where it is, then the gradient to that position.
     private func pool(_ g: WindowGeometry, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                       _ dx: UnsafeMutablePointer<Float>, step: Int, width: Int,
-                      best: UnsafeMutablePointer<Float>, at: UnsafeMutablePointer<Int>) {
+                      best: UnsafeMutablePointer<Float>, at: UnsafeMutablePointer<Float>) {
         let (od, oh, ow) = (g.output[0], g.output[1], g.output[2]), (ih, iw) = (g.input[1], g.input[2])
         var o = 0
         for zd in 0..<od {
@@ -83,28 +85,47 @@ struct PoolGradKernel: Kernel {
                     defer { o += 1 }
                     let wT = g.taps(axis: 2, at: zw)
                     let d = dy + o * step
-                    if isMax {
-                        for i in 0..<width { best[i] = -.infinity; at[i] = -1 }
-                    }
-                    let scale = isMax ? 1 : 1 / divisor(g, (dT, hT, wT), zd, zh, zw)
-                    for a in dT {
-                        let pd = g.inputIndex(axis: 0, output: zd, tap: a)
-                        for b in hT {
-                            let row = (pd * ih + g.inputIndex(axis: 1, output: zh, tap: b)) * iw
-                            for e in wT {
-                                let p = (row + g.inputIndex(axis: 2, output: zw, tap: e)) * step
-                                if isMax {
-                                    let v = x + p
-                                    for i in 0..<width where v[i] > best[i] || at[i] < 0 { best[i] = v[i]; at[i] = p }
-                                } else {
-                                    let t = dx + p
-                                    for i in 0..<width { t[i] += d[i] * scale }
-                                }
+                    /// Calls `body(p)` for the element offset `p` of each window position, in order.
+                    func forEachTap(_ body: (Int) -> Void) {
+                        for a in dT {
+                            let pd = g.inputIndex(axis: 0, output: zd, tap: a)
+                            for b in hT {
+                                let row = (pd * ih + g.inputIndex(axis: 1, output: zh, tap: b)) * iw
+                                for e in wT { body((row + g.inputIndex(axis: 2, output: zw, tap: e)) * step) }
                             }
                         }
                     }
-                    if isMax {
-                        for i in 0..<width where at[i] >= 0 { dx[at[i] + i] += d[i] }
+                    guard isMax else {
+                        let scale = 1 / divisor(g, (dT, hT, wT), zd, zh, zw)
+                        forEachTap { p in
+                            let t = dx + p
+                            for i in 0..<width { t[i] += d[i] * scale }
+                        }
+                        continue
+                    }
+                    // Pass 1: the maximum and the ordinal of the tap holding it (a Float, so that
+                    // every lane is 32 bits wide); pass 2: that tap takes the gradient.
+                    var k: Float = 0
+                    forEachTap { p in
+                        let v = x + p
+                        if k == 0 {
+                            for i in 0..<width { best[i] = v[i]; at[i] = 0 }
+                        } else {
+                            for i in 0..<width {
+                                // Arithmetic rather than choices between a new and a stored value,
+                                // which the compiler turns into branches around the stores.
+                                let a = v[i], b = best[i], t = at[i], greater: Float = a > b ? 1 : 0
+                                best[i] = a > b ? a : b
+                                at[i] = t + greater * (k - t)
+                            }
+                        }
+                        k += 1
+                    }
+                    k = 0
+                    forEachTap { p in
+                        let t = dx + p
+                        for i in 0..<width { let r = d[i]; t[i] += at[i] == k ? r : 0 }
+                        k += 1
                     }
                 }
             }

@@ -262,6 +262,14 @@ struct ConvIntegerKernel: Kernel {
     }
 }
 
+/// `StraightThrough(x, y)` = `y` (the gradient graph gives it its meaning).
+struct StraightThroughKernel: Kernel {
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        guard let y = inputs[1] else { throw AscentError.invalid("missing input") }
+        return [y]
+    }
+}
+
 extension KernelRegistry {
     static let quantization: [(OpDefinition, KernelFactory)] = [
         (.quantizeLinear, { try QuantizeKernel(try QuantizeAttributes($0)) }),
@@ -270,5 +278,6 @@ extension KernelRegistry {
         (.qLinearMatMul, { _ in QLinearMatMulKernel() }),
         (.matMulInteger, { _ in MatMulIntegerKernel() }),
         (.convInteger, { ConvIntegerKernel(try ConvAttributes($0)) }),
+        (.straightThrough, { _ in StraightThroughKernel() }),
     ]
 }
