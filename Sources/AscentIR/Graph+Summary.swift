@@ -197,12 +197,16 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         public var name: String
         public var shape: [Dimension]?
         public var dtype: String
+        /// `sequence`, `optional` or `optional-sequence` (the shape and dtype are its tensors');
+        /// absent for a tensor.
+        public var kind: String?
 
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(name, forKey: .name)
             try c.encode(shape, forKey: .shape)
             try c.encode(dtype, forKey: .dtype)
+            try c.encodeIfPresent(kind, forKey: .kind)
         }
     }
 
@@ -239,7 +243,7 @@ public struct ModelDescription: Codable, Sendable, Equatable {
         func shape(_ s: Shape?) -> [Dimension]? { s.map { $0.dims.map(Dimension.init) } }
         func value(_ info: ValueInfo) -> Value {
             let t = summary.types[info.name] ?? info.type
-            return Value(name: info.name, shape: shape(t.shape), dtype: t.dtype.rawValue)
+            return Value(name: info.name, shape: shape(t.shape), dtype: t.dtype.rawValue, kind: t.isTensor ? nil : t.kind.rawValue)
         }
         self.format = format
         producer = graph.metadata["producer"]

@@ -103,6 +103,10 @@ extension Graph {
         let types = try inferTypes()
         var conflicts: [(name: String, declared: ValueType, computed: ValueType)] = []
         for (name, declared) in valueInfo.merging(outputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a }) {
+            if let inferred = types[name], inferred.kind != declared.kind {
+                conflicts.append((name, declared, inferred))
+                continue
+            }
             // A declaration without a shape (or a value inferred without one) is not checked.
             guard let inferred = types[name], let si = inferred.shape, let sd = declared.shape else { continue }
             let conflict = inferred.dtype != declared.dtype || si.rank != sd.rank || zip(si.dims, sd.dims).contains { a, b in
@@ -129,7 +133,7 @@ extension Graph {
             graph.valueInfo[first.name] = nil
             // An output keeps only its computed dtype as a hint until the final inference below.
             for i in graph.outputs.indices where graph.outputs[i].name == first.name {
-                graph.outputs[i].type = ValueType(first.computed.dtype, nil)
+                graph.outputs[i].type = ValueType(first.computed.dtype, nil, kind: first.computed.kind)
             }
         }
         guard !replaced.isEmpty else { return (graph, []) }

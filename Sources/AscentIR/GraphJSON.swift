@@ -21,16 +21,19 @@ struct GraphJSON: Codable {
         /// Each dim: an int, a symbol string, or null when unknown; nil when the rank is unknown.
         var shape: [DimJSON]?
         var layout: Layout?
+        /// `sequence`, `optional` or `optional-sequence`; absent for a tensor.
+        var kind: ValueKind?
 
         init(name: String, type: ValueType) {
             self.name = name
             dtype = type.dtype
             shape = type.shape?.dims.map(DimJSON.init)
             layout = type.layout
+            kind = type.isTensor ? nil : type.kind
         }
 
         var valueType: ValueType {
-            ValueType(dtype, shape.map { Shape($0.map(\.dim)) }, layout: layout)
+            ValueType(dtype, shape.map { Shape($0.map(\.dim)) }, layout: layout, kind: kind ?? .tensor)
         }
     }
 

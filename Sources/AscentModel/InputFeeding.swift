@@ -1,5 +1,6 @@
 import AscentImage
 import AscentIR
+import AscentONNX
 import Foundation
 
 /// A file to feed to a model input: `.npy` (any tensor) or `.png` (a picture).
@@ -109,6 +110,19 @@ extension Model {
     ///   the readers' errors for unreadable or corrupt files.
     public func feeds(_ files: [InputFile], options: InputOptions = InputOptions()) throws -> [String: Tensor] {
         var feeds: [String: Tensor] = [:]
+        for (name, v) in try valueFeeds(files, options: options) {
+            guard let t = v.tensor, graph.inputs.first(where: { $0.name == name })?.type.isTensor ?? true else {
+                throw AscentError.invalid("input '\(name)' is a sequence or optional value: only `ascent run` takes those")
+            }
+            feeds[name] = t
+        }
+        return feeds
+    }
+
+    /// ``feeds(_:options:)`` for models whose inputs may be sequences or optionals
+    /// (``ValueKind``), each file read by ``value(from:for:options:)``.
+    public func valueFeeds(_ files: [InputFile], options: InputOptions = InputOptions()) throws -> [String: GraphValue] {
+        var feeds: [String: GraphValue] = [:]
         for (i, file) in files.enumerated() {
             let info: ValueInfo
             if let name = file.input {
@@ -123,9 +137,37 @@ extension Model {
                 }
                 info = graph.inputs[i]
             }
-            feeds[info.name] = try tensor(from: file.path, for: info, options: options)
+            feeds[info.name] = try value(from: file.path, for: info, options: options)
         }
         return feeds
+    }
+
+    /// One `--input` for `input`, by its kind: a tensor from one file (``tensor(from:for:options:)``);
+    /// a sequence from a comma-separated list of files, its tensors in order (`[]` for an empty
+    /// one); an optional as what it holds, or `none` for no value. An ONNX `.pb` file (the backend
+    /// tests' format) is read as a `TensorProto`, `SequenceProto` or `OptionalProto` by the input's kind.
+    /// - Throws: `.invalidData` for `none` given to a non-optional input, or a file that does not fit.
+    public func value(from text: String, for input: ValueInfo, options: InputOptions = InputOptions()) throws -> GraphValue {
+        let kind = input.type.kind
+        if text.lowercased().hasSuffix(".pb"), !text.contains(",") {
+            return try ONNXTensorFile.loadValue(path: text, kind: kind)
+        }
+        if text == "none" {
+            guard kind.isOptional else {
+                throw AscentError.invalid("input '\(input.name)' is \(input.type), not optional: 'none' is for optional inputs")
+            }
+            return .none
+        }
+        let element = ValueInfo(name: input.name, type: input.type.tensorType)
+        guard kind.isSequence else {
+            guard !FileManager.default.fileExists(atPath: text), text.contains(",") else {
+                return .tensor(try tensor(from: text, for: element, options: options))
+            }
+            throw AscentError.invalid("input '\(input.name)' is \(input.type): give one file, not a list")
+        }
+        if text == "[]" { return .sequence([]) }
+        let paths = FileManager.default.fileExists(atPath: text) ? [text] : text.split(separator: ",").map(String.init)
+        return .sequence(try paths.map { try tensor(from: $0, for: element, options: options) })
     }
 
     /// One file as a tensor for `input`: a PNG as `pixel × scale` in the input's layout (fitted

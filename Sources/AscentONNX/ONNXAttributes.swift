@@ -42,6 +42,12 @@ enum ONNXAttributes {
         case .floats: return .floats(a.floats.map(Double.init))
         case .ints: return .ints(a.ints.map { Int($0) })
         case .strings: return .strings(try a.strings.map(utf8))
+        case .typeProto:
+            // The IR holds a type attribute as the type's text (`seq(float32[?])`, see ``ValueType/init(parsing:)``).
+            guard let tp = a.tp else { throw AscentError.invalid("type attribute without a type") }
+            let (type, problem) = try valueType(tp)
+            guard let type else { throw AscentError.invalid("type attribute is \(problem ?? "unknown")") }
+            return .string(type.description)
         case .undefined: throw AscentError.invalid("attribute has no type and no value")
         default: return nil
         }
@@ -85,20 +91,28 @@ enum ONNXAttributes {
     // MARK: - Value types
 
     /// The IR type of a declared ONNX value, or nil with the reason when Ascent cannot represent it
-    /// (a non-tensor type, an element type such as string). Element types follow ``ONNXElementType``
+    /// (a map, sparse or nested sequence type, an element type such as string). A sequence or
+    /// optional of tensors (or an optional sequence) is a ``ValueKind`` of its tensor type. Element types follow ``ONNXElementType``
     /// (float16/bfloat16/float64 become float32, uint16/32/64 int64). `dim_param` becomes a symbol,
     /// a dimension with neither value nor parameter, or a value of 0 or less, `.unknown`, and a missing shape an unknown rank.
     /// - Throws: when the known dimensions multiply past `Int.max` (no real value is that large, and
     ///   shape arithmetic on it would overflow).
     static func valueType(_ v: ONNXValueInfoProto) throws -> (type: ValueType?, problem: String?) {
-        switch v.kind {
-        case .tensor: break
-        case .none: return (nil, "no type")
-        case .sparseTensor: return (nil, "a sparse tensor type")
-        case .sequence: return (nil, "a sequence type")
-        case .map: return (nil, "a map type")
-        case .optional: return (nil, "an optional type")
-        case .opaque: return (nil, "an opaque type")
+        let kind: ValueKind
+        switch ([v.kind] + v.inner).map(\.self) {
+        case [.tensor]: kind = .tensor
+        case [.sequence, .tensor]: kind = .sequence
+        case [.optional, .tensor]: kind = .optionalTensor
+        case [.optional, .sequence, .tensor]: kind = .optionalSequence
+        case let kinds:
+            if kinds.contains(.map) { return (nil, kinds.first == .sequence ? "a sequence of maps" : "a map type") }
+            if kinds.contains(.sparseTensor) { return (nil, "a sparse tensor type") }
+            if kinds.contains(.opaque) { return (nil, "an opaque type") }
+            if kinds.count == 1, kinds[0] == .sequence || kinds[0] == .optional {
+                return (nil, "a \(kinds[0] == .sequence ? "sequence" : "optional") without an element type")
+            }
+            if kinds.last == .none || kinds.isEmpty { return (nil, kinds.count > 1 ? "an element without a type" : "no type") }
+            return (nil, "a nested sequence or optional type")
         }
         guard let element = ONNXElementType(code: Int64(v.elemType)) else {
             return (nil, "element type \(ONNXElementType.name(code: Int64(v.elemType)))")
@@ -116,6 +130,6 @@ enum ONNXAttributes {
         if let shape, Shape.product(shape.dims.compactMap(\.value)) == nil {
             throw AscentError.invalid("value '\(v.name)' is declared with shape \(shape), whose size overflows")
         }
-        return (ValueType(element.importedDType, shape), nil)
+        return (ValueType(element.importedDType, shape, kind: kind), nil)
     }
 }

@@ -202,7 +202,8 @@ public enum ONNXExporter {
         }
         let (lowered, suffixed) = try ONNXExportLowering.lower(graph, opset: opset)
         // ONNX declares every graph input and output with a shape (the checker insists).
-        let unshaped = (lowered.inputs + lowered.outputs).filter { $0.type.shape == nil }.map { "'\($0.name)'" }
+        // (A sequence's or optional's tensors may have no fixed rank.)
+        let unshaped = (lowered.inputs + lowered.outputs).filter { $0.type.shape == nil && $0.type.isTensor }.map { "'\($0.name)'" }
         guard unshaped.isEmpty || nested else {
             throw AscentError.invalid("cannot export to ONNX: graph inputs or outputs of unknown rank: "
                                       + unshaped.joined(separator: ", "))
@@ -245,7 +246,16 @@ public enum ONNXExporter {
         var attributes = node.attributes
         if node.hasSubgraphs { attributes["captured"] = nil }
         p.attributes = try attributes.keys.sorted().map { key in
-            guard let g = attributes[key]!.graph else { return attribute(key, attributes[key]!) }
+            guard let g = attributes[key]!.graph else {
+                // A type attribute (Optional's `type`) is held as the type's text.
+                if node.definition?.attribute(key)?.kind == "type", let text = attributes[key]!.string {
+                    guard let type = ValueType(parsing: text) else { throw AscentError.invalid("attribute '\(key)' is not a type: \(text)") }
+                    var a = ONNXAttributeProto(name: key)
+                    (a.type, a.tp) = (.typeProto, valueInfo(ValueInfo(name: "", type: type)))
+                    return a
+                }
+                return attribute(key, attributes[key]!)
+            }
             var a = ONNXAttributeProto(name: key)
             (a.type, a.g) = (.graph, try proto(opening: g, captured: captured))
             return a
@@ -299,7 +309,12 @@ public enum ONNXExporter {
 
     static func valueInfo(_ v: ValueInfo) -> ONNXValueInfoProto {
         var p = ONNXValueInfoProto(name: v.name)
-        p.kind = .tensor
+        switch v.type.kind {
+        case .tensor: p.kind = .tensor
+        case .sequence: (p.kind, p.inner) = (.sequence, [.tensor])
+        case .optionalTensor: (p.kind, p.inner) = (.optional, [.tensor])
+        case .optionalSequence: (p.kind, p.inner) = (.optional, [.sequence, .tensor])
+        }
         p.elemType = Int32(v.type.dtype.onnxCode)
         p.shape = v.type.shape.map { shape in
             shape.dims.map { d -> ONNXDimension in

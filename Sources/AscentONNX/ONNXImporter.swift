@@ -246,7 +246,7 @@ public enum ONNXImporter {
         var captured: [String] = []
         for (_, g) in subgraphs { for v in outerValues(g) where !captured.contains(v) { captured.append(v) } }
         var inputs = proto.inputs
-        let isLoop = proto.opType == OpDefinition.loop.name
+        let isLoop = proto.opType == OpDefinition.loop.name, isMap = proto.opType == OpDefinition.sequenceMap.name
         if isLoop { while inputs.count < 2 { inputs.append("") } }
         for (key, g) in subgraphs {
             // A formal input without a type takes the node's: Loop's iteration count and condition,
@@ -257,6 +257,7 @@ public enum ONNXImporter {
                     if i == 1 { return ValueType(.bool, Shape([Int]())) }
                 }
                 guard i < inputs.count, !inputs[i].isEmpty, let t = builder.type(inputs[i]) else { return nil }
+                if isMap { return t.kind == .sequence ? t.tensorType : t }  // SequenceMap's body sees elements
                 return isLoop || i < inputs.count - (attributes["num_scan_inputs"]?.int ?? 0) ? t : ValueType(t.dtype, nil)
             }
             var formal: [ValueInfo] = []

@@ -141,6 +141,8 @@ package struct ONNXAttributeProto: Equatable, Sendable {
     package var strings: [[UInt8]] = []
     package var tensors: [ONNXTensorProto] = []
     package var graphs: [ONNXGraphProto] = []
+    /// A `TypeProto` attribute (Optional's `type`), decoded as a nameless value's type.
+    package var tp: ONNXValueInfoProto?
     /// Inside a function body: the name of the caller's attribute this one refers to.
     package var refAttrName = ""
     package var docString = ""
@@ -200,12 +202,17 @@ package enum ONNXDimension: Equatable, Sendable {
 
 /// `ValueInfoProto`: the name and type of a graph input, output or intermediate value.
 package struct ONNXValueInfoProto: Equatable, Sendable {
-    /// Which `TypeProto` alternative is set; only tensor and sparse-tensor types carry
-    /// `elemType` and `shape` (the contents of the others are not decoded).
+    /// Which `TypeProto` alternative is set; tensor and sparse-tensor types carry `elemType` and
+    /// `shape`, sequences and optionals their element's type (``inner``); maps and opaque types are
+    /// not decoded.
     package enum Kind: Equatable, Sendable { case none, tensor, sparseTensor, sequence, map, optional, opaque }
 
     package var name = ""
     package var kind = Kind.tensor
+    /// For a sequence or optional: the kinds inside it, outermost first, down to the tensor
+    /// (`[.tensor]` for a sequence of tensors, `[.sequence, .tensor]` for an optional sequence);
+    /// `elemType` and `shape` are then the innermost tensor's. Empty for other kinds.
+    package var inner: [Kind] = []
     /// `TensorProto.DataType` code of the elements, 0 when unset.
     package var elemType: Int32 = 0
     /// The shape, nil when unknown (unknown rank); `[]` is a scalar.
@@ -347,6 +354,7 @@ private enum CDecode {
             floats: values(a.n_floats, a.floats), ints: values(a.n_ints, a.ints),
             strings: values(a.n_strings, a.strings).map(bytes),
             tensors: each(a.n_tensors, a.tensors, tensor), graphs: each(a.n_graphs, a.graphs, graph),
+            tp: a.tp.map { typed(ONNXValueInfoProto(kind: .none), $0.pointee) },
             refAttrName: string(a.ref_attr_name), docString: string(a.doc_string))
     }
 
@@ -364,24 +372,44 @@ private enum CDecode {
     }
 
     static func valueInfo(_ v: Onnx__ValueInfoProto) -> ONNXValueInfoProto {
-        var info = ONNXValueInfoProto(name: string(v.name), kind: .none, docString: string(v.doc_string))
+        let info = ONNXValueInfoProto(name: string(v.name), kind: .none, docString: string(v.doc_string))
         guard let type = v.type?.pointee else { return info }
+        return typed(info, type)
+    }
+
+    /// `info` with the kind, element type and shape of `type` (sequences and optionals followed
+    /// down to their tensor type, at most a few levels).
+    static func typed(_ info: ONNXValueInfoProto, _ type: Onnx__TypeProto) -> ONNXValueInfoProto {
+        var info = info
         var shape: UnsafeMutablePointer<Onnx__TensorShapeProto>?
-        switch type.value_case {
-        case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE:
-            info.kind = .tensor
-            info.elemType = type.tensor_type?.pointee.elem_type ?? 0
-            shape = type.tensor_type?.pointee.shape
-        case ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE:
-            info.kind = .sparseTensor
-            info.elemType = type.sparse_tensor_type?.pointee.elem_type ?? 0
-            shape = type.sparse_tensor_type?.pointee.shape
-        case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE: info.kind = .sequence
-        case ONNX__TYPE_PROTO__VALUE_MAP_TYPE: info.kind = .map
-        case ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE: info.kind = .optional
-        case ONNX__TYPE_PROTO__VALUE_OPAQUE_TYPE: info.kind = .opaque
-        default: info.kind = .none
+        var current = type
+        var kinds: [ONNXValueInfoProto.Kind] = []
+        for _ in 0..<8 {
+            var next: UnsafeMutablePointer<Onnx__TypeProto>?
+            switch current.value_case {
+            case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE:
+                kinds.append(.tensor)
+                info.elemType = current.tensor_type?.pointee.elem_type ?? 0
+                shape = current.tensor_type?.pointee.shape
+            case ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE:
+                kinds.append(.sparseTensor)
+                info.elemType = current.sparse_tensor_type?.pointee.elem_type ?? 0
+                shape = current.sparse_tensor_type?.pointee.shape
+            case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE:
+                kinds.append(.sequence)
+                next = current.sequence_type?.pointee.elem_type
+            case ONNX__TYPE_PROTO__VALUE_MAP_TYPE: kinds.append(.map)
+            case ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE:
+                kinds.append(.optional)
+                next = current.optional_type?.pointee.elem_type
+            case ONNX__TYPE_PROTO__VALUE_OPAQUE_TYPE: kinds.append(.opaque)
+            default: kinds.append(.none)
+            }
+            guard let next else { break }
+            current = next.pointee
         }
+        info.kind = kinds.first ?? .none
+        info.inner = Array(kinds.dropFirst())
         info.shape = shape.map { shape in
             each(shape.pointee.n_dim, shape.pointee.dim) { (d: Onnx__TensorShapeProto__Dimension) -> ONNXDimension in
                 switch d.value_case {
@@ -443,6 +471,16 @@ private enum WireScan {
             }
         }
         return nil
+    }
+}
+
+/// The length-delimited fields of a protobuf message (number and payload), in order; nil when
+/// the framing is malformed. For reading the small messages of ONNX's test data (`SequenceProto`,
+/// `OptionalProto`), which the bridge's generated code does not hold.
+package func protobufMessageFields(_ bytes: [UInt8]) -> [(number: UInt64, payload: [UInt8])]? {
+    bytes.withUnsafeBufferPointer { buffer in
+        guard case .success(let fields) = WireField.all(in: buffer, 0..<buffer.count) else { return nil }
+        return fields.filter { $0.wireType == 2 }.map { ($0.number, Array(buffer[$0.payload])) }
     }
 }
 
@@ -724,6 +762,7 @@ private struct CEncode {
         (p.pointee.n_strings, p.pointee.strings) = (a.strings.count, try arena.array(a.strings.map(arena.binary)))
         (p.pointee.n_tensors, p.pointee.tensors) = try list(a.tensors, tensor)
         (p.pointee.n_graphs, p.pointee.graphs) = try list(a.graphs, graph)
+        if let tp = a.tp { p.pointee.tp = try typeProto(tp) }
         return p
     }
 
@@ -753,39 +792,49 @@ private struct CEncode {
         p.pointee.name = try arena.optionalString(v.name)
         p.pointee.doc_string = try arena.optionalString(v.docString)
         guard v.kind != .none else { return p }
-        let type = try arena.message(onnx__type_proto__init)
-        p.pointee.type = type
+        p.pointee.type = try typeProto(v)
+        return p
+    }
+
+    /// The `TypeProto` of `v`: its kind, then the ``ONNXValueInfoProto/inner`` kinds, around the tensor type.
+    func typeProto(_ v: ONNXValueInfoProto) throws -> UnsafeMutablePointer<Onnx__TypeProto> {
         let shape = try v.shape.map { dims in
             let s = try arena.message(onnx__tensor_shape_proto__init)
             (s.pointee.n_dim, s.pointee.dim) = try list(dims, dimension)
             return s
         }
-        switch v.kind {
-        case .tensor:
-            let tensor = try arena.message(onnx__type_proto__tensor__init)
-            (tensor.pointee.has_elem_type, tensor.pointee.elem_type) = (flag(v.elemType != 0), v.elemType)
-            tensor.pointee.shape = shape
-            (type.pointee.value_case, type.pointee.tensor_type) = (ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, tensor)
-        case .sparseTensor:
-            let tensor = try arena.message(onnx__type_proto__sparse_tensor__init)
-            (tensor.pointee.has_elem_type, tensor.pointee.elem_type) = (flag(v.elemType != 0), v.elemType)
-            tensor.pointee.shape = shape
-            (type.pointee.value_case, type.pointee.sparse_tensor_type) = (ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE, tensor)
-        case .sequence:
-            (type.pointee.value_case, type.pointee.sequence_type) =
-                (ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE, try arena.message(onnx__type_proto__sequence__init))
-        case .map:
-            (type.pointee.value_case, type.pointee.map_type) =
-                (ONNX__TYPE_PROTO__VALUE_MAP_TYPE, try arena.message(onnx__type_proto__map__init))
-        case .optional:
-            (type.pointee.value_case, type.pointee.optional_type) =
-                (ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE, try arena.message(onnx__type_proto__optional__init))
-        case .opaque:
-            (type.pointee.value_case, type.pointee.opaque_type) =
-                (ONNX__TYPE_PROTO__VALUE_OPAQUE_TYPE, try arena.message(onnx__type_proto__opaque__init))
-        case .none: break
+        func make(_ kinds: ArraySlice<ONNXValueInfoProto.Kind>) throws -> UnsafeMutablePointer<Onnx__TypeProto> {
+            let type = try arena.message(onnx__type_proto__init)
+            switch kinds.first ?? .tensor {
+            case .tensor:
+                let tensor = try arena.message(onnx__type_proto__tensor__init)
+                (tensor.pointee.has_elem_type, tensor.pointee.elem_type) = (flag(v.elemType != 0), v.elemType)
+                tensor.pointee.shape = shape
+                (type.pointee.value_case, type.pointee.tensor_type) = (ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, tensor)
+            case .sparseTensor:
+                let tensor = try arena.message(onnx__type_proto__sparse_tensor__init)
+                (tensor.pointee.has_elem_type, tensor.pointee.elem_type) = (flag(v.elemType != 0), v.elemType)
+                tensor.pointee.shape = shape
+                (type.pointee.value_case, type.pointee.sparse_tensor_type) = (ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE, tensor)
+            case .sequence:
+                let sequence = try arena.message(onnx__type_proto__sequence__init)
+                if kinds.count > 1 { sequence.pointee.elem_type = try make(kinds.dropFirst()) }
+                (type.pointee.value_case, type.pointee.sequence_type) = (ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE, sequence)
+            case .map:
+                (type.pointee.value_case, type.pointee.map_type) =
+                    (ONNX__TYPE_PROTO__VALUE_MAP_TYPE, try arena.message(onnx__type_proto__map__init))
+            case .optional:
+                let optional = try arena.message(onnx__type_proto__optional__init)
+                if kinds.count > 1 { optional.pointee.elem_type = try make(kinds.dropFirst()) }
+                (type.pointee.value_case, type.pointee.optional_type) = (ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE, optional)
+            case .opaque:
+                (type.pointee.value_case, type.pointee.opaque_type) =
+                    (ONNX__TYPE_PROTO__VALUE_OPAQUE_TYPE, try arena.message(onnx__type_proto__opaque__init))
+            case .none: break
+            }
+            return type
         }
-        return p
+        return try make(ArraySlice([v.kind] + v.inner))
     }
 
     func dimension(_ d: ONNXDimension) throws -> UnsafeMutablePointer<Onnx__TensorShapeProto__Dimension> {

@@ -89,6 +89,31 @@ extension Kernel {
     var computesOutputTypes: Bool { false }
 }
 
+/// A kernel that takes or gives sequence and optional values (``GraphValue``): the sequence ops,
+/// and Identity, If, Loop and Scan when a value they pass is one. The executor runs such a step
+/// with ``runValues(_:context:)`` after the values it reads are computed (never at plan time), and
+/// the results' own types are the outputs' types.
+protocol ValueKernel: Kernel {
+    /// Computes the outputs from the inputs (nil for an omitted input).
+    func runValues(_ inputs: [GraphValue?], context: ExecutionContext) throws -> [GraphValue]
+    /// True when the kernel only runs on values (a sequence op); false when it also runs on tensors
+    /// alone through ``Kernel/run(_:outputs:context:)`` (Identity, control flow).
+    var needsValues: Bool { get }
+}
+
+extension ValueKernel {
+    var needsValues: Bool { true }
+    var computesOutputTypes: Bool { true }
+
+    /// The tensor form: every input and output a tensor.
+    func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
+        try runValues(inputs.map { $0.map(GraphValue.tensor) }, context: context).map { v in
+            guard let t = v.tensor else { throw AscentError.invalid("gives \(v.summary) where a tensor is expected") }
+            return t
+        }
+    }
+}
+
 /// Builds a kernel from a node: decodes the op's attribute struct and checks what the kernel
 /// supports of it.
 typealias KernelFactory = @Sendable (Node) throws -> any Kernel
@@ -101,7 +126,7 @@ enum KernelRegistry {
     static let families: [[(OpDefinition, KernelFactory)]] = [
         elementwise, activation, arithmetic, convolution, convolutionBackward, pooling, poolingBackward, linear,
         normalization, reduction, reductionBackward, movement, movementBackward, constants, indexing, cast,
-        resampling, resamplingBackward, recurrent, attention, quantization, signal, loss, detection, controlFlow,
+        resampling, resamplingBackward, recurrent, attention, quantization, signal, loss, detection, controlFlow, sequence,
     ]
 
     /// The factories by op name.

@@ -49,6 +49,10 @@ final class Plan: Sendable {
                 }
             }
             do {
+                if step.valued {
+                    planned.append((index, nil, nil))  // sequences and optionals exist only at run time
+                    continue
+                }
                 guard step.inputs.allSatisfy({ $0.map { types[$0] != nil } ?? true }) else {
                     planned.append((index, nil, nil)) // an input's type is only known at run time
                     continue
@@ -99,7 +103,7 @@ final class Plan: Sendable {
         steps = planned.enumerated().map { k, p in
             let step = program.steps[p.index]
             var donor: Int?
-            for i in step.kernel.inPlaceInputs where i < step.inputs.count {
+            for i in step.kernel.inPlaceInputs where i < step.inputs.count && !step.valued {
                 guard let id = step.inputs[i], lastUse[id] == k, computed.contains(id), !outputs.contains(id) else { continue }
                 if let outs = p.types, let t = types[id], outs.first?.byteCount != t.byteCount { continue }
                 donor = id
@@ -113,14 +117,33 @@ final class Plan: Sendable {
         self.types = types
     }
 
-    /// Runs the plan on `inputs` (by value id, already checked and converted).
-    func execute(_ program: Program, inputs: [Int: Tensor], context: ExecutionContext) throws -> [String: Tensor] {
+    /// Runs the plan on `inputs` (by value id, already checked and converted): tensors, and the
+    /// sequence and optional values in `values`.
+    func execute(_ program: Program, inputs: [Int: Tensor], values: [Int: GraphValue] = [:],
+                 context: ExecutionContext) throws -> [String: GraphValue] {
         var env = [Tensor?](repeating: nil, count: program.valueNames.count)
+        // Sequence and optional values, apart from the tensors (whose buffers the pool recycles).
+        var others = values
         for (id, t) in constants { env[id] = t }
         for (id, t) in inputs { env[id] = t }
         for s in steps {
             let step = program.steps[s.index]
             do {
+                if step.valued, let kernel = step.kernel as? any ValueKernel {
+                    let ins = step.inputs.map { $0.flatMap { id in env[id].map(GraphValue.tensor) ?? others[id] } }
+                    let results = try kernel.runValues(ins, context: context)
+                    for (i, id) in step.outputs.enumerated() {
+                        guard let id else { continue }
+                        guard i < results.count else { throw AscentError(.internal, "kernel computed no output \(i)") }
+                        if case .tensor(let t) = results[i], !(program.kinds[id]?.isOptional ?? false) {
+                            env[id] = t
+                        } else {
+                            others[id] = results[i]
+                        }
+                    }
+                    for id in s.release { others[id] = nil; release(id, &env, context.pool) }
+                    continue
+                }
                 let outputTypes: [TensorType]
                 if let t = s.outputTypes {
                     outputTypes = t
@@ -149,10 +172,22 @@ final class Plan: Sendable {
             }
             for id in s.release { release(id, &env, context.pool) }
         }
-        var out: [String: Tensor] = [:]
+        var out: [String: GraphValue] = [:]
         for o in program.outputs {
-            guard let t = env[o.id] else { throw AscentError(.internal, "graph output '\(o.name)' was not computed") }
-            out[o.name] = o.declared.computeDType != o.declared && t.dtype == o.declared.computeDType ? t.converted(to: o.declared) : t
+            func declared(_ t: Tensor) -> Tensor {
+                o.declared.computeDType != o.declared && t.dtype == o.declared.computeDType ? t.converted(to: o.declared) : t
+            }
+            if let t = env[o.id] {
+                out[o.name] = .tensor(declared(t))
+            } else if let v = others[o.id] {
+                switch v {
+                case .tensor(let t): out[o.name] = .tensor(declared(t))
+                case .sequence(let ts): out[o.name] = .sequence(ts.map(declared))
+                case .none: out[o.name] = GraphValue.none
+                }
+            } else {
+                throw AscentError(.internal, "graph output '\(o.name)' was not computed")
+            }
         }
         return out
     }

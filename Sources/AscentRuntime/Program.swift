@@ -29,6 +29,9 @@ final class Program: Sendable {
         let inputs: [Int?]
         /// Value id per node output (nil for an omitted output).
         let outputs: [Int?]
+        /// True when the step reads or gives a sequence or optional value (or its kernel only runs on
+        /// such values): it runs through ``ValueKernel/runValues(_:context:)``, at run time.
+        let valued: Bool
     }
 
     let valueNames: [String]
@@ -36,6 +39,8 @@ final class Program: Sendable {
     let outputs: [Output]
     let initializers: [Int: Tensor]
     let steps: [Step]
+    /// The kind of each value (by id) where known: sequences and optionals are kept apart from tensors.
+    let kinds: [ValueKind?]
 
     /// Prepares `graph`: writes out ops that have no kernel but a decomposition (contrib ops,
     /// QLinearConv), checks that every node has a kernel (listing all that do not, at once),
@@ -53,7 +58,9 @@ final class Program: Sendable {
         var lowered = graph.loweredToComputeTypes()
         try lowered.validate()
         // The passes do not look into nested graphs (those are fused and planned by their own sessions).
-        if fuse, !graph.hasControlFlow {
+        let types = try lowered.inferTypes()
+        let hasValues = types.values.contains { !$0.isTensor }
+        if fuse, !graph.hasControlFlow, !hasValues {
             lowered = Fusion.apply(lowered)
             if layout { lowered = LayoutPass.apply(lowered) }
         }
@@ -74,12 +81,17 @@ final class Program: Sendable {
         for (name, t) in lowered.initializers { constants[id(name)] = t }
         initializers = constants
         steps = try lowered.nodes.map { node in
-            Step(node: node, definition: node.definition!, kernel: try KernelRegistry.make(node),
-                 inputs: node.inputs.map { $0.isEmpty ? nil : id($0) },
-                 outputs: node.outputs.map { $0.isEmpty ? nil : id($0) })
+            let kernel = try KernelRegistry.make(node)
+            let touches = (node.inputs + node.outputs).contains { !$0.isEmpty && !(types[$0]?.isTensor ?? true) }
+            let valued = (kernel as? any ValueKernel).map { $0.needsValues || touches } ?? false
+            if touches, !valued { throw AscentError.invalid("\(node.op) takes tensors only").within("node \(node.label)") }
+            return Step(node: node, definition: node.definition!, kernel: kernel,
+                        inputs: node.inputs.map { $0.isEmpty ? nil : id($0) },
+                        outputs: node.outputs.map { $0.isEmpty ? nil : id($0) }, valued: valued)
         }
         outputs = graph.outputs.map { Output(id: id($0.name), name: $0.name, declared: $0.type.dtype) }
         valueNames = names
+        kinds = names.map { name in types[name]?.kind ?? lowered.inputs.first { $0.name == name }?.type.kind }
     }
 
     /// `graph` with every node whose op has no kernel but a decomposition replaced by that

@@ -88,7 +88,23 @@ public final class Session: Sendable {
     /// - Throws: ``AscentError`` `.invalidData` for a missing, unknown, mistyped or misshapen input
     ///   (one line naming it) or data a kernel refuses (naming the node); `.internal` for a bug.
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
-        let (bound, shapes) = try bind(inputs)
+        try run(values: inputs.mapValues(GraphValue.tensor)).mapValues { v in
+            guard let t = v.tensor else {
+                throw AscentError.invalid("an output is \(v.summary), not a tensor: run(values:) gives sequences and optionals")
+            }
+            return t
+        }
+    }
+
+    /// Runs a graph whose inputs or outputs may be sequences or optionals (``ValueKind``).
+    ///
+    /// - Parameter inputs: a value for every graph input by name: a tensor for a tensor input, a
+    ///   sequence (its tensors each in the declared dtype) for a sequence input, and for an optional
+    ///   input what it holds or ``GraphValue/none``.
+    /// - Returns: every graph output by name (an absent optional as ``GraphValue/none``).
+    /// - Throws: as ``run(_:)``.
+    public func run(values inputs: [String: GraphValue]) throws -> [String: GraphValue] {
+        let (bound, others, shapes) = try bind(inputs)
         let threads = options.adaptiveThreads ? Processors.worthUsing(options.threads) : options.threads
         let key = shapes + [[threads]]
         let pool = pools.withLock { $0.popLast() } ?? BufferPool()
@@ -104,43 +120,65 @@ public final class Session: Sendable {
                             context: ExecutionContext(threads: threads, pool: BufferPool(), primitives: options.convolutionPrimitives))
             plans.withLock { $0.insert(plan, for: key, limit: options.planCacheLimit) }
         }
-        return try plan.execute(program, inputs: bound, context: context)
+        return try plan.execute(program, inputs: bound, values: others, context: context)
     }
 
-    /// Checks the inputs against the graph's declarations and converts them to their compute types.
-    private func bind(_ feeds: [String: Tensor]) throws -> ([Int: Tensor], PlanCache.Key) {
+    /// Checks the inputs against the graph's declarations and converts them to their compute types:
+    /// the tensors, the sequence and optional values, and the plan key.
+    private func bind(_ feeds: [String: GraphValue]) throws -> ([Int: Tensor], [Int: GraphValue], PlanCache.Key) {
         for name in feeds.keys.sorted() where !program.inputs.contains(where: { $0.info.name == name }) {
             let known = program.inputs.map { "'\($0.info.name)'" }.joined(separator: ", ")
             throw AscentError.invalid("unknown input '\(name)' (the graph's inputs are \(known))")
         }
-        var bound: [Int: Tensor] = [:]
+        var bound: [Int: Tensor] = [:], others: [Int: GraphValue] = [:]
         var key: PlanCache.Key = []
         for input in program.inputs {
             let name = input.info.name, declared = input.info.type
-            guard var t = feeds[name] else {
+            guard let value = feeds[name] else {
                 if input.hasDefault { key.append(nil); continue }
                 throw AscentError.invalid("missing input '\(name)' (\(declared))")
             }
-            let compute = declared.dtype.computeDType
-            if compute != declared.dtype, t.dtype == declared.dtype || t.dtype == compute {
-                t = t.converted(to: compute)
-            } else if t.dtype != declared.dtype {
-                throw AscentError.invalid("input '\(name)' is \(t.dtype.rawValue), expected \(declared.dtype.rawValue)")
+            guard value.fits(declared.kind) else {
+                throw AscentError.invalid("input '\(name)' is \(value.summary), expected \(declared)")
             }
-            if let shape = declared.shape {
-                guard t.shape.count == shape.rank else {
-                    throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected rank \(shape.rank) (\(shape))")
+            if declared.kind != .tensor {
+                switch value {
+                case .tensor(let t): others[input.id] = .tensor(try Session.check(t, name, declared))
+                case .sequence(let ts):
+                    others[input.id] = .sequence(try ts.enumerated().map { i, t in try Session.check(t, "\(name)[\(i)]", declared) })
+                case .none: others[input.id] = GraphValue.none
                 }
-                // Only known sizes bind: a symbol (`dim_param`) on two axes does not force them equal
-                // unless the graph does (its kernels then refuse the sizes), as in onnxruntime.
-                for (size, dim) in zip(t.shape, shape.dims) where dim.value.map({ $0 != size }) ?? false {
-                    throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected \(shape)")
-                }
+                key.append(nil)  // nothing downstream of a sequence or optional is planned ahead
+                continue
             }
-            bound[input.id] = t
+            guard case .tensor(let t) = value else { throw AscentError(.internal, "input '\(name)' kind") }
+            bound[input.id] = try Session.check(t, name, declared)
             key.append(t.shape)
         }
-        return (bound, key)
+        return (bound, others, key)
+    }
+
+    /// `t` checked against the declared tensor type (of a sequence's or optional's elements) and in its compute dtype.
+    private static func check(_ tensor: Tensor, _ name: String, _ declared: ValueType) throws -> Tensor {
+        var t = tensor
+        let compute = declared.dtype.computeDType
+        if compute != declared.dtype, t.dtype == declared.dtype || t.dtype == compute {
+            t = t.converted(to: compute)
+        } else if t.dtype != declared.dtype {
+            throw AscentError.invalid("input '\(name)' is \(t.dtype.rawValue), expected \(declared.dtype.rawValue)")
+        }
+        // A sequence's declared shape is its elements' common one: sizes only bind for tensors.
+        if let shape = declared.shape, declared.kind.unwrapped == .tensor {
+            guard t.shape.count == shape.rank else {
+                throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected rank \(shape.rank) (\(shape))")
+            }
+            // Only known sizes bind: a symbol (`dim_param`) on two axes does not force them equal
+            // unless the graph does (its kernels then refuse the sizes), as in onnxruntime.
+            for (size, dim) in zip(t.shape, shape.dims) where dim.value.map({ $0 != size }) ?? false {
+                throw AscentError.invalid("input '\(name)' has shape \(Shape(t.shape)), expected \(shape)")
+            }
+        }
+        return t
     }
 }
 

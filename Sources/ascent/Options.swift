@@ -75,6 +75,12 @@ struct InputFileOptions: ParsableArguments {
         try model.feeds(inputs.map(InputFile.init(parsing:)),
                         options: InputOptions(scale: scale, resize: resize, convertDTypes: convertInputs))
     }
+
+    /// The feeds with sequence and optional inputs (`ascent run`).
+    func valueFeeds(for model: Model) throws -> [String: GraphValue] {
+        try model.valueFeeds(inputs.map(InputFile.init(parsing:)),
+                             options: InputOptions(scale: scale, resize: resize, convertDTypes: convertInputs))
+    }
 }
 
 /// `--input-shape NAME=d0,d1,...` (repeatable).

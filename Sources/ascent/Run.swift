@@ -42,17 +42,34 @@ extension Ascent {
                 let names = try labels.labels(for: loaded)
                 let session: Session
                 do { session = try Session(graph: loaded.graph, options: threads.session) } catch let e as AscentError { throw e.inFile(model.model) }
-                let feeds = try inputs.feeds(for: loaded)
-                let outputs: [String: Tensor]
-                do { outputs = try session.run(feeds) } catch let e as AscentError { throw e.inFile(model.model) }
+                let feeds = try inputs.valueFeeds(for: loaded)
+                let outputs: [String: GraphValue]
+                do { outputs = try session.run(values: feeds) } catch let e as AscentError { throw e.inFile(model.model) }
                 for name in loaded.graph.outputs.map(\.name) {
-                    guard let t = outputs[name] else { continue }
-                    emit(OutputReport.describe(name: name, tensor: t, top: top, labels: names))
-                    if let dir = outputDir {
-                        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                        let path = (dir as NSString).appendingPathComponent(OutputReport.fileName(name) + ".npy")
-                        try NumPy.write(t, to: path)
-                        emit("  wrote \(path)\n")
+                    guard let value = outputs[name] else { continue }
+                    if let dir = outputDir { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+                    let path = outputDir.map { ($0 as NSString).appendingPathComponent(OutputReport.fileName(name)) }
+                    switch value {
+                    case .tensor(let t):
+                        emit(OutputReport.describe(name: name, tensor: t, top: top, labels: names))
+                        if let path {
+                            try NumPy.write(t, to: path + ".npy")
+                            emit("  wrote \(path).npy\n")
+                        }
+                    case .sequence(let ts):
+                        // A sequence: a folder of its tensors in order, 0.npy, 1.npy... (empty for an empty sequence).
+                        emit("\(name): sequence of \(ts.count) tensor\(ts.count == 1 ? "" : "s")\n")
+                        for (k, t) in ts.enumerated() { emit(OutputReport.describe(name: "  [\(k)]", tensor: t, top: 0)) }
+                        if let path {
+                            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                            func file(_ k: Int) -> String { (path as NSString).appendingPathComponent("\(k).npy") }
+                            for (k, t) in ts.enumerated() { try NumPy.write(t, to: file(k)) }
+                            var stale = ts.count  // a longer sequence's tensors from an earlier run
+                            while FileManager.default.fileExists(atPath: file(stale)) { try FileManager.default.removeItem(atPath: file(stale)); stale += 1 }
+                            emit("  wrote \(path)/ (\(ts.count) tensor\(ts.count == 1 ? "" : "s"))\n")
+                        }
+                    case .none:
+                        emit("\(name): none (an optional without a value; nothing written)\n")
                     }
                 }
             }

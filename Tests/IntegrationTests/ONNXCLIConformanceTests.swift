@@ -41,7 +41,10 @@ import Testing
         print("ONNX conformance through ascent run, shard \(shard)/\(Self.shards): \(passed) of \(mine.count) pass")
     }
 
-    /// One node test through `ascent run`.
+    /// One node test through `ascent run`: tensor inputs as `.npy`, a sequence input as a
+    /// comma-separated list of `.npy` files (`[]` when empty), an empty optional as `none`; a tensor
+    /// output read from the `.npy` it wrote, a sequence output from the folder it wrote (`0.npy`,
+    /// `1.npy`...), an empty optional known by its `NAME: none` line.
     static func run(_ test: URL, scratch: URL) -> Outcome {
         do {
             let model = try ONNXModelProto.load(path: test.appendingPathComponent("model.onnx").path)
@@ -50,10 +53,20 @@ import Testing
             let data = test.appendingPathComponent("test_data_set_0")
             var arguments = ["run", test.appendingPathComponent("model.onnx").path]
             for (j, input) in model.graph.inputs.enumerated() {
-                let tensor = try ONNXTensorFile.load(path: data.appendingPathComponent("input_\(j).pb").path).tensor
-                let npy = scratch.appendingPathComponent("input_\(j).npy").path
-                try NumPy.write(tensor, to: npy)
-                arguments += ["--input", "\(input.name)=\(npy)"]
+                let value = try ONNXTensorFile.loadValue(path: data.appendingPathComponent("input_\(j).pb").path,
+                                                         kind: ONNXConformance.kind(input))
+                func npy(_ t: Tensor, _ suffix: String) throws -> String {
+                    let path = scratch.appendingPathComponent("input_\(j)\(suffix).npy").path
+                    try NumPy.write(t, to: path)
+                    return path
+                }
+                let text: String
+                switch value {
+                case .tensor(let t): text = try npy(t, "")
+                case .sequence(let ts): text = ts.isEmpty ? "[]" : try ts.enumerated().map { try npy($1, "_\($0)") }.joined(separator: ",")
+                case .none: text = "none"
+                }
+                arguments += ["--input", "\(input.name)=\(text)"]
             }
             let outputs = scratch.appendingPathComponent("out")
             arguments += ["--output-dir", outputs.path, "--top", "0", "--threads", "1"]
@@ -61,18 +74,32 @@ import Testing
             guard r.status == 0 else {
                 return .fail("exit \(r.status): \(r.stderr.split(separator: "\n").first.map(String.init) ?? "")")
             }
-            // `  wrote PATH` after each output, in the graph's order.
+            // Per output, in the graph's order: `  wrote PATH.npy`, `  wrote DIR/ (N tensors)` or `NAME: none`.
             let written = r.stdout.split(separator: "\n").compactMap { line -> String? in
                 let text = line.trimmingCharacters(in: .whitespaces)
-                return text.hasPrefix("wrote ") ? String(text.dropFirst(6)) : nil
+                if text.hasPrefix("wrote ") { return String(text.dropFirst(6)) }
+                return text.hasSuffix(": none (an optional without a value; nothing written)") ? "" : nil
             }
             guard written.count == model.graph.outputs.count else {
                 return .fail("\(written.count) of \(model.graph.outputs.count) outputs written")
             }
             var problems: [String] = []
             for (j, (output, path)) in zip(model.graph.outputs, written).enumerated() {
-                let expected = try ONNXTensorFile.load(path: data.appendingPathComponent("output_\(j).pb").path).tensor
-                let actual = try NumPy.read(path: path, opaque: ONNXConformance.declaredDType(output.elemType))
+                let expected = try ONNXTensorFile.loadValue(path: data.appendingPathComponent("output_\(j).pb").path,
+                                                            kind: ONNXConformance.kind(output))
+                let actual: GraphValue
+                if path.isEmpty {
+                    actual = .none
+                } else if let slash = path.range(of: "/ (") {
+                    let folder = URL(fileURLWithPath: String(path[..<slash.lowerBound]))
+                    var ts: [Tensor] = []
+                    while FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(ts.count).npy").path) {
+                        ts.append(try NumPy.read(path: folder.appendingPathComponent("\(ts.count).npy").path))
+                    }
+                    actual = .sequence(ts)
+                } else {
+                    actual = .tensor(try NumPy.read(path: path, opaque: ONNXConformance.declaredDType(output.elemType)))
+                }
                 if let problem = ONNXConformance.compare(actual, expected, declared: output.elemType) {
                     problems.append("'\(output.name)' \(problem)")
                 }

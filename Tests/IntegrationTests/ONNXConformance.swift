@@ -165,12 +165,12 @@ enum ONNXConformance {
         }
 
         let data = folder.appendingPathComponent("test_data_set_0")
-        var feeds: [String: Tensor] = [:]
+        var feeds: [String: GraphValue] = [:]
         for (j, input) in model.graph.inputs.enumerated() {
             let file = data.appendingPathComponent("input_\(j).pb")
             // Every node test stores every input; a missing one is a broken cache, not a skip.
             guard FileManager.default.fileExists(atPath: file.path) else { return .fail("missing \(file.lastPathComponent)") }
-            feeds[input.name] = try ONNXTensorFile.load(path: file.path).tensor
+            feeds[input.name] = try ONNXTensorFile.loadValue(path: file.path, kind: kind(input))
         }
         // Inputs with an initializer are weights, not fed (node tests have none, but be exact).
         let fed = Set(graph.inputs.map(\.name))
@@ -184,9 +184,9 @@ enum ONNXConformance {
         } catch let e as AscentError {
             return .fail("session error: \(shorten(e.message, context: e.context))")
         }
-        let results: [String: Tensor]
+        let results: [String: GraphValue]
         do {
-            results = try session.run(feeds)
+            results = try session.run(values: feeds)
         } catch let e as AscentError {
             return .fail("run error: \(shorten(e.message, context: e.context))")
         }
@@ -195,7 +195,7 @@ enum ONNXConformance {
         for (j, output) in model.graph.outputs.enumerated() {
             let file = data.appendingPathComponent("output_\(j).pb")
             guard FileManager.default.fileExists(atPath: file.path) else { return .fail("missing \(file.lastPathComponent)") }
-            let expected = try ONNXTensorFile.load(path: file.path).tensor
+            let expected = try ONNXTensorFile.loadValue(path: file.path, kind: kind(output))
             guard let actual = results[output.name] else {
                 problems.append("output '\(output.name)' missing")
                 continue
@@ -208,14 +208,21 @@ enum ONNXConformance {
         return .fail((wrongType ? "dtype: " : "wrong result: ") + problems.joined(separator: "; "))
     }
 
-    /// Why a graph's interface cannot run in Ascent (sequence, optional or map values; element
+    /// The kind of a declared graph input or output (a tensor when Ascent cannot type it).
+    static func kind(_ v: ONNXValueInfoProto) -> ValueKind {
+        ((try? ONNXAttributes.valueType(v))?.type?.kind) ?? .tensor
+    }
+
+    /// Why a graph's interface cannot run in Ascent (nested sequences or optionals, maps; element
     /// types Ascent does not import), before importing it; nil when it can.
     static func unsupportedSignature(_ g: ONNXGraphProto) -> String? {
         for (side, values) in [("inputs", g.inputs), ("outputs", g.outputs)] {
             for v in values {
                 switch v.kind {
-                case .sequence: return "sequence \(side)"
-                case .optional: return "optional \(side)"
+                case .sequence, .optional:
+                    if (try? ONNXAttributes.valueType(v))?.type == nil {
+                        return (v.kind == .sequence ? "nested sequence " : "nested optional ") + side
+                    }
                 case .map: return "map \(side)"
                 case .sparseTensor: return "sparse tensor \(side)"
                 case .opaque, .none: return "untyped \(side)"
@@ -281,6 +288,22 @@ enum ONNXConformance {
         }
         guard actual.dtype == dtype else { return "is \(actual.dtype.rawValue), declared \(dtype.rawValue)" }
         return Closeness.elementwise(actual, expected.converted(to: dtype), rtol: rtol, atol: atol).mismatch
+    }
+
+    /// `compare(_:_:declared:)` for values: the same kind, a sequence's length and each of its
+    /// tensors, an optional's presence.
+    static func compare(_ actual: GraphValue, _ expected: GraphValue, declared: Int32) -> String? {
+        switch (actual, expected) {
+        case (.tensor(let a), .tensor(let e)): return compare(a, e, declared: declared)
+        case (.none, .none): return nil
+        case (.sequence(let a), .sequence(let e)):
+            guard a.count == e.count else { return "has \(a.count) tensors, expected \(e.count)" }
+            for (k, (x, y)) in zip(a, e).enumerated() {
+                if let problem = compare(x, y, declared: declared) { return "[\(k)] \(problem)" }
+            }
+            return nil
+        default: return "is \(actual.summary), expected \(expected.summary)"
+        }
     }
 
     /// The IR dtype of an ONNX element type code; nil for those the IR has none for.

@@ -57,6 +57,12 @@ def pairs(items, names, what):
 
 
 def compare(ours, reference, tolerance):
+    if isinstance(ours, list) or isinstance(reference, list):  # sequence values: tensor by tensor
+        if not (isinstance(ours, list) and isinstance(reference, list)) or len(ours) != len(reference):
+            return {"sequence": True, "ok": False, "length": len(ours) if isinstance(ours, list) else None}
+        entries = [compare(a, b, tolerance) for a, b in zip(ours, reference)]
+        return {"sequence": True, "length": len(ours), "ok": all(e["ok"] for e in entries),
+                "max_abs_diff": max([e.get("max_abs_diff", 0.0) for e in entries], default=0.0)}
     entry = {"shape": list(ours.shape), "dtype": str(ours.dtype), "reference_dtype": str(reference.dtype)}
     if ours.dtype != reference.dtype:
         entry.update(ok=False)

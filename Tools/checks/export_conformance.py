@@ -26,14 +26,27 @@ from onnx import numpy_helper
 RTOL, ATOL = 1e-3, 1e-7
 
 
-def tensors(folder, prefix):
+def tensors(folder, prefix, types=()):
+    """The test's values: a TensorProto, or by the declared type (`types`, TypeProtos in order) a
+    SequenceProto (a list of arrays) or an OptionalProto (its value, or None)."""
     files = sorted(glob.glob(os.path.join(folder, f"{prefix}_*.pb")), key=lambda p: int(p.rsplit("_", 1)[1][:-3]))
     out = []
-    for path in files:
-        t = onnx.TensorProto()
+    for j, path in enumerate(files):
         with open(path, "rb") as f:
-            t.ParseFromString(f.read())
-        out.append(numpy_helper.to_array(t))
+            data = f.read()
+        kind = types[j].WhichOneof("value") if j < len(types) else "tensor_type"
+        if kind == "sequence_type":
+            p = onnx.SequenceProto()
+            p.ParseFromString(data)
+            out.append(numpy_helper.to_list(p))
+        elif kind == "optional_type":
+            p = onnx.OptionalProto()
+            p.ParseFromString(data)
+            out.append(numpy_helper.to_optional(p))
+        else:
+            t = onnx.TensorProto()
+            t.ParseFromString(data)
+            out.append(numpy_helper.to_array(t))
     return out
 
 
@@ -50,6 +63,18 @@ def run(path, inputs):
 
 
 def close(actual, expected):
+    if isinstance(actual, list) or isinstance(expected, list):
+        if not (isinstance(actual, list) and isinstance(expected, list)):
+            return f"a sequence and a {type(actual if isinstance(expected, list) else expected).__name__}"
+        if len(actual) != len(expected):
+            return f"{len(actual)} tensors in the sequence, expected {len(expected)}"
+        for k, (a, e) in enumerate(zip(actual, expected)):
+            problem = close(a, e)
+            if problem:
+                return f"[{k}] {problem}"
+        return None
+    if actual is None or expected is None:
+        return None if actual is None and expected is None else "an empty optional and a value"
     actual, expected = np.asarray(actual), np.asarray(expected)
     if actual.dtype != expected.dtype:
         return f"dtype {actual.dtype} != {expected.dtype}"
@@ -81,12 +106,13 @@ def check(case):
     except Exception as e:
         result["error"] = f"checker: {type(e).__name__}: {e}".splitlines()[0][:300]
         return result
-    inputs = tensors(case["data"], "input")
+    graph = onnx.load(case["original"]).graph
+    inputs = tensors(case["data"], "input", [i.type for i in graph.input])
     try:
         expected = run(case["original"], inputs)
         result["reference"] = "onnxruntime"
     except Exception:
-        expected = tensors(case["data"], "output")
+        expected = tensors(case["data"], "output", [o.type for o in graph.output])
         result["reference"] = "test outputs"
     try:
         actual = run(case["converted"], inputs)

@@ -46,6 +46,15 @@ public enum GradientBuilder {
             types = try forward.inferTypes()
             active = try path(forward, types, objective: objective, values: values)
         }
+        // Sequences and optionals carry no gradient (not even through Identity).
+        func passesValues(_ node: Node) -> Bool {
+            (node.inputs + node.outputs).contains { !$0.isEmpty && !(types[$0]?.isTensor ?? true) }
+        }
+        let valued = active.nodes.filter(passesValues)
+        if !valued.isEmpty {
+            let list = valued.prefix(3).map(\.label).joined(separator: ", ") + (valued.count > 3 ? " and \(valued.count - 3) more" : "")
+            throw AscentError.invalid("no gradient through sequence or optional values: \(list) on the path")
+        }
         let missing = active.nodes.filter { $0.definition?.vjp == nil }
         if !missing.isEmpty {
             let list = missing.map { node in

@@ -22,7 +22,7 @@
 extension OpDefinition {
     public static let `if` = OpDefinition(
         "If", inputs: 1...Int.max, outputs: 1...Int.max, attributes: IfAttributes.self,
-        traits: [.dataDependentShape, .subgraphs], onnx: ONNXHistory([1, 11, 13, 16, 19, 21, 23, 24, 25]),
+        traits: [.dataDependentShape, .subgraphs, .valueKinds], onnx: ONNXHistory([1, 11, 13, 16, 19, 21, 23, 24, 25]),
         shape: { ctx in
             let a = try ctx.attributes(IfAttributes.self)
             let captured = Array(1..<ctx.inputCount)
@@ -37,7 +37,7 @@ extension OpDefinition {
 
     public static let loop = OpDefinition(
         "Loop", inputs: 2...Int.max, outputs: 0...Int.max, attributes: LoopAttributes.self,
-        traits: [.dataDependentShape, .subgraphs], onnx: ONNXHistory([1, 11, 13, 16, 19, 21, 23, 24, 25]),
+        traits: [.dataDependentShape, .subgraphs, .valueKinds], onnx: ONNXHistory([1, 11, 13, 16, 19, 21, 23, 24, 25]),
         shape: { ctx in
             let a = try ctx.attributes(LoopAttributes.self)
             let carried = ctx.inputCount - 2 - a.captured
@@ -54,7 +54,12 @@ extension OpDefinition {
             var out: [ValueType?] = []
             for k in 0..<ctx.outputCount {
                 let t = body[k + 1]
-                if k < carried { out.append(ControlFlowTypes.join(ctx.input(2 + k), t)); continue }
+                if k < carried {
+                    // The body's kind, as ONNX infers it (an optional carried in may come out as what it holds).
+                    let joined = ControlFlowTypes.join(ctx.input(2 + k), t)
+                    out.append(t.map { joined?.with(kind: $0.kind) ?? $0 } ?? joined)
+                    continue
+                }
                 out.append(t.map { t in ValueType(t.dtype, t.shape.map { s -> Shape in Shape([trips] + s.dims) }) })
             }
             return out
@@ -255,11 +260,13 @@ enum ControlFlowTypes {
     }
 
     /// What two types have in common: the dtype (nil if they differ), sizes equal in both.
+    /// The kinds must agree up to optionality (an optional and what it holds join to the optional).
     static func join(_ a: ValueType?, _ b: ValueType?) -> ValueType? {
         guard let a, let b else { return a ?? b }
-        guard a.dtype == b.dtype else { return nil }
-        guard let sa = a.shape, let sb = b.shape, sa.rank == sb.rank else { return ValueType(a.dtype, nil) }
-        return ValueType(a.dtype, Shape(zip(sa.dims, sb.dims).map { $0 == $1 ? $0 : .unknown }))
+        guard a.dtype == b.dtype, a.kind.unwrapped == b.kind.unwrapped else { return nil }
+        let kind = a.kind == b.kind ? a.kind : a.kind.wrapped
+        guard let sa = a.shape, let sb = b.shape, sa.rank == sb.rank else { return ValueType(a.dtype, nil, kind: kind) }
+        return ValueType(a.dtype, Shape(zip(sa.dims, sb.dims).map { $0 == $1 ? $0 : .unknown }), kind: kind)
     }
 }
 
@@ -312,7 +319,10 @@ extension Node {
                 }
                 continue
             }
-            if k < inputs.count, let t = types[inputs[k]] { facts.types[info.name] = t }
+            if k < inputs.count, let t = types[inputs[k]] {
+                // SequenceMap's body sees one element of each sequence input.
+                facts.types[info.name] = `is`(.sequenceMap) && t.kind == .sequence ? t.tensorType : t
+            }
         }
         return (try? g.inferFacts(from: facts).types) ?? facts.types
     }

@@ -3,7 +3,9 @@
 /// Gradients follow TensorFlow and PyTorch at non-smooth points: Abs has slope 0 at 0, and the
 /// piecewise-constant maps (Floor, Ceil, Round, Sign) pass zero.
 extension OpDefinition {
-    public static let identity: OpDefinition = map("Identity", onnx: [1, 13, 14, 16, 19, 21, 23, 24, 25]) { g in [g.dy] }
+    /// Identity passes sequences and optionals too (``OpTraits/valueKinds``).
+    public static let identity: OpDefinition = map("Identity", onnx: [1, 13, 14, 16, 19, 21, 23, 24, 25],
+                                                   traits: [.elementwise, .valueKinds]) { g in [g.dy] }
     public static let neg: OpDefinition = map("Neg", onnx: [1, 6, 13]) { g in [-g.dy] }
     public static let exp: OpDefinition = map("Exp", onnx: [1, 6, 13]) { g in [g.dy * g.y] }
     public static let log: OpDefinition = map("Log", onnx: [1, 6, 13]) { g in [g.dy / g.x] }
@@ -39,8 +41,8 @@ extension OpDefinition {
     /// An elementwise map of one input. Its output has the input's type (or `output`'s dtype).
     static func map(_ name: String, onnx versions: [Int], changes: [ONNXChange] = [],
                     attributes: (any OpAttributes.Type)? = nil, output: DType? = nil, decomposition: Decomposition? = nil,
-                    vjp: VJPRule?) -> OpDefinition {
-        OpDefinition(name, inputs: 1...1, attributes: attributes, traits: .elementwise,
+                    traits: OpTraits = .elementwise, vjp: VJPRule?) -> OpDefinition {
+        OpDefinition(name, inputs: 1...1, attributes: attributes, traits: traits,
                      onnx: ONNXHistory(versions, changes: changes),
                      shape: { ctx in [ctx.input(0).map { t in output.map { ValueType($0, t.shape, layout: t.layout) } ?? t }] },
                      vjp: vjp, decomposition: decomposition, axes: { node, _ in node })

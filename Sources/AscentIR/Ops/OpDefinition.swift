@@ -136,4 +136,7 @@ public struct OpTraits: OptionSet, Sendable, Hashable {
     /// Takes its value from its last input but passes the gradient to its first input only
     /// (``OpDefinition/straightThrough``): the inputs after the first are on no gradient path.
     public static let straightThrough = OpTraits(rawValue: 1 << 11)
+    /// Takes or gives sequence and optional values (``ValueKind``), not only tensors: the sequence
+    /// and optional ops, `Identity`, and control flow. Other ops refuse such inputs.
+    public static let valueKinds = OpTraits(rawValue: 1 << 12)
 }

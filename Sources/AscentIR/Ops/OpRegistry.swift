@@ -40,6 +40,9 @@ public enum OpRegistry {
         ("loss", [.negativeLogLikelihoodLoss, .softmaxCrossEntropyLoss]),
         ("detection", [.nonMaxSuppression, .tfIdfVectorizer]),
         ("control flow", [.if, .loop, .scan]),
+        ("sequence", [.sequenceConstruct, .sequenceEmpty, .sequenceAt, .sequenceInsert, .sequenceErase, .sequenceLength,
+                      .splitToSequence, .concatFromSequence, .sequenceMap, .optional, .optionalHasElement,
+                      .optionalGetElement]),
     ]
 
     /// Every definition, by op name.

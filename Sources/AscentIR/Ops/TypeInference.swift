@@ -30,6 +30,11 @@ public struct ValueFacts: Sendable {
     /// computed size wins over a declared one).
     public mutating func infer(_ node: Node, _ definition: OpDefinition, declared: [String: ValueType] = [:]) throws {
         let ctx = context(for: node)
+        if !definition.traits.contains(.valueKinds) {
+            for (i, t) in ctx.inputTypes.enumerated() where t.map({ !$0.isTensor }) ?? false {
+                throw AscentError.invalid("\(definition.name) takes tensors; input '\(node.inputs[i])' is \(t!)")
+            }
+        }
         let inferred = try definition.shape(ctx)
         let values = try definition.values?(ctx)
         for (i, o) in node.outputs.enumerated() where !o.isEmpty {
@@ -53,12 +58,13 @@ public struct ValueFacts: Sendable {
     public static func merge(inferred: ValueType?, declared: ValueType?) -> ValueType? {
         guard let inferred else { return declared }
         guard let declared, let ds = declared.shape else { return inferred }
-        guard let s = inferred.shape else { return ValueType(inferred.dtype, ds, layout: inferred.layout ?? declared.layout) }
+        guard declared.kind == inferred.kind else { return inferred }
+        guard let s = inferred.shape else { return ValueType(inferred.dtype, ds, layout: inferred.layout ?? declared.layout, kind: inferred.kind) }
         guard s.rank == ds.rank else { return inferred }
         let dims = zip(s.dims, ds.dims).map { (i, d) -> Dim in
             if case .unknown = i { return d }
             return i
         }
-        return ValueType(inferred.dtype, Shape(dims), layout: inferred.layout ?? declared.layout)
+        return ValueType(inferred.dtype, Shape(dims), layout: inferred.layout ?? declared.layout, kind: inferred.kind)
     }
 }

@@ -6,10 +6,10 @@ import Synchronization
 // made once per set of input dtypes. Their output sizes may depend on data (a branch's shape, a
 // loop's trip count), so they give their outputs' types themselves (``Kernel/computesOutputTypes``).
 
-/// A nested graph ready to run: one session per set of input dtypes it is fed.
+/// A nested graph ready to run: one session per set of input dtypes (and kinds) it is fed.
 final class NestedGraph: Sendable {
     let graph: Graph
-    private let sessions = Mutex<[[DType]: Session]>([:])
+    private let sessions = Mutex<[[String]: Session]>([:])
 
     /// float64 values in the nested graph are computed as float32, as in the enclosing one.
     init(_ graph: Graph) {
@@ -20,24 +20,45 @@ final class NestedGraph: Sendable {
 
     /// The graph's outputs, in order, for `inputs` (one per graph input, in order).
     func run(_ inputs: [Tensor], threads: Int) throws -> [Tensor] {
+        try run(values: inputs.map(GraphValue.tensor), threads: threads).map { v in
+            guard let t = v.tensor else { throw AscentError.invalid("graph '\(graph.name)' gives \(v.summary) where a tensor is expected") }
+            return t
+        }
+    }
+
+    /// The graph's outputs, in order, for `inputs` (one per graph input, in order): tensors,
+    /// sequences and optionals. Each input is typed by its value (its dtype; a sequence's or an
+    /// absent optional's as declared when it has no tensor to tell).
+    func run(values inputs: [GraphValue], threads: Int) throws -> [GraphValue] {
         guard inputs.count == graph.inputs.count else {
             throw AscentError(.internal, "graph '\(graph.name)' takes \(graph.inputs.count) inputs, given \(inputs.count)")
         }
-        let dtypes = inputs.map(\.dtype)
+        let types = zip(inputs, graph.inputs).map { value, info -> ValueType in
+            let declared = info.type
+            switch value {
+            case .tensor(let t):
+                return ValueType(t.dtype, nil, kind: declared.kind.isOptional ? .optionalTensor : .tensor)
+            case .sequence(let ts):
+                return ValueType(ts.first?.dtype ?? declared.dtype, nil, kind: declared.kind.isOptional ? .optionalSequence : .sequence)
+            case .none:
+                return ValueType(declared.dtype, nil, kind: declared.kind.wrapped)
+            }
+        }
+        let key = types.map(\.description)
         let session = try sessions.withLock { cache -> Session in
-            if let s = cache[dtypes] { return s }
+            if let s = cache[key] { return s }
             var g = graph
-            for i in g.inputs.indices { g.inputs[i].type = ValueType(dtypes[i], nil) }
+            for i in g.inputs.indices { g.inputs[i].type = types[i] }
             let s = try Session(graph: g, options: Session.Options(threads: threads, adaptiveThreads: false))
-            cache[dtypes] = s
+            cache[key] = s
             return s
         }
-        var feeds: [String: Tensor] = [:]
-        for (info, t) in zip(graph.inputs, inputs) { feeds[info.name] = t }
-        let out = try session.run(feeds)
+        var feeds: [String: GraphValue] = [:]
+        for (info, v) in zip(graph.inputs, inputs) { feeds[info.name] = v }
+        let out = try session.run(values: feeds)
         return try graph.outputs.map { o in
-            guard let t = out[o.name] else { throw AscentError(.internal, "graph '\(graph.name)' gave no '\(o.name)'") }
-            return t
+            guard let v = out[o.name] else { throw AscentError(.internal, "graph '\(graph.name)' gave no '\(o.name)'") }
+            return v
         }
     }
 }
@@ -57,11 +78,18 @@ private func required(_ inputs: [Tensor?], _ range: Range<Int>) throws -> [Tenso
 }
 
 /// If: runs the branch the condition picks. A condition known when planning picks the branch once.
-struct IfKernel: Kernel {
+struct IfKernel: ValueKernel {
     let then: NestedGraph
     let otherwise: NestedGraph
 
     var computesOutputTypes: Bool { true }
+    var needsValues: Bool { false }
+
+    func runValues(_ inputs: [GraphValue?], context: ExecutionContext) throws -> [GraphValue] {
+        guard let c = inputs.first??.tensor else { throw AscentError.invalid("missing condition") }
+        let branch = try truth(c, "the condition") ? then : otherwise
+        return try branch.run(values: requiredValues(inputs, 1..<inputs.count), threads: context.threads)
+    }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let c = inputs.first ?? nil else { throw AscentError.invalid("missing condition") }
@@ -72,6 +100,14 @@ struct IfKernel: Kernel {
     func specialized(_ inputs: KernelInputs, outputs: [TensorType], threads: Int) throws -> (any Kernel)? {
         guard let c = inputs.value(0) else { return nil }
         return TakenBranchKernel(branch: try truth(c, "the condition") ? then : otherwise)
+    }
+}
+
+/// The value inputs `range`, each required.
+private func requiredValues(_ inputs: [GraphValue?], _ range: Range<Int>) throws -> [GraphValue] {
+    try range.map { i in
+        guard i < inputs.count, let v = inputs[i] else { throw AscentError.invalid("missing input \(i)") }
+        return v
     }
 }
 
@@ -88,33 +124,54 @@ struct TakenBranchKernel: Kernel {
 
 /// Loop: runs the body while the iteration count is below `M` (when given) and the condition
 /// holds, carrying values from one iteration to the next and stacking the scan outputs.
-struct LoopKernel: Kernel {
+struct LoopKernel: ValueKernel {
     let body: NestedGraph
     let carried: Int
 
     var computesOutputTypes: Bool { true }
+    var needsValues: Bool { false }
 
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
-        let trips = try inputs[0].map { t -> Int in
-            guard t.count == 1, t.dtype.isInteger else { throw AscentError.invalid("M must be one integer") }
+        try loop(inputs.map { $0.map(GraphValue.tensor) }, outputs: outputs, context: context).map { v in
+            guard let t = v.tensor else { throw AscentError.invalid("gives \(v.summary) where a tensor is expected") }
+            return t
+        }
+    }
+
+    func runValues(_ inputs: [GraphValue?], context: ExecutionContext) throws -> [GraphValue] {
+        try loop(inputs, outputs: [], context: context)
+    }
+
+    /// Carried values may be sequences and optionals; scan outputs are tensors, stacked.
+    private func loop(_ inputs: [GraphValue?], outputs: [TensorType], context: ExecutionContext) throws -> [GraphValue] {
+        let trips = try (inputs.first ?? nil).map { v -> Int in
+            guard let t = v.tensor, t.count == 1, t.dtype.isInteger else { throw AscentError.invalid("M must be one integer") }
             return Int(t.int64s()[0])
         }
-        var condition = try (inputs.count > 1 ? inputs[1] : nil).map { try truth($0, "the condition") } ?? true
-        var values = try required(inputs, 2..<2 + carried)
-        let outer = try required(inputs, 2 + carried..<inputs.count)
+        var condition = try (inputs.count > 1 ? inputs[1] : nil).map { v -> Bool in
+            guard let t = v.tensor else { throw AscentError.invalid("the condition is \(v.summary)") }
+            return try truth(t, "the condition")
+        } ?? true
+        var values = try requiredValues(inputs, 2..<2 + carried)
+        let outer = try requiredValues(inputs, 2 + carried..<inputs.count)
         let scanCount = body.graph.outputs.count - 1 - carried
         var scans = Array(repeating: [Tensor](), count: scanCount)
         var i = 0
         while condition, trips.map({ i < $0 }) ?? true {
-            let out = try body.run([Tensor(scalar: Int64(i)), Tensor(scalar: condition)] + values + outer, threads: context.threads)
-            condition = try truth(out[0], "the body's condition")
+            let out = try body.run(values: [.tensor(Tensor(scalar: Int64(i))), .tensor(Tensor(scalar: condition))] + values + outer,
+                                   threads: context.threads)
+            guard let c = out[0].tensor else { throw AscentError.invalid("the body's condition is \(out[0].summary)") }
+            condition = try truth(c, "the body's condition")
             values = Array(out[1..<1 + carried])
-            for k in 0..<scanCount { scans[k].append(out[1 + carried + k]) }
+            for k in 0..<scanCount {
+                guard let t = out[1 + carried + k].tensor else { throw AscentError.invalid("scan output \(k) is \(out[1 + carried + k].summary)") }
+                scans[k].append(t)
+            }
             i += 1
         }
         return try values + scans.enumerated().map { k, slices in
             let empty = carried + k < outputs.count ? outputs[carried + k] : nil
-            return try stack(slices, axis: 0, empty: empty, context: context)
+            return .tensor(try stack(slices, axis: 0, empty: empty, context: context))
         }
     }
 }

@@ -159,9 +159,18 @@ struct UnaryKernel: Kernel {
 }
 
 /// Identity: the output is the input (shared storage, no copy).
-struct IdentityKernel: Kernel {
+/// Identity passes any value: a tensor, a sequence, an optional.
+struct IdentityKernel: ValueKernel {
+    var needsValues: Bool { false }
+    var computesOutputTypes: Bool { false }
+
     func run(_ inputs: [Tensor?], outputs: [TensorType], context: ExecutionContext) throws -> [Tensor] {
         guard let x = inputs[0] else { throw AscentError.invalid("missing input") }
+        return [x]
+    }
+
+    func runValues(_ inputs: [GraphValue?], context: ExecutionContext) throws -> [GraphValue] {
+        guard let x = inputs.first ?? nil else { throw AscentError.invalid("missing input") }
         return [x]
     }
 }
