@@ -120,7 +120,7 @@ extension Model {
     }
 
     /// ``feeds(_:options:)`` for models whose inputs may be sequences or optionals
-    /// (``ValueKind``), each file read by ``value(from:for:options:)``.
+    /// (`ValueKind`), each file read by ``value(from:for:options:)``.
     public func valueFeeds(_ files: [InputFile], options: InputOptions = InputOptions()) throws -> [String: GraphValue] {
         var feeds: [String: GraphValue] = [:]
         for (i, file) in files.enumerated() {

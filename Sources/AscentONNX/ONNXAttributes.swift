@@ -111,7 +111,7 @@ enum ONNXAttributes {
             if kinds.count == 1, kinds[0] == .sequence || kinds[0] == .optional {
                 return (nil, "a \(kinds[0] == .sequence ? "sequence" : "optional") without an element type")
             }
-            if kinds.last == .none || kinds.isEmpty { return (nil, kinds.count > 1 ? "an element without a type" : "no type") }
+            if kinds.last == ONNXValueInfoProto.Kind.none || kinds.isEmpty { return (nil, kinds.count > 1 ? "an element without a type" : "no type") }
             return (nil, "a nested sequence or optional type")
         }
         guard let element = ONNXElementType(code: Int64(v.elemType)) else {
